@@ -1,0 +1,105 @@
+"""The build: every stage of the pipeline, in order, from a config to an issue in ``out/``.
+
+``collect`` runs fetch -> parse -> normalize; ``build_issue`` runs the rest. The
+preview server calls the same functions with ``offline=True`` to re-render without
+touching the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from .config import Config
+from .curate import curate
+from .dedup import DedupSettings, already_published, dedup, report
+from .errors import BuildError, ParseError
+from .fetch import Fetched, fetch_all
+from .models import FeedFailure, Issue, Item, Stats
+from .normalize import normalize
+from .notes import Notes, load_notes
+from .parse import parse_feed
+from .publish import publish
+from .render import Rendered, render_issue
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Built:
+    """What a build produced."""
+
+    issue: Issue
+    rendered: Rendered
+    folder: Path
+
+
+def collect(
+    config: Config, store: Store, offline: bool = False, on_fetched: Callable[[Fetched], None] | None = None
+) -> tuple[list[Item], Stats]:
+    """Fetch, parse and normalize every source; failures land in ``stats.feeds_failed``."""
+    fetched_at = datetime.now(UTC)
+    stats, items, seen = Stats(), [], set()
+    for result in fetch_all(config, store, offline=offline, on_done=on_fetched):
+        source = result.source
+        try:
+            if result.error:
+                raise ParseError(result.error)
+            entries = parse_feed(result.body or b"", source.name, result.url)
+        except ParseError as exc:
+            log.warning("%s: %s", source.name, exc)
+            stats.feeds_failed.append(FeedFailure(source.name, str(exc)))
+            continue
+        section = source.section or config.default_section
+        fresh = [i for i in normalize(entries, source, fetched_at, section) if i.id not in seen]
+        seen.update(i.id for i in fresh)
+        items.extend(fresh)
+        stats.feeds_ok += 1
+    stats.items = len(items)
+    store.record_items(items)
+    return items, stats
+
+
+def dedup_settings(config: Config) -> DedupSettings:
+    """The deduplicator's settings: the config's values over the tuned defaults."""
+    given = config.dedup.model_dump(exclude_none=True)
+    known = {f.name for f in fields(DedupSettings)}
+    return DedupSettings(**{k: v for k, v in given.items() if k in known})
+
+
+def build_issue(
+    config: Config, issue_date: date, out: Path, store: Store, items: list[Item], stats: Stats
+) -> Built:
+    """Dedup, curate, render and publish the issue of ``issue_date`` from ``items``."""
+    if not items:
+        raise BuildError("nothing to build: no source returned any item (see the errors above)")
+    settings = dedup_settings(config)
+    stories = dedup(items, settings)
+    since = (issue_date - timedelta(days=config.dedup.memory_days)).isoformat()
+    earlier = store.published_before(issue_date.isoformat(), since)
+    published = already_published(stories, earlier, settings) if earlier else set()
+    number = store.issue_number(issue_date.isoformat(), issue_date.isoformat())
+    issue = curate([s for s in stories if s.id not in published], config, issue_date, number, stats)
+    if not issue.stories:
+        raise BuildError(
+            f"no stories for {issue_date}: {len(items)} items, none new and within "
+            f"{config.curate.lookback_days:g} days (try --date, or curate.lookback_days)"
+        )
+    rendered = render_issue(issue, config, notes_for(config, issue_date))
+    folder = publish(issue, rendered, report(stories), config, out)
+    store.record_issue(number, issue.title, issue.stories)
+    return Built(issue, rendered, folder)
+
+
+def notes_for(config: Config, issue_date: date) -> Notes:
+    """The editor's notes for ``issue_date`` (none if the file does not exist)."""
+    return load_notes(notes_path(config, issue_date))
+
+
+def notes_path(config: Config, issue_date: date) -> Path:
+    """Where the notes file of ``issue_date`` lives."""
+    return config.resolve(config.notes.replace("{date}", issue_date.isoformat()))

@@ -1,0 +1,284 @@
+"""Load and validate ``sources.yaml`` once, at the edge, into typed objects.
+
+Every mistake becomes one ``ConfigError`` line naming the file, the line, the key path
+and what is allowed. Nothing deeper in the pipeline re-checks the configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+DEFAULT_SECTION = "top-news"
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    """Unknown keys are mistakes (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sender(_Strict):
+    name: str = ""
+    email: str = "newsletter@localhost"
+
+
+class Newsletter(_Strict):
+    name: str
+    tagline: str = ""
+    url: str = ""
+    language: str = "en"
+    timezone: str = "UTC"
+    greeting: str = "Hi there,"
+    intro: str = ""
+    closing: str = "That's all for today!"
+    sign_off: str = "Best,"
+    author: str = ""
+    postal_address: str = ""
+    sender: Sender = Sender()
+    reply_to: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA time zone name such as UTC or Europe/Berlin") from None
+        return value
+
+
+class SectionConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    style: Literal["list", "cards", "quote", "lead"] = "list"
+    max_stories: int = Field(10, ge=1, le=200)
+
+
+class SourceConfig(_Strict):
+    name: str
+    url: str | None = None
+    path: str | None = None
+    section: str | None = None
+    weight: float = Field(1.0, ge=0, le=100)
+    max_items: int = Field(50, ge=1, le=10_000)
+    include: list[str] = []
+    exclude: list[str] = []
+    user_agent: str | None = None
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SourceConfig:
+        if bool(self.url) == bool(self.path):
+            raise ValueError("exactly one of 'url' (http, https or file) or 'path' (a local file)")
+        if self.url and not re.match(r"^(https?|file):", self.url, re.I):
+            raise ValueError("'url' must start with http://, https:// or file:")
+        return self
+
+
+class Sponsor(_Strict):
+    title: str
+    text: str = ""
+    url: str
+    image: str | None = None
+    label: str = "Sponsored"
+    position: Literal["top", "middle", "bottom"] = "top"
+
+
+class DedupConfig(_Strict):
+    threshold: float | None = Field(None, ge=0, le=1)
+    window_days: float = Field(3.0, gt=0, le=365)
+    memory_days: int = Field(7, ge=0, le=3650)
+
+
+class FetchConfig(_Strict):
+    timeout: float = Field(10.0, gt=0, le=300)
+    deadline: float = Field(60.0, gt=0, le=3600)
+    max_bytes: int = Field(10_000_000, ge=1024)
+    concurrency: int = Field(16, ge=1, le=256)
+    retries: int = Field(2, ge=0, le=10)
+    max_redirects: int = Field(5, ge=0, le=20)
+    user_agent: str | None = None
+
+
+class CurateConfig(_Strict):
+    lookback_days: float = Field(2.0, gt=0, le=365)
+    emoji: dict[str, str] = {}
+    skip_when_empty: bool = True
+
+
+class Theme(_Strict):
+    primary: str = "#1a56db"
+    background: str = "#f4f4f5"
+    text: str = "#1f2937"
+    muted: str = "#4b5563"
+    font: str = "Helvetica, Arial, sans-serif"
+    logo: str | None = None
+    width: int = Field(600, ge=320, le=900)
+    utm: dict[str, str] = {}
+
+
+class SmtpConfig(_Strict):
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password_env: str = "DIGEST_SMTP_PASSWORD"
+    timeout: float = Field(30.0, gt=0)
+    rate_per_second: float = Field(10.0, gt=0)
+    rate_per_minute: float = Field(600.0, gt=0)
+    retries: int = Field(3, ge=0, le=20)
+    cafile: str | None = None
+    dkim_key: str | None = None
+    dkim_selector: str | None = None
+
+
+class RecipientsConfig(_Strict):
+    csv: str
+    unsubscribe_url: str = ""
+    manage_url: str = ""
+    unsubscribe_mailto: str = ""
+
+
+class Config(_Strict):
+    """The whole validated configuration; ``root`` is the folder of sources.yaml."""
+
+    newsletter: Newsletter
+    sources: list[SourceConfig] = Field(min_length=1)
+    sections: list[SectionConfig] = [SectionConfig(id=DEFAULT_SECTION, title="Top AI news")]
+    sponsors: list[Sponsor] = []
+    dedup: DedupConfig = DedupConfig()
+    fetch: FetchConfig = FetchConfig()
+    curate: CurateConfig = CurateConfig()
+    theme: Theme = Theme()
+    smtp: SmtpConfig = SmtpConfig()
+    recipients: RecipientsConfig | None = None
+    state: str = ".digest/state.sqlite"
+    templates: str | None = None
+    notes: str = "notes/{date}.md"
+    out: str = "out"
+    root: Path = Path(".")
+    file: Path = Path("sources.yaml")
+
+    @model_validator(mode="after")
+    def _sections_exist(self) -> Config:
+        known = {s.id for s in self.sections}
+        for source in self.sources:
+            if source.section and source.section not in known:
+                raise ValueError(
+                    f"source {source.name!r} names section {source.section!r}; "
+                    f"defined sections: {', '.join(sorted(known))}"
+                )
+        return self
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, relative to the folder of sources.yaml."""
+        path = Path(os.path.expanduser(relative))
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def default_section(self) -> str:
+        """Where stories of a source without ``section`` go: the first section."""
+        return self.sections[0].id
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, expand ``${VAR}`` and validate ``path``; raise ``ConfigError`` on any mistake."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (pass --sources PATH to name your sources.yaml)")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        node = yaml.compose(text)
+        data = _expand_env(yaml.safe_load(text), path)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: the top level must be a mapping with 'newsletter' and 'sources'")
+    try:
+        return Config(**data, root=path.resolve().parent, file=path)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, node, path)) from None
+
+
+def _expand_env(value: Any, path: Path) -> Any:
+    """Replace ``${VAR}`` (or ``${VAR:-default}``) in every string value."""
+    if isinstance(value, dict):
+        return {k: _expand_env(v, path) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, path) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{path}: environment variable {name} is not set (used as ${{{name}}})")
+
+    return _ENV_VAR.sub(substitute, value)
+
+
+def _describe(exc: ValidationError, root: yaml.Node | None, path: Path) -> str:
+    """One line for the first validation error: file:line: key path: problem."""
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    line = _line_of(root, loc)
+    keys = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+    message = _allowed(error)
+    where = f"{path}:{line}" if line else str(path)
+    return f"{where}: {keys or 'top level'}: {message}"
+
+
+def _allowed(error: dict[str, Any]) -> str:
+    """Say what was wrong and what is allowed, in the user's terms."""
+    kind, msg = error["type"], error["msg"]
+    given = error.get("input")
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see the configuration reference in README.md)"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    shown = repr(given) if isinstance(given, str | int | float | bool) else type(given).__name__
+    return f"{msg.lower()} (got {shown})"
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the deepest key or item found along ``loc``."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        found = _child(node, part)
+        if found is None:
+            break
+        line, node = found
+    return line
+
+
+def _child(node: yaml.Node | None, part: Any) -> tuple[int, yaml.Node] | None:
+    """The line where ``part`` of ``node`` is written, and its value node."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == str(part):
+                return key.start_mark.line + 1, value
+        return None
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        item = node.value[part]
+        return item.start_mark.line + 1, item
+    return None

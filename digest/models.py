@@ -1,0 +1,147 @@
+"""The data passed between pipeline stages, defined once.
+
+Stages are functions from one of these to the next; see DESIGN.md for the pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry as a feed gave it, before normalization.
+
+    ``title`` is plain text (possibly mojibake), ``summary`` and ``content`` are
+    untrusted HTML, ``link`` may be relative to ``base``.
+    """
+
+    source: str
+    base: str
+    title: str = ""
+    link: str = ""
+    guid: str = ""
+    published: datetime | None = None
+    summary: str = ""
+    content: str = ""
+    image: str = ""
+    author: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One article from one feed, normalized.
+
+    ``summary`` and ``text`` are plain text; ``html`` is sanitized markup safe to embed.
+    ``published`` is timezone-aware UTC.
+    """
+
+    id: str
+    title: str
+    url: str
+    source: str
+    published: datetime | None = None
+    summary: str = ""
+    text: str = ""
+    html: str = ""
+    image: str | None = None
+    author: str | None = None
+    guid: str | None = None
+    section: str | None = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Link:
+    """Why two items of a story were joined: their similarity and what they share."""
+
+    a: str
+    b: str
+    layer: str  # "same-item", "same-text" or "same-event"
+    similarity: float
+    shared: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Takeaway:
+    """One fact of a story, as a bullet, with the take it came from."""
+
+    text: str
+    url: str
+    source: str
+
+
+@dataclass
+class Story:
+    """One event: every take on it, the representative first."""
+
+    id: str
+    items: list[Item]
+    links: list[Link] = field(default_factory=list)
+    emoji: str = ""
+    takeaways: list[Takeaway] = field(default_factory=list)
+
+    @property
+    def lead(self) -> Item:
+        """The representative take, shown in front."""
+        return self.items[0]
+
+    @property
+    def also(self) -> list[Item]:
+        """The other takes, shown as "also covered by"."""
+        return self.items[1:]
+
+    @property
+    def published(self) -> datetime | None:
+        """The earliest publication time among the takes."""
+        dates = [i.published for i in self.items if i.published]
+        return min(dates) if dates else None
+
+
+@dataclass
+class Section:
+    """A titled block of the issue with its stories in display order."""
+
+    id: str
+    title: str
+    style: str
+    stories: list[Story]
+
+
+@dataclass(frozen=True)
+class FeedFailure:
+    """A source that could not be fetched or parsed, and why."""
+
+    source: str
+    error: str
+
+
+@dataclass
+class Stats:
+    """Counts reported in issue.json."""
+
+    feeds_ok: int = 0
+    feeds_failed: list[FeedFailure] = field(default_factory=list)
+    items: int = 0
+    stories: int = 0
+
+
+@dataclass
+class Issue:
+    """A finished issue, ready to render."""
+
+    newsletter: str
+    number: int
+    date: str  # YYYY-MM-DD
+    slug: str
+    title: str
+    subtitle: str
+    sections: list[Section]
+    stats: Stats
+    lead: Story | None = None
+
+    @property
+    def stories(self) -> list[Story]:
+        """Every story of the issue, section by section."""
+        return [s for section in self.sections for s in section.stories]

@@ -1,0 +1,132 @@
+"""Parse feed bytes into raw entries: RSS 0.9x/1.0/2.0 and Atom (feedparser), JSON Feed.
+
+Feed quirks stay in this module. A malformed feed keeps whatever entries could be
+recovered; a body with none at all raises ``ParseError`` with the reason. feedparser
+drops the DOCTYPE before parsing, so no entity declared in (or outside) the document
+is expanded: an entity bomb or an external entity costs nothing and reads nothing.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from .errors import ParseError
+from .models import Entry
+
+MAX_ENTRIES = 2_000
+
+
+def parse_feed(body: bytes, source: str, url: str) -> list[Entry]:
+    """Entries of the feed in ``body`` (fetched from ``url``) for ``source``."""
+    if body.lstrip()[:1] in (b"{", b"["):
+        return _parse_json_feed(body, source, url)
+    parsed = feedparser.parse(body, response_headers={"content-location": url})
+    if not parsed.entries:
+        reason = parsed.get("bozo_exception")
+        detail = f": {reason}" if reason else ""
+        raise ParseError(f"not a readable RSS, Atom or JSON feed{detail}")
+    return [_from_feedparser(e, source, url) for e in parsed.entries[:MAX_ENTRIES]]
+
+
+def _from_feedparser(entry: Any, source: str, base: str) -> Entry:
+    content = entry.get("content") or []
+    html = max((c.get("value", "") for c in content), key=len, default="")
+    summary = entry.get("summary", "")
+    return Entry(
+        source=source,
+        base=base,
+        title=_plain_title(entry),
+        link=entry.get("link", ""),
+        guid=entry.get("id", ""),
+        published=_struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
+        summary=summary if html else (summary if len(summary) < 600 else ""),
+        content=html or summary,
+        image=_feedparser_image(entry),
+        author=entry.get("author", ""),
+    )
+
+
+def _plain_title(entry: Any) -> str:
+    """The title as plain text: feedparser leaves markup in titles typed as HTML."""
+    title = entry.get("title", "")
+    if entry.get("title_detail", {}).get("type") == "text/html":
+        title = html.unescape(re.sub(r"<[^>]*>", "", title))
+    return title
+
+
+def _struct_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+def _feedparser_image(entry: Any) -> str:
+    """media:content / media:thumbnail / an image enclosure, in that order."""
+    for media in entry.get("media_content", []):
+        if media.get("medium") == "image" or media.get("type", "").startswith("image/"):
+            return media.get("url", "")
+    for thumb in entry.get("media_thumbnail", []):
+        if thumb.get("url"):
+            return thumb["url"]
+    for link in entry.get("links", []):
+        if link.get("rel") == "enclosure" and link.get("type", "").startswith("image/"):
+            return link.get("href", "")
+    return ""
+
+
+def _parse_json_feed(body: bytes, source: str, url: str) -> list[Entry]:
+    try:
+        feed = json.loads(body.decode("utf-8-sig", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    if not isinstance(feed, dict) or "jsonfeed.org" not in str(feed.get("version", "")):
+        raise ParseError("JSON, but not a JSON Feed (no 'version' naming jsonfeed.org)")
+    items = feed.get("items")
+    if not isinstance(items, list):
+        raise ParseError("JSON Feed without an 'items' list")
+    base = str(feed.get("home_page_url") or url)
+    return [_from_json_item(i, source, base) for i in items[:MAX_ENTRIES] if isinstance(i, dict)]
+
+
+def _from_json_item(item: dict[str, Any], source: str, base: str) -> Entry:
+    authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+    author = next((str(a.get("name", "")) for a in authors if isinstance(a, dict)), "")
+    html = item.get("content_html") or ""
+    text = item.get("content_text") or ""
+    return Entry(
+        source=source,
+        base=base,
+        title=str(item.get("title") or ""),
+        link=str(item.get("url") or item.get("external_url") or ""),
+        guid=str(item.get("id") or ""),
+        published=_iso_date(item.get("date_published") or item.get("date_modified")),
+        summary=str(item.get("summary") or ""),
+        content=str(html) if html else _escape(str(text)),
+        image=str(item.get("image") or item.get("banner_image") or ""),
+        author=author,
+    )
+
+
+def _iso_date(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _escape(text: str) -> str:
+    """Plain text as HTML paragraphs."""
+    return "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n") if p.strip())

@@ -1,0 +1,218 @@
+"""The state: one SQLite file behind one narrow class.
+
+Feed validators and cached bodies, items first seen, issue numbers, stories published
+per issue, the send log and the suppression list. Every write is its own transaction,
+so a crash loses nothing already recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import StateError
+from .models import Item, Story
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS feeds (
+    url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, body BLOB, fetched_at TEXT
+);
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY, source TEXT, url TEXT, title TEXT, first_seen TEXT
+);
+CREATE TABLE IF NOT EXISTS issues (
+    number INTEGER PRIMARY KEY, date TEXT UNIQUE NOT NULL, slug TEXT NOT NULL,
+    title TEXT, built_at TEXT, sent_at TEXT
+);
+CREATE TABLE IF NOT EXISTS published (
+    issue INTEGER NOT NULL, story TEXT NOT NULL, item TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (issue, item)
+);
+CREATE TABLE IF NOT EXISTS sends (
+    issue TEXT NOT NULL, email TEXT NOT NULL, status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, reply TEXT, updated_at TEXT,
+    PRIMARY KEY (issue, email)
+);
+CREATE TABLE IF NOT EXISTS suppressed (
+    email TEXT PRIMARY KEY, reason TEXT, added_at TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class CachedFeed:
+    """What the last successful fetch of a URL left behind."""
+
+    etag: str | None
+    last_modified: str | None
+    body: bytes
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """The SQLite state file; use as a context manager or call ``close()``."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(f"{path}: cannot open the state database: {exc}") from None
+        self.path = path
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes inside commit together or not at all."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- feeds -------------------------------------------------------------------
+    def cached_feed(self, url: str) -> CachedFeed | None:
+        """The validators and body stored for ``url``, if any."""
+        row = self.db.execute(
+            "SELECT etag, last_modified, body FROM feeds WHERE url = ?", (url,)
+        ).fetchone()
+        return CachedFeed(*row) if row else None
+
+    def save_feed(self, url: str, etag: str | None, last_modified: str | None, body: bytes) -> None:
+        """Remember a fetched body and its validators for the next conditional GET."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?, ?)",
+                (url, etag, last_modified, body, _now()),
+            )
+
+    # -- items -------------------------------------------------------------------
+    def record_items(self, items: Sequence[Item]) -> int:
+        """Remember when each item was first seen; return how many are new."""
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO items VALUES (?, ?, ?, ?, ?)",
+                [(i.id, i.source, i.url, i.title, _now()) for i in items],
+            )
+            return db.total_changes - before
+
+    # -- issues ------------------------------------------------------------------
+    def issue_number(self, date: str, slug: str) -> int:
+        """The number of the issue of ``date``: the same on a rebuild, else the next one."""
+        with self.transaction() as db:
+            row = db.execute("SELECT number FROM issues WHERE date = ?", (date,)).fetchone()
+            if row:
+                return row[0]
+            (last,) = db.execute("SELECT COALESCE(MAX(number), 0) FROM issues").fetchone()
+            db.execute(
+                "INSERT INTO issues (number, date, slug, built_at) VALUES (?, ?, ?, ?)",
+                (last + 1, date, slug, _now()),
+            )
+            return last + 1
+
+    def record_issue(self, number: int, title: str, stories: Sequence[Story]) -> None:
+        """Store the issue's title and every take it published (replacing a rebuild's)."""
+        rows = [
+            (number, story.id, item.id, json.dumps(_item_row(item)))
+            for story in stories
+            for item in story.items
+        ]
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE issues SET title = ?, built_at = ? WHERE number = ?", (title, _now(), number)
+            )
+            db.execute("DELETE FROM published WHERE issue = ?", (number,))
+            db.executemany("INSERT INTO published VALUES (?, ?, ?, ?)", rows)
+
+    def published_before(self, date: str, since: str) -> list[Item]:
+        """Items published in issues dated from ``since`` up to, not including, ``date``."""
+        rows = self.db.execute(
+            "SELECT p.data FROM published p JOIN issues i ON i.number = p.issue "
+            "WHERE i.date < ? AND i.date >= ?",
+            (date, since),
+        ).fetchall()
+        return [_item_from_row(json.loads(data)) for (data,) in rows]
+
+    def issue_sent(self, date: str) -> bool:
+        """Whether the issue of ``date`` was already sent to the whole list."""
+        row = self.db.execute("SELECT sent_at FROM issues WHERE date = ?", (date,)).fetchone()
+        return bool(row and row[0])
+
+    def mark_sent(self, date: str) -> None:
+        """Record that the issue of ``date`` went out."""
+        with self.transaction() as db:
+            db.execute("UPDATE issues SET sent_at = ? WHERE date = ?", (_now(), date))
+
+    # -- send log ----------------------------------------------------------------
+    def send_status(self, issue: str) -> dict[str, str]:
+        """Recipient -> status ("sent", "failed", "pending") for ``issue``."""
+        rows = self.db.execute("SELECT email, status FROM sends WHERE issue = ?", (issue,))
+        return dict(rows.fetchall())
+
+    def log_send(self, issue: str, email: str, status: str, reply: str = "") -> None:
+        """Record one attempt for one recipient (commits at once)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO sends (issue, email, status, attempts, reply, updated_at) "
+                "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (issue, email) DO UPDATE SET "
+                "status = excluded.status, attempts = attempts + 1, reply = excluded.reply, "
+                "updated_at = excluded.updated_at",
+                (issue, email.lower(), status, reply, _now()),
+            )
+
+    def send_log(self, issue: str) -> list[tuple[str, str, int, str]]:
+        """(email, status, attempts, last reply) rows for ``issue``."""
+        return self.db.execute(
+            "SELECT email, status, attempts, COALESCE(reply, '') FROM sends WHERE issue = ? "
+            "ORDER BY email",
+            (issue,),
+        ).fetchall()
+
+    # -- suppression -------------------------------------------------------------
+    def suppress(self, emails: Sequence[str], reason: str) -> int:
+        """Add addresses to the suppression list; return how many were new."""
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO suppressed VALUES (?, ?, ?)",
+                [(e.strip().lower(), reason, _now()) for e in emails if e.strip()],
+            )
+            return db.total_changes - before
+
+    def suppressed(self) -> set[str]:
+        """Every suppressed address, lower-cased."""
+        return {e for (e,) in self.db.execute("SELECT email FROM suppressed")}
+
+
+def _item_row(item: Item) -> dict[str, object]:
+    row = asdict(item)
+    row["published"] = item.published.isoformat() if item.published else None
+    return row
+
+
+def _item_from_row(row: dict[str, object]) -> Item:
+    published = row.get("published")
+    row["published"] = datetime.fromisoformat(published) if isinstance(published, str) else None
+    return Item(**row)  # type: ignore[arg-type]
