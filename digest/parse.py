@@ -27,12 +27,16 @@ def parse_feed(body: bytes, source: str, url: str) -> list[Entry]:
     """Entries of the feed in ``body`` (fetched from ``url``) for ``source``."""
     if body.lstrip()[:1] in (b"{", b"["):
         return _parse_json_feed(body, source, url)
-    parsed = feedparser.parse(body, response_headers={"content-location": url})
+    remote = url.lower().startswith(("http://", "https://"))
+    headers = {"content-location": url} if remote else {}
+    parsed = feedparser.parse(body, response_headers=headers)
     if not parsed.entries:
         reason = parsed.get("bozo_exception")
         detail = f": {reason}" if reason else ""
         raise ParseError(f"not a readable RSS, Atom or JSON feed{detail}")
-    return [_from_feedparser(e, source, url) for e in parsed.entries[:MAX_ENTRIES]]
+    # A local file has no web address: relative links resolve against the feed's own link.
+    base = url if remote else parsed.feed.get("link", "")
+    return [_from_feedparser(e, source, base) for e in parsed.entries[:MAX_ENTRIES]]
 
 
 def _from_feedparser(entry: Any, source: str, base: str) -> Entry:
@@ -94,7 +98,8 @@ def _parse_json_feed(body: bytes, source: str, url: str) -> list[Entry]:
     items = feed.get("items")
     if not isinstance(items, list):
         raise ParseError("JSON Feed without an 'items' list")
-    base = str(feed.get("home_page_url") or url)
+    remote = url.lower().startswith(("http://", "https://"))
+    base = url if remote else str(feed.get("home_page_url") or "")
     return [_from_json_item(i, source, base) for i in items[:MAX_ENTRIES] if isinstance(i, dict)]
 
 

@@ -1,0 +1,148 @@
+"""The whole pipeline, end to end, through the CLI: the demo newsletter and exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from digest.cli import main
+
+DEMO = Path(__file__).parent.parent / "examples" / "demo"
+DEMO_DATE = "2025-06-14"
+LEAD_TITLE = "Meta to spend billions on data deal"
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """A private copy of the demo newsletter (its state and out/ stay in tmp_path)."""
+    copy = tmp_path / "demo"
+    shutil.copytree(DEMO, copy, ignore=shutil.ignore_patterns("out", ".digest"))
+    return copy
+
+
+def build(sources: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["build", "--sources", str(sources), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def demo_issue(demo: Path) -> Path:
+    code, out, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
+    assert code == 0, err
+    return demo / "out" / DEMO_DATE
+
+
+def test_demo_builds_every_file(demo_issue: Path) -> None:
+    for name in ("index.html", "issue.txt", "issue.json", "report.html", "dedup.json"):
+        assert (demo_issue / name).stat().st_size > 0, name
+    html = (demo_issue / "index.html").read_text(encoding="utf-8")
+    assert "<mj-" not in html and "</mj" not in html
+    assert LEAD_TITLE in html
+    assert "<script" not in html.lower() and "onerror" not in html.lower()
+    assert "javascript:" not in html.lower()
+
+
+def test_issue_json_follows_the_contract(demo_issue: Path) -> None:
+    issue = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
+    assert issue["newsletter"]["name"] == "Future Blueprint"
+    assert issue["number"] == 1 and issue["date"] == DEMO_DATE and issue["title"] == LEAD_TITLE
+    story_keys = {"id", "title", "url", "source", "summary", "takeaways", "emoji", "published", "items"}
+    for section in issue["sections"]:
+        assert {"id", "title", "stories"} <= section.keys()
+        for story in section["stories"]:
+            assert story_keys <= story.keys()
+            assert story["items"][0]["url"] == story["url"]
+            for item in story["items"]:
+                assert {"url", "title", "source", "published"} <= item.keys()
+    stats = issue["stats"]
+    assert stats["feeds_failed"] == [] and stats["feeds_ok"] >= 8
+    assert stats["stories"] == sum(len(s["stories"]) for s in issue["sections"])
+
+
+def test_five_takes_become_one_lead_story(demo_issue: Path) -> None:
+    issue = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
+    stories = [s for section in issue["sections"] for s in section["stories"]]
+    lead = next(s for s in stories if s["title"] == LEAD_TITLE)
+    assert len(lead["items"]) == 5
+    assert len({i["source"] for i in lead["items"]}) == 5
+    assert 3 <= len(lead["takeaways"]) <= 5
+    # Nothing else merged: every other story is a single take, and no take is lost.
+    others = [s for s in stories if s is not lead and s["id"] != lead["id"]]
+    assert all(len(s["items"]) == 1 for s in others), [s["title"] for s in others if len(s["items"]) > 1]
+    titles = {s["title"] for s in others}
+    assert "UK Pushes AI Skills for Students, Stat" in titles
+    assert any("Nvidia" in t and "UK" in t for t in titles)
+    text = (demo_issue / "issue.txt").read_text(encoding="utf-8")
+    assert LEAD_TITLE in text and "Also covered by" in text
+
+
+def test_rebuilding_the_same_date_is_idempotent(demo: Path, demo_issue: Path) -> None:
+    first = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
+    code, _, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
+    assert code == 0, err
+    second = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
+    assert second["number"] == first["number"]
+    assert [s["stories"] for s in second["sections"]] == [s["stories"] for s in first["sections"]]
+
+
+def test_next_issue_does_not_repeat_published_stories(demo: Path, demo_issue: Path) -> None:
+    code, _, err = build(demo / "sources.yaml", "--date", "2025-06-15")
+    # Every demo story went out on the 14th: nothing new for the 15th.
+    assert code == 3
+    assert "no stories" in err and "Traceback" not in err
+
+
+def test_archive_and_feed_list_the_issue(demo_issue: Path) -> None:
+    out = demo_issue.parent
+    assert LEAD_TITLE in (out / "index.html").read_text(encoding="utf-8")
+    feed = ET.parse(out / "feed.xml").getroot()
+    titles = [e.findtext("{http://www.w3.org/2005/Atom}title") for e in feed.iter("{http://www.w3.org/2005/Atom}entry")]
+    assert titles == [LEAD_TITLE]
+    assert (out / "latest").resolve() == demo_issue.resolve()
+
+
+def test_a_config_mistake_is_one_line_with_exit_2(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "newsletter:\n  name: X\nsources:\n  - name: A\n    url: https://a.example/feed\n    max_items: lots\n"
+    )
+    code, out, err = build(sources)
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
+    assert "sources.yaml:6" in err and "sources[0].max_items" in err and "integer" in err
+
+
+def test_a_missing_config_file_exits_2(tmp_path: Path) -> None:
+    code, _, err = build(tmp_path / "nope.yaml")
+    assert code == 2 and "no such file" in err
+
+
+def test_broken_feeds_are_reported_and_the_issue_still_built(demo: Path) -> None:
+    sources = demo / "sources.yaml"
+    (demo / "feeds" / "garbage.xml").write_bytes(b"\x00\xff this is not a feed <html>")
+    config = yaml.safe_load(sources.read_text(encoding="utf-8"))
+    config["sources"] += [
+        {"name": "Garbage", "path": "feeds/garbage.xml"},
+        {"name": "Missing", "path": "feeds/does-not-exist.xml"},
+    ]
+    sources.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    code, out, err = build(sources, "--date", DEMO_DATE)
+    assert code == 0, err
+    issue = json.loads((demo / "out" / DEMO_DATE / "issue.json").read_text(encoding="utf-8"))
+    failed = {f["source"]: f["error"] for f in issue["stats"]["feeds_failed"]}
+    assert set(failed) == {"Garbage", "Missing"}
+    assert "not a readable" in failed["Garbage"] and "cannot read" in failed["Missing"]
+    assert LEAD_TITLE in (demo / "out" / DEMO_DATE / "index.html").read_text(encoding="utf-8")
+
+
+def test_nothing_to_build_exits_3(tmp_path: Path) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("newsletter:\n  name: X\nsources:\n  - name: A\n    path: missing.xml\n")
+    code, _, err = build(sources)
+    assert code == 3 and "nothing to build" in err
