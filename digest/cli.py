@@ -23,6 +23,9 @@ from .store import Store
 log = logging.getLogger("digest")
 
 
+INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug of digest's, not the user's mistake
+
+
 class DigestGroup(click.Group):
     """Renders ``DigestError`` as one line and an exit code, unless ``--debug``."""
 
@@ -34,6 +37,13 @@ class DigestGroup(click.Group):
                 raise
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug)", err=True)
+            sys.exit(INTERNAL_ERROR)
 
 
 def sources_option(f: Any) -> Any:
