@@ -9,10 +9,19 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError
 
@@ -45,6 +54,10 @@ class Newsletter(_Strict):
     postal_address: str = ""
     sender: Sender = Sender()
     reply_to: str = ""
+    subscribe_url: str = ""  # the "share with a friend" link; default: url
+    sponsor_url: str = ""  # "become a sponsor" link in the closing; none by default
+    # Wording of the built-in templates, e.g. {agenda: "Today's menu"}; keys in render.LABELS.
+    labels: dict[str, str] = {}
 
     @field_validator("timezone")
     @classmethod
@@ -63,6 +76,7 @@ class SectionConfig(_Strict):
     title: str
     style: Literal["list", "cards", "quote", "lead"] = "list"
     max_stories: int = Field(10, ge=1, le=200)
+    lookback_days: float | None = Field(None, gt=0, le=365)  # default: curate.lookback_days
 
 
 class SourceConfig(_Strict):
@@ -92,6 +106,8 @@ class Sponsor(_Strict):
     image: str | None = None
     label: str = "Sponsored"
     position: Literal["top", "middle", "bottom"] = "top"
+    cta: str = "Learn more"  # the button's text
+    name: str = ""  # short name in the agenda ("Our sponsors: StartEngine and Artisan"); default: title
 
 
 class DedupConfig(_Strict):
@@ -112,18 +128,39 @@ class FetchConfig(_Strict):
 
 class CurateConfig(_Strict):
     lookback_days: float = Field(2.0, gt=0, le=365)
-    emoji: dict[str, str] = {}
+    emoji: dict[str, str] = {}  # headline keyword -> emoji, tried before the built-in rules
     skip_when_empty: bool = True
+    takeaways: int = Field(5, ge=1, le=8)  # most bullets under "Takeaways at a glance"
+    lead_paragraphs: int = Field(3, ge=1, le=8)  # paragraphs of the lead story's summary
+
+
+Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]  # "#rrggbb": contrast is checked
 
 
 class Theme(_Strict):
-    primary: str = "#1a56db"
-    background: str = "#f4f4f5"
-    text: str = "#1f2937"
-    muted: str = "#4b5563"
+    """Look of the built-in templates. Text colors need 4.5:1 contrast on their background."""
+
+    primary: Color = "#1a56db"  # links, accents, buttons
+    background: Color = "#f4f4f5"  # around the content
+    surface: Color = "#ffffff"  # behind the content
+    tint: Color = "#eef2ff"  # takeaways, poll boxes
+    border: Color = "#e5e7eb"
+    text: Color = "#1f2937"
+    muted: Color = "#4b5563"
+    # Dark mode (clients that honour prefers-color-scheme): the same roles, dark.
+    dark_background: Color = "#0b0f19"
+    dark_surface: Color = "#161b26"
+    dark_tint: Color = "#1e2740"
+    dark_text: Color = "#f3f4f6"
+    dark_muted: Color = "#c4cad4"
+    dark_primary: Color = "#93c5fd"
     font: str = "Helvetica, Arial, sans-serif"
-    logo: str | None = None
+    heading_font: str = ""  # default: font
+    logo: str | None = None  # an https:// image URL shown instead of the name
+    logo_width: int = Field(160, ge=16, le=600)
     width: int = Field(600, ge=320, le=900)
+    # UTM tagging is off unless asked for: {source: digest, medium: email, campaign: "{date}"}
+    # adds utm_source=digest&utm_medium=email&utm_campaign=<issue date> to every story link.
     utm: dict[str, str] = {}
 
 
@@ -172,11 +209,17 @@ class Config(_Strict):
     @model_validator(mode="after")
     def _sections_exist(self) -> Config:
         known = {s.id for s in self.sections}
-        for source in self.sources:
+        for index, source in enumerate(self.sources):
             if source.section and source.section not in known:
-                raise ValueError(
-                    f"source {source.name!r} names section {source.section!r}; "
-                    f"defined sections: {', '.join(sorted(known))}"
+                raise PydanticCustomError(  # "loc" lets the message point at the right line
+                    "value_error",
+                    "source {source} names section {section}; defined sections: {known}",
+                    {
+                        "source": repr(source.name),
+                        "section": repr(source.section),
+                        "known": ", ".join(sorted(known)),
+                        "loc": ("sources", index, "section"),
+                    },
                 )
         return self
 
@@ -202,25 +245,28 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:
         node = yaml.compose(text)
-        data = _expand_env(yaml.safe_load(text), path)
+        data = _expand_env(yaml.safe_load(text), path, node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the top level must be a mapping with 'newsletter' and 'sources'")
+    for key in data:
+        if key in ("root", "file") or not isinstance(key, str):  # set here, never by the file
+            raise ConfigError(f"{_where(path, node, (str(key),))}: {_allowed({'type': 'extra_forbidden'})}")
     try:
         return Config(**data, root=path.resolve().parent, file=path)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, node, path)) from None
 
 
-def _expand_env(value: Any, path: Path) -> Any:
+def _expand_env(value: Any, path: Path, root: yaml.Node | None, loc: tuple[Any, ...] = ()) -> Any:
     """Replace ``${VAR}`` (or ``${VAR:-default}``) in every string value."""
     if isinstance(value, dict):
-        return {k: _expand_env(v, path) for k, v in value.items()}
+        return {k: _expand_env(v, path, root, (*loc, k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand_env(v, path) for v in value]
+        return [_expand_env(v, path, root, (*loc, i)) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
@@ -230,7 +276,10 @@ def _expand_env(value: Any, path: Path) -> Any:
             return os.environ[name]
         if default is not None:
             return default
-        raise ConfigError(f"{path}: environment variable {name} is not set (used as ${{{name}}})")
+        raise ConfigError(
+            f"{_where(path, root, loc)}: environment variable {name} is not set "
+            f"(set it, or give a default: ${{{name}:-default}})"
+        )
 
     return _ENV_VAR.sub(substitute, value)
 
@@ -238,17 +287,21 @@ def _expand_env(value: Any, path: Path) -> Any:
 def _describe(exc: ValidationError, root: yaml.Node | None, path: Path) -> str:
     """One line for the first validation error: file:line: key path: problem."""
     error = exc.errors()[0]
-    loc = tuple(error["loc"])
+    loc = (*error["loc"], *error.get("ctx", {}).get("loc", ()))
+    return f"{_where(path, root, loc)}: {_allowed(error)}"
+
+
+def _where(path: Path, root: yaml.Node | None, loc: tuple[Any, ...]) -> str:
+    """``file:line: key.path`` for the key at ``loc``."""
     line = _line_of(root, loc)
     keys = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
-    message = _allowed(error)
     where = f"{path}:{line}" if line else str(path)
-    return f"{where}: {keys or 'top level'}: {message}"
+    return f"{where}: {keys or 'top level'}"
 
 
 def _allowed(error: dict[str, Any]) -> str:
     """Say what was wrong and what is allowed, in the user's terms."""
-    kind, msg = error["type"], error["msg"]
+    kind, msg = error["type"], error.get("msg", "")
     given = error.get("input")
     if kind == "extra_forbidden":
         return "unknown key (check the spelling; see the configuration reference in README.md)"

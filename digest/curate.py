@@ -15,29 +15,65 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .config import Config, SectionConfig
-from .models import Issue, Section, Stats, Story
-from .takeaways import takeaways
+from .models import Issue, Item, Section, Stats, Story
+from .takeaways import is_boilerplate, split_sentences, takeaways
 
 # Topic keyword -> emoji; the first rule whose keyword appears in the headline wins.
 # ``curate.emoji`` in sources.yaml adds rules in front of these.
 DEFAULT_EMOJI = {
-    "lawsuit": "⚖️", "court": "⚖️", "sue": "⚖️", "regulat": "⚖️", "law": "⚖️",
-    "security": "🛡️", "defense": "🛡️", "defence": "🛡️", "safety": "🛡️",
-    "billion": "💰", "million": "💰", "funding": "💰", "invest": "💰", "raise": "💰",
-    "bets": "💰", "deal": "🤝", "partner": "🤝", "tie-up": "🤝", "acquir": "🤝",
-    "chip": "🔌", "gpu": "🔌", "nvidia": "🔌", "photonic": "🔬", "research": "🔬",
-    "study": "🔬", "scien": "🔬", "health": "🩺", "radiolog": "🩻", "medic": "🩺",
-    "school": "🎓", "student": "🎓", "skills": "🎓", "education": "🎓", "job": "💼",
-    "work": "💼", "business": "🏢", "launch": "🚀", "release": "🚀", "model": "🧠",
-    "robot": "🤖", "video": "🎬", "image": "🎨", "music": "🎵", "policy": "🏛️",
-    "government": "🏛️", "board": "🏛️", "search": "🔎", "agent": "🤖",
+    "lawsuit": "⚖️",
+    "court": "⚖️",
+    "sue": "⚖️",
+    "regulat": "⚖️",
+    "law": "⚖️",
+    "security": "🛡️",
+    "defense": "🛡️",
+    "defence": "🛡️",
+    "safety": "🛡️",
+    "billion": "💰",
+    "million": "💰",
+    "funding": "💰",
+    "invest": "💰",
+    "raise": "💰",
+    "bets": "💰",
+    "deal": "🤝",
+    "partner": "🤝",
+    "tie-up": "🤝",
+    "acquir": "🤝",
+    "chip": "🔌",
+    "gpu": "🔌",
+    "nvidia": "🔌",
+    "photonic": "🔬",
+    "research": "🔬",
+    "study": "🔬",
+    "scien": "🔬",
+    "health": "🩺",
+    "radiolog": "🩻",
+    "medic": "🩺",
+    "school": "🎓",
+    "student": "🎓",
+    "skills": "🎓",
+    "education": "🎓",
+    "job": "💼",
+    "work": "💼",
+    "business": "🏢",
+    "launch": "🚀",
+    "release": "🚀",
+    "model": "🧠",
+    "robot": "🤖",
+    "video": "🎬",
+    "image": "🎨",
+    "music": "🎵",
+    "policy": "🏛️",
+    "government": "🏛️",
+    "board": "🏛️",
+    "search": "🔎",
+    "agent": "🤖",
 }
 FALLBACK_EMOJI = "📰"
 
 
-def curate(
-    stories: Sequence[Story], config: Config, issue_date: Date, number: int, stats: Stats
-) -> Issue:
+def curate(stories: Sequence[Story], config: Config, issue_date: Date, number: int, stats: Stats) -> Issue:
     """Assemble the issue of ``issue_date`` from ``stories``."""
     fresh = [s for s in stories if _in_window(s, config, issue_date)]
     ranked = sorted(fresh, key=_score(issue_date, config), reverse=True)
@@ -47,7 +83,8 @@ def curate(
     for story in (s for section in sections for s in section.stories):
         story.emoji = story.emoji or emoji_for(story.lead.title, config.curate.emoji)
     if lead_story:
-        lead_story.takeaways = takeaways(lead_story)
+        lead_story.takeaways = takeaways(lead_story, config.curate.takeaways)
+        lead_story.body = lead_paragraphs(lead_story.lead, config.curate.lead_paragraphs)
     stats.stories = sum(len(s.stories) for s in sections)
     title = lead_story.lead.title if lead_story else f"{config.newsletter.name} #{number}"
     subtitle = lead_story.lead.summary if lead_story else config.newsletter.tagline
@@ -72,7 +109,9 @@ def _window_end(config: Config, issue_date: Date) -> datetime:
 
 def _in_window(story: Story, config: Config, issue_date: Date) -> bool:
     end = _window_end(config, issue_date)
-    start = end - timedelta(days=config.curate.lookback_days)
+    section = next((s for s in config.sections if s.id == story.lead.section), None)
+    days = (section.lookback_days if section else None) or config.curate.lookback_days
+    start = end - timedelta(days=days)
     when = story.published
     return when is None or start <= when < end
 
@@ -105,9 +144,7 @@ def _pick_lead(by_section: dict[str, list[Story]], config: Config) -> Story | No
     return None
 
 
-def _sections(
-    by_section: dict[str, list[Story]], lead: Story | None, config: Config
-) -> list[Section]:
+def _sections(by_section: dict[str, list[Story]], lead: Story | None, config: Config) -> list[Section]:
     sections = [_section(s, by_section[s.id]) for s in config.sections if s.style != "lead"]
     if lead is None:
         return [s for s in sections if s.stories]
@@ -135,6 +172,23 @@ def emoji_for(headline: str, rules: dict[str, str]) -> str:
         if re.search(rf"\b{re.escape(keyword.lower())}", lowered):
             return emoji
     return FALLBACK_EMOJI
+
+
+def lead_paragraphs(item: Item, most: int = 3, words: int = 220) -> list[str]:
+    """The lead story's summary: its take's first real paragraphs (no headings, captions
+    or calls to action), at most ``most`` of them and about ``words`` words in all."""
+    paragraphs: dict[int, list[str]] = {}
+    budget = words
+    for index, sentence in split_sentences(item.text):
+        if budget <= 0 or (len(paragraphs) == most and index not in paragraphs):
+            break
+        if not sentence.endswith((".", "!", '"', "”", "’", ")")) or is_boilerplate(sentence):
+            continue
+        paragraphs.setdefault(index, []).append(sentence)
+        budget -= len(sentence.split())
+    body = [" ".join(sentences) for sentences in paragraphs.values()]
+    body = [p for p in body if len(p.split()) >= 12 or len(body) == 1]
+    return body or ([item.summary] if item.summary else [])
 
 
 def _first_sentence(text: str) -> str:

@@ -81,6 +81,7 @@ class Story:
     links: list[Link] = field(default_factory=list)
     emoji: str = ""
     takeaways: list[Takeaway] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)  # the lead story's summary, in paragraphs
 
     @property
     def lead(self) -> Item:

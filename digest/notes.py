@@ -12,8 +12,12 @@ Format (path from ``notes:`` in sources.yaml, ``{date}`` replaced by the issue d
     - Yes
     - No
 
-Each level-2 heading starts a block; a block headed ``Poll`` is shown as a poll. Text
-before the first heading is an untitled block. A missing file means no notes.
+Each level-2 heading starts a block, shown under the lead story in the file's order
+with its heading (e.g. "What we think", "What you can do right now"). Two headings are
+special: ``Intro`` replaces the issue's intro paragraph at the top, and ``Poll`` is
+shown as a poll: its paragraph is the question, its bullets the answers (reply links
+when the newsletter has a reply address). Text before the first heading is an untitled
+block. A missing file, or an empty block, leaves no heading behind.
 """
 
 from __future__ import annotations

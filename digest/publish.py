@@ -30,10 +30,11 @@ def publish(issue: Issue, rendered: Rendered, report: dict[str, Any], config: Co
     write_atomic(folder / "issue.txt", _fill(rendered.text, web))
     write_atomic(folder / "issue.json", _dump(issue_json(issue, config)))
     write_atomic(folder / "dedup.json", _dump(report))
-    write_atomic(
-        folder / "report.html",
-        render_page(config, "report.html", report=report, newsletter=config.newsletter.name, date=issue.date),
-    )
+    if report:  # no dedup report (an issue built without dedup), no report page
+        page = render_page(
+            config, "report.html", report=report, newsletter=config.newsletter.name, date=issue.date
+        )
+        write_atomic(folder / "report.html", page)
     refresh_archive(config, out)
     return folder
 
@@ -116,12 +117,19 @@ def _archived(out: Path) -> list[dict[str, Any]]:
 
 
 def _web_links(config: Config) -> dict[str, str]:
-    """What the per-recipient placeholders become in the public web version."""
+    """What the per-recipient placeholders become in the public web version: the
+    configured pages, else the archive, else a mail to the newsletter (never a dead link)."""
     recipients = config.recipients
-    archive = config.newsletter.url
+    newsletter = config.newsletter
+    mail = (
+        (recipients.unsubscribe_mailto if recipients else "")
+        or newsletter.reply_to
+        or newsletter.sender.email
+    )
+    fallback = newsletter.url or f"mailto:{mail.removeprefix('mailto:')}?subject=unsubscribe"
     return {
-        UNSUBSCRIBE: (recipients.unsubscribe_url if recipients else "") or archive or "#",
-        MANAGE: (recipients.manage_url if recipients else "") or archive or "#",
+        UNSUBSCRIBE: (recipients.unsubscribe_url if recipients else "") or fallback,
+        MANAGE: (recipients.manage_url if recipients else "") or newsletter.url or fallback,
         RECIPIENT: "",
     }
 

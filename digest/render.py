@@ -11,6 +11,7 @@ import logging
 import re
 import textwrap
 from dataclasses import dataclass
+from datetime import date as Date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -22,7 +23,7 @@ from premailer import Premailer
 from .config import Config
 from .errors import TemplateError
 from .models import Issue
-from .notes import Notes
+from .notes import NoteBlock, Notes
 
 log = logging.getLogger(__name__)
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -30,6 +31,34 @@ GMAIL_CLIP_BYTES = 102 * 1024
 UNSUBSCRIBE = "%%UNSUBSCRIBE_URL%%"
 MANAGE = "%%MANAGE_URL%%"
 RECIPIENT = "%%EMAIL%%"
+PLACEHOLDERS = (UNSUBSCRIBE, MANAGE, RECIPIENT)
+SAFE_SCHEMES = ("http://", "https://", "mailto:")
+
+# The templates' wording; ``newsletter.labels`` in sources.yaml overrides any of these.
+LABELS = {
+    "view_in_browser": "View in browser",
+    "issue": "Issue",
+    "agenda": "Here's our agenda",
+    "sponsors": "Our sponsors",
+    "takeaways": "Takeaways at a glance",
+    "read_more": "Read the full story at",
+    "also_covered": "Also covered by",
+    "more": "more",
+    "poll_subject": "Poll",
+    "poll_hint": "Tap an answer to reply. We read every one.",
+    "try": "Try",
+    "view_post": "View post",
+    "share_line": "Enjoying the newsletter? Share it with a friend by sending them this link:",
+    "archive_line": "Looking for past newsletters? You can find them all here.",
+    "sponsor_line": "Reach out to our audience by becoming a sponsor here.",
+    "reply_line": "Working on a cool AI project you would like us to write about? "
+    "Reply to this email, we would love to hear from you!",
+    "share": "Share",
+    "archive": "Past issues",
+    "manage": "Manage preferences",
+    "unsubscribe": "Unsubscribe",
+    "links": "Links",
+}
 
 
 @dataclass(frozen=True)
@@ -46,13 +75,26 @@ class Rendered:
         return len(self.html.encode("utf-8"))
 
 
+class LinkRefs:
+    """Numbered references for the plaintext issue: ``[n]`` in the text, URLs at the end."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def __call__(self, url: str) -> str:
+        """The ``[n]`` marker of ``url``, numbering it on first use."""
+        if url not in self.urls:
+            self.urls.append(url)
+        return f"[{self.urls.index(url) + 1}]"
+
+
 def builtin_templates() -> Path:
     """The built-in theme: inside the installed package, or the repo's templates/."""
     packaged = Path(__file__).parent / "templates"
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
 
 
-def environment(config: Config) -> jinja2.Environment:
+def environment(config: Config, issue: Issue | None = None) -> jinja2.Environment:
     """A Jinja2 environment over the newsletter's templates, then the built-in ones."""
     folders = [builtin_templates()]
     if config.templates:
@@ -65,18 +107,24 @@ def environment(config: Config) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["wrap"] = wrap
-    env.filters["tracked"] = lambda url: tracked(url, config.theme.utm)
+    fields = {"date": issue.date, "number": str(issue.number)} if issue else {}
+    env.filters.update(
+        wrap=wrap,
+        link=lambda url: tracked(safe_url(url), config.theme.utm, fields),
+        tracked=lambda url: tracked(safe_url(url), config.theme.utm, fields),
+        sentence=first_sentence,
+        longdate=long_date,
+    )
     return env
 
 
 def render_issue(issue: Issue, config: Config, notes: Notes) -> Rendered:
     """Render ``issue`` to MJML, HTML and plaintext."""
-    env = environment(config)
+    env = environment(config, issue)
     context = _context(issue, config, notes)
     source = _render_template(env, "email.mjml", context)
     html = inline_css(_mjml_to_html(source), _render_template(env, "theme.css", context))
-    text = _render_template(env, "issue.txt", context)
+    text = _render_template(env, "issue.txt", {**context, "ref": LinkRefs()})
     rendered = Rendered(html=html, text=text, mjml=source)
     if rendered.html_bytes > GMAIL_CLIP_BYTES:
         log.warning(
@@ -88,27 +136,71 @@ def render_issue(issue: Issue, config: Config, notes: Notes) -> Rendered:
 
 def render_page(config: Config, name: str, **context: Any) -> str:
     """Render a plain HTML page template (archive, report) with the given context."""
-    return _render_template(environment(config), name, {"config": config, **context})
+    base = {"config": config, "theme": config.theme, "labels": labels(config)}
+    return _render_template(environment(config), name, {**base, **context})
+
+
+def labels(config: Config) -> dict[str, str]:
+    """The templates' wording: the built-in labels, overridden by ``newsletter.labels``."""
+    return {**LABELS, **config.newsletter.labels}
 
 
 def _context(issue: Issue, config: Config, notes: Notes) -> dict[str, Any]:
-    base = config.newsletter.url.rstrip("/")
+    """Everything the issue templates see."""
+    newsletter = config.newsletter
+    base = newsletter.url.rstrip("/")
+    reply = newsletter.reply_to or newsletter.sender.email
     return {
         "issue": issue,
         "config": config,
-        "newsletter": config.newsletter,
+        "newsletter": newsletter,
         "theme": config.theme,
-        "notes": notes,
+        "labels": labels(config),
         "sponsors": config.sponsors,
+        "sponsors_after": _sponsors_after(issue),
+        "sponsor_names": [s.name or s.title for s in config.sponsors],
         "web_url": f"{base}/{issue.slug}/" if base else "",
         "archive_url": f"{base}/" if base else "",
+        "subscribe_url": newsletter.subscribe_url or (f"{base}/" if base else ""),
+        "sponsor_url": newsletter.sponsor_url,
+        "reply_to": reply if "@" in reply and not reply.endswith("@localhost") else "",
         "unsubscribe_url": UNSUBSCRIBE,
         "manage_url": MANAGE,
         "recipient": RECIPIENT,
+        "intro": _intro(issue, config, notes),
+        **_split_notes(notes),
     }
 
 
+def _sponsors_after(issue: Issue) -> str:
+    """The section that "middle" sponsors follow: the lead story, else the first section."""
+    lead = next((s for s in issue.sections if s.style == "lead"), None)
+    first = lead or (issue.sections[0] if issue.sections else None)
+    return first.id if first else ""
+
+
+def _split_notes(notes: Notes) -> dict[str, Any]:
+    """The notes by role: the issue's intro, the lead story's blocks, and its poll."""
+    intro = next((b for b in notes if b.title.lower() == "intro"), None)
+    poll = next((b for b in notes if b.is_poll), None)
+    lead_notes = [b for b in notes if b is not intro and b is not poll]
+    return {"notes": notes, "intro_note": intro, "lead_notes": lead_notes, "poll": poll or NoteBlock("")}
+
+
+def _intro(issue: Issue, config: Config, notes: Notes) -> list[str]:
+    """The intro paragraphs: the notes' ``## Intro``, else the configured intro, else
+    the lead story's summary (unless it only repeats the subtitle)."""
+    block = next((b for b in notes if b.title.lower() == "intro"), None)
+    if block:
+        return block.paragraphs + block.bullets
+    if config.newsletter.intro:
+        return [config.newsletter.intro]
+    summary = issue.lead.lead.summary if issue.lead else ""
+    return [summary] if summary and summary.strip() != issue.subtitle.strip() else []
+
+
 def _render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    """Render template ``name``; any template mistake becomes a ``TemplateError`` at file:line."""
     try:
         return env.get_template(name).render(context)
     except jinja2.TemplateSyntaxError as exc:
@@ -121,22 +213,19 @@ def _render_template(env: jinja2.Environment, name: str, context: dict[str, Any]
 
 def _template_position(exc: BaseException) -> str:
     """file:line of the innermost template frame of a render-time error."""
+    # Jinja rewrites the traceback so that template frames carry the template's own
+    # file name and line number.
     tb, where = exc.__traceback__, "template"
     while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_filename.endswith((".mjml", ".txt", ".html", ".xml")):
-            where = f"{code.co_filename}:{_template_line(tb)}"
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.endswith(".py") and not filename.startswith("<"):
+            where = f"{filename}:{tb.tb_lineno}"
         tb = tb.tb_next
     return where
 
 
-def _template_line(tb: Any) -> int:
-    """Jinja maps compiled code lines back to template lines in its debug info."""
-    template = tb.tb_frame.f_globals.get("__jinja_template__")
-    return template.get_corresponding_lineno(tb.tb_lineno) if template else tb.tb_lineno
-
-
 def _mjml_to_html(source: str) -> str:
+    """The HTML of ``source``; MRML's parse errors become a ``TemplateError``."""
     try:
         return mjml2html(source)
     except ValueError as exc:
@@ -149,7 +238,7 @@ def inline_css(html: str, css: str) -> str:
     if not css.strip():
         return html
     marked = html.replace("<style", '<style data-premailer="ignore"')
-    return Premailer(
+    inlined = Premailer(
         marked,
         css_text=css,
         keep_style_tags=True,
@@ -159,28 +248,61 @@ def inline_css(html: str, css: str) -> str:
         disable_leftover_css=True,
         cssutils_logging_level=logging.CRITICAL,
     ).transform(pretty_print=False)
+    return inlined.replace(' data-premailer="ignore"', "")
 
 
-def tracked(url: str, utm: dict[str, str]) -> str:
-    """``url`` with the configured UTM parameters added (none by default)."""
+def safe_url(url: str) -> str:
+    """``url`` if it is http(s), mailto or a send-time placeholder; otherwise ``#``."""
+    url = (url or "").strip()
+    if url.lower().startswith(SAFE_SCHEMES) or url in PLACEHOLDERS:
+        return url
+    log.warning("dropped a link that is not http(s) or mailto: %.80s", url)
+    return "#"
+
+
+def tracked(url: str, utm: dict[str, str], fields: dict[str, str] | None = None) -> str:
+    """``url`` with the configured UTM parameters added (none by default).
+
+    Values may use ``{date}`` and ``{number}``, filled with the issue's.
+    """
     if not utm or not url.startswith(("http://", "https://")):
         return url
+    fields = fields or {}
+    fill = lambda m: fields.get(m[1], m[0])  # noqa: E731
+    values = {f"utm_{k}": re.sub(r"\{(date|number)\}", fill, v) for k, v in utm.items()}
     parts = urlsplit(url)
-    extra = urlencode({f"utm_{k}": v for k, v in utm.items()})
+    extra = urlencode(values)
     query = f"{parts.query}&{extra}" if parts.query else extra
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
-_URL = re.compile(r"\S*https?://\S+")
+def first_sentence(text: str, limit: int = 200) -> str:
+    """The first sentence of ``text``, cut at a word under ``limit`` characters."""
+    text = " ".join(str(text or "").split())
+    match = re.match(r"(.+?[.!?])(?=\s+[A-Z0-9\"“‘(]|$)", text)
+    sentence = match.group(1) if match else text
+    if len(sentence) <= limit:
+        return sentence
+    return sentence[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:—- ") + "…"
 
 
-def wrap(text: str, width: int = 72, indent: str = "") -> str:
-    """Wrap ``text`` at ``width`` columns, never breaking a URL."""
+def long_date(value: str | Date) -> str:
+    """``2025-06-14`` as ``June 14, 2025``."""
+    day = Date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+def wrap(text: str, width: int = 72, indent: str = "", hanging: str | None = None) -> str:
+    """Wrap ``text`` at ``width`` columns, never breaking a URL or a ``[n]`` reference.
+
+    ``indent`` starts the first line (e.g. ``"- "``); the next lines are indented by
+    ``hanging`` (default: as many spaces as ``indent``).
+    """
     paragraphs = [p for p in re.split(r"\n\s*\n", str(text)) if p.strip()]
     wrapper = textwrap.TextWrapper(
         width=width,
         initial_indent=indent,
-        subsequent_indent=" " * len(indent),
+        subsequent_indent=" " * len(indent) if hanging is None else hanging,
         break_long_words=False,
         break_on_hyphens=False,
     )

@@ -1,15 +1,20 @@
 """Takeaways at a glance: the facts several takes of a story agree on, offline.
 
-Each sentence of every take is scored by how many *other* outlets' takes share its
-content words (agreement) and by its position (leads carry the facts). The best
-distinct sentences become 3–5 bullets, each linked to the take it came from.
+Every sentence of every take is a candidate. A candidate scores by *agreement* (how
+many other outlets' takes contain most of its key terms, numbers normalized so "$10B"
+meets "10 billion"), by how *factual* it reads (amounts and names count; opinion, first
+and second person, questions and calls to action do not) and by its position (leads
+carry the facts). Candidates are shortened (attributions like "Bloomberg reports" and
+filler openers dropped) and chosen greedily so that each bullet adds terms the others
+do not have. No model, no network: the same takes always give the same bullets.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from .models import Story, Takeaway
+from .models import Item, Story, Takeaway
 
 STOPWORDS = frozenset(
     "a an and are as at be been but by can could did do does for from had has have he her his "
@@ -17,53 +22,223 @@ STOPWORDS = frozenset(
     "our out over said says she so some such than that the their them then there these they "
     "this those to too up us very was we were what when where which while who why will with "
     "would you your also about after again all am any because before being both during each "
-    "few here just like make made only other own same should through under until what's it's".split()
+    "few here just like make made only other own same should through under until what's it's "
+    "according reports reported reportedly report told people company firm".split()
 )
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“‘$])")
-_WORD = re.compile(r"[\w$%]+(?:[.,'’][\w]+)*")
-MIN_WORDS, MAX_WORDS = 7, 40
+_PARAGRAPHS = re.compile(r"\n\s*\n|\n(?=\s*[-•*]\s)")
+_SENTENCE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[A-Z0-9\"“‘$(])")
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]\.[A-Z]\.|\b(?:Mr|Mrs|Ms|Dr|Inc|Corp|Co|Ltd|St|vs|etc|e\.g|i\.e)\.)$")
+_WORD = re.compile(r"[$]?\w+(?:[.,'’]\w+)*%?")
+_AMOUNT = re.compile(r"\$?\s?(\d+(?:[.,]\d+)?)\s*(billion|bn|b|million|mn|m|trillion|tn)\b", re.I)
+_UNITS = {"b": "bn", "bn": "bn", "billion": "bn", "m": "m", "mn": "m", "million": "m"}
+# Openers and attributions that add words, not facts.
+_FILLER_START = re.compile(
+    r"^(?:(?:today|now|meanwhile|still|however|indeed|also|so|and|but|plus|in fact|in a (?:\w+ )?move"
+    r"|from an? \w+ (?:perspective|standpoint|point of view))"
+    r",?\s+|(?:according to|as) [^,]{2,60}(?:reports?|says?|said|noted)?,\s+"
+    r"|[^,]{2,40} (?:reports|says) that\s+)",
+    re.I,
+)
+_FILLER_END = re.compile(
+    r",\s+(?:according to [^,]{2,60}|[A-Z][\w.’' ]{1,40} (?:reports|reported|says|said))\.?$"
+)
+_OPINION = re.compile(
+    r"\b(?:i|i'm|i’m|me|my|we|we're|we’re|our|you|you're|you’re|your|let's|let’s|imagine|"
+    r"basically|honestly|arguably|wow|omg|subscribe|newsletter|sign up|click|read more|"
+    r"learn more|can be (?:found|accessed))\b",
+    re.I,
+)
+# Appositives and trailing clauses a bullet can do without.
+_TAIL_CLAUSE = re.compile(
+    r",\s+(?:a|an|the|which|who|whose|including|one of|as well as|while|with|making|marking|"
+    r"bringing|adding|putting|after|amid|following)\s"
+)
+_DANGLING_START = re.compile(r"^(?:this|that|these|those|it|they|he|she|there|here|such)\b", re.I)
+MIN_WORDS, MAX_WORDS, SHORT_WORDS = 7, 45, 28
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of one take, shortened, with its key terms and score."""
+
+    text: str
+    take: int
+    terms: frozenset[str]
+    score: float
+    position: float
 
 
 def takeaways(story: Story, most: int = 5) -> list[Takeaway]:
-    """Up to ``most`` distinct bullets for ``story`` (fewer if its takes say less)."""
-    candidates = _candidates(story)
-    vocab_by_take = [_content_words(f"{i.title} {i.summary} {i.text}") for i in story.items]
-    scored = []
-    for take, position, sentence, words in candidates:
-        agreement = sum(
-            len(words & other) / len(words)
-            for index, other in enumerate(vocab_by_take)
-            if index != take
-        )
-        scored.append((agreement + 1.0 / (1 + position) + (0.2 if take == 0 else 0), take, sentence, words))
-    scored.sort(key=lambda row: row[0], reverse=True)
-    chosen: list[tuple[int, str, set[str]]] = []
-    for _, take, sentence, words in scored:
-        if all(_jaccard(words, seen) < 0.35 for _, _, seen in chosen):
-            chosen.append((take, sentence, words))
-        if len(chosen) == most:
-            break
+    """Up to ``most`` short, distinct bullets for ``story`` (fewer if its takes say less)."""
+    vocabularies = [_terms(f"{i.title} {i.summary} {i.text}") for i in story.items]
+    topic = _topic_terms(vocabularies)
+    candidates = [
+        c for take, item in enumerate(story.items) for c in _candidates(item, take, vocabularies, topic)
+    ]
+    # Sentences opening on "It", "This", "They"... need their context: only as a last resort.
+    standalone = [c for c in candidates if not _DANGLING_START.match(c.text)]
+    chosen = _choose(standalone, topic, most, [])
+    if len(chosen) < min(3, most):
+        chosen = _choose(candidates, topic, min(3, most), chosen)
+    chosen.sort(key=lambda c: (c.position, c.take))
     items = story.items
-    bullets = [Takeaway(sentence, items[take].url, items[take].source) for take, sentence, _ in chosen]
-    return bullets
+    return [Takeaway(c.text, items[c.take].url, items[c.take].source) for c in chosen]
 
 
-def _candidates(story: Story) -> list[tuple[int, int, str, set[str]]]:
-    """(take index, position, sentence, content words) for every usable sentence."""
+def split_sentences(text: str) -> list[tuple[int, str]]:
+    """(paragraph index, sentence) for every sentence of ``text``."""
     rows = []
-    for take, item in enumerate(story.items):
-        body = item.text or item.summary
-        for position, sentence in enumerate(_SENTENCE.split(body.replace("\n\n", " "))[:40]):
-            sentence = sentence.strip()
-            words = _content_words(sentence)
-            if MIN_WORDS <= len(sentence.split()) <= MAX_WORDS and len(words) >= 4 and not sentence.endswith("?"):
-                rows.append((take, position, sentence, words))
+    for index, paragraph in enumerate(_PARAGRAPHS.split(text or "")):
+        paragraph = " ".join(paragraph.split()).lstrip("-•* ")
+        sentences: list[str] = []
+        for piece in _SENTENCE.split(paragraph):
+            if sentences and _ABBREVIATION.search(sentences[-1]):
+                sentences[-1] = f"{sentences[-1]} {piece}"  # "the U.S. Army" is one sentence
+            elif piece.strip():
+                sentences.append(piece.strip())
+        rows.extend((index, sentence) for sentence in sentences)
     return rows
 
 
-def _content_words(text: str) -> set[str]:
-    return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in STOPWORDS and len(w) > 2}
+def is_boilerplate(sentence: str) -> bool:
+    """Whether ``sentence`` is opinion, address to the reader or a call to action."""
+    ending = sentence.rstrip()
+    return bool(_OPINION.search(sentence)) or ending.endswith(("?", "!", ":", " here."))
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a | b else 0.0
+def _candidates(
+    item: Item, take: int, vocabularies: list[frozenset[str]], topic: frozenset[str]
+) -> list[Candidate]:
+    """Every usable sentence of one take, shortened and scored."""
+    sentences = split_sentences(item.text or item.summary)[:80]
+    total = max(len(sentences), 1)
+    others = [v for index, v in enumerate(vocabularies) if index != take]
+    rows = []
+    for rank, (_, raw) in enumerate(sentences):
+        if not raw.endswith((".", '"', "”", "’", ")")):
+            continue  # a heading or a caption, not a sentence
+        text = shorten(raw)
+        words = len(text.split())
+        terms = _terms(text)
+        if not MIN_WORDS <= words <= MAX_WORDS or len(terms) < 4 or is_boilerplate(text) or _title_case(text):
+            continue
+        score = _agreement(terms, others, topic) + _factual(text, topic) - rank / total * 0.5
+        score -= 0.03 * max(0, words - SHORT_WORDS)
+        rows.append(Candidate(text, take, terms, score, rank / total))
+    return rows
+
+
+def shorten(sentence: str) -> str:
+    """``sentence`` without filler openers and trailing attributions, capitalized."""
+    text = " ".join(re.sub(r"\s*\[[^\]]{0,40}\]", "", sentence).split()).strip("-•*– ")
+    for _ in range(2):
+        text = _FILLER_START.sub("", text, count=1)
+    text = _FILLER_END.sub(".", text)
+    if len(text.split()) > 18:
+        for match in _TAIL_CLAUSE.finditer(text):
+            if len(text[: match.start()].split()) >= 8:
+                text = text[: match.start()].rstrip(" ,;:—-") + "."
+                break
+    if text and not text.endswith((".", "!", "?", '"', "”")):
+        text += "."
+    return text[:1].upper() + text[1:]
+
+
+def _title_case(text: str) -> bool:
+    """Whether ``text`` Is Written Like A Headline (a heading or a related link)."""
+    words = [w for w in text.split() if w[:1].isalpha() and len(w) > 3]
+    return bool(words) and sum(w[0].isupper() for w in words) / len(words) > 0.7
+
+
+def _agreement(terms: frozenset[str], others: list[frozenset[str]], topic: frozenset[str]) -> float:
+    """How many other takes contain most of ``terms``, plus their mean coverage. The
+    story's subject (``topic``) weighs little: every take names it, so it proves nothing."""
+    if not others:
+        return 0.0
+    weight = {t: 0.25 if t in topic else 1.0 for t in terms}
+    total = sum(weight.values())
+    coverage = [sum(weight[t] for t in terms & other) / total for other in others]
+    agreeing = sum(1 for c in coverage if c >= 0.5)
+    return agreeing + sum(coverage) / len(coverage)
+
+
+def _factual(text: str, topic: frozenset[str]) -> float:
+    """A bonus for amounts, numbers and names other than the story's subject: what facts
+    are made of. A sentence with neither is commentary, and loses points."""
+    number = bool(re.search(r"\d", text))
+    found = re.findall(r"(?<=\s)[A-Z][\w’'.-]+", text)
+    names = {_stem(n.lower().strip(".’'-")) for n in found if len(n.strip(".’'-")) > 2} - topic
+    if not number and not names:
+        return -0.5
+    return (0.4 if number else 0.0) + min(len(names), 3) * 0.15
+
+
+def _topic_terms(vocabularies: list[frozenset[str]]) -> frozenset[str]:
+    """Terms most takes share (the story's subject): they do not make bullets distinct."""
+    if len(vocabularies) < 2:
+        return frozenset()
+    counts: dict[str, int] = {}
+    for vocabulary in vocabularies:
+        for term in vocabulary:
+            counts[term] = counts.get(term, 0) + 1
+    return frozenset(t for t, n in counts.items() if n >= max(2, len(vocabularies) * 0.8))
+
+
+def _choose(
+    candidates: list[Candidate], topic: frozenset[str], most: int, chosen: list[Candidate]
+) -> list[Candidate]:
+    """Add to ``chosen`` best-first, each bullet adding at least half new non-topic terms
+    and sharing little with the others, until there are ``most``. Past three bullets,
+    only facts at least a third as well supported as the best one are added."""
+    chosen = list(chosen)
+    ranked = sorted((c for c in candidates if c not in chosen), key=lambda c: c.score, reverse=True)
+    floor = ranked[0].score * 0.3 if ranked and ranked[0].score > 0 else float("-inf")
+    while len(chosen) < most:
+        best = _next_bullet(ranked, chosen, topic)
+        if best is None or (len(chosen) >= 3 and best.score < floor):
+            break
+        chosen.append(best)
+        ranked.remove(best)
+    return chosen
+
+
+def _next_bullet(ranked: list[Candidate], chosen: list[Candidate], topic: frozenset[str]) -> Candidate | None:
+    """The best candidate that says something ``chosen`` does not say yet."""
+    covered = {t for c in chosen for t in c.terms - topic}
+    used_takes = {c.take for c in chosen}
+    best, best_score = None, float("-inf")
+    for candidate in ranked:
+        specific = candidate.terms - topic or candidate.terms
+        novelty = len(specific - covered) / len(specific)
+        if novelty < 0.5 or any(_redundant(candidate.terms, c.terms) for c in chosen):
+            continue
+        # Spread the links over the outlets, all else being equal.
+        score = candidate.score + (0.15 if candidate.take not in used_takes else 0.0)
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _terms(text: str) -> frozenset[str]:
+    """Key terms of ``text``: content words, lightly stemmed, amounts normalized."""
+    text = _AMOUNT.sub(lambda m: f" {m[1].replace(',', '.')}{_UNITS.get(m[2].lower(), m[2].lower())} ", text)
+    words = (w.lower().strip("$%.,'’") for w in _WORD.findall(text))
+    return frozenset(_stem(w) for w in words if len(w) > 2 and w not in STOPWORDS)
+
+
+def _stem(word: str) -> str:
+    """A crude stem: possessives and plural endings off, so "models" meets "model"."""
+    word = re.sub(r"['’]s$", "", word)
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    return re.sub(r"(?<=\w{4})(?:ment|ing|ed)$", "", word)
+
+
+def _redundant(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two bullets state the same fact: most of the shorter one is in the other,
+    or they share an amount and a good part of their terms."""
+    shared = len(a & b) / min(len(a), len(b))
+    same_amount = any(re.fullmatch(r"[\d.]+(?:bn|m|tn)", t) for t in a & b)
+    return shared >= 0.35 or (same_amount and shared >= 0.25)

@@ -1,0 +1,478 @@
+"""Rendering an issue: the blocks of the sample, size, accessibility, links, safety, text.
+
+Issues are built directly (``make_issue``) so these tests need no feeds; the browser
+checks are in test_email_browser.py, which reuses ``make_issue`` and ``make_config``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from digest.config import Config, Theme
+from digest.errors import TemplateError
+from digest.models import Issue, Item, Section, Stats, Story, Takeaway
+from digest.notes import parse_notes
+from digest.publish import publish
+from digest.render import GMAIL_CLIP_BYTES, MANAGE, UNSUBSCRIBE, render_issue, wrap
+
+BASE = datetime(2025, 6, 14, 8, tzinfo=UTC)
+LEAD = "Meta to spend billions on data deal"
+NOTES = """\
+## What we think
+This is the kind of move that doesn't make headlines but reshapes the landscape.
+- Meta is building the roads and power lines of AI.
+
+## What you can do right now
+- Keep an eye on open-source options like Llama.
+
+## Poll
+Should AI tools be open to the public?
+- Yes, open
+- No, closed
+"""
+
+
+def _item(n: int, **fields: Any) -> Item:
+    values = {
+        "id": f"i{n}",
+        "title": f"Story {n}: AI makes news again",
+        "url": f"https://news{n % 7}.example.com/2025/06/story-{n}",
+        "source": f"Outlet {n % 5}",
+        "published": BASE - timedelta(hours=n % 40),
+        "summary": f"A one-sentence summary of story {n}, with a little detail. And a second one.",
+        "section": "top-news",
+    }
+    return Item(**{**values, **fields})
+
+
+def make_lead(takes: int = 5) -> Story:
+    """The lead story: ``takes`` outlets on one event, with takeaways and a body."""
+    items = [
+        _item(
+            100 + k,
+            title=LEAD,
+            source=f"Outlet {k}",
+            summary="Meta is in talks to partner with Scale AI for open-source model training.",
+        )
+        for k in range(takes)
+    ]
+    bullets = [
+        Takeaway(
+            f"Fact {k}: Meta and Scale AI agree on point {k}.", items[k % takes].url, items[k % takes].source
+        )
+        for k in range(4)
+    ]
+    body = [
+        "Meta is making one of its biggest bets yet on AI, a deal worth billions with Scale AI.",
+        "Scale AI labels data across language, code and images so Meta can train Llama.",
+    ]
+    return Story("lead", items, emoji="🤝", takeaways=bullets, body=body)
+
+
+def make_issue(stories: int = 10, lead: bool = True, extra: list[Story] | None = None) -> Issue:
+    """An issue like the sample: a news list, the lead story, tools cards and a quote."""
+    news = [
+        Story(f"s{k}", [_item(k)] + [_item(1000 + 10 * k + j) for j in range(k % 3)], emoji="📰")
+        for k in range(stories)
+    ] + (extra or [])
+    tools = [
+        Story(f"t{k}", [_item(200 + k, title=f"Tool {k}", summary=f"Tool {k} does one useful thing.")])
+        for k in range(3)
+    ]
+    post = Item(
+        id="q",
+        title="omg",
+        url="https://x.com/EHuanglu/status/1",
+        source="X",
+        author="el.cine (@EHuanglu)",
+        published=BASE,
+        text="omg.. this can't be real 🤯\n\nChina's 4DV AI just dropped 4D Gaussian Splatting.",
+    )
+    lead_story = make_lead() if lead else None
+    sections = [Section("top-news", "Top AI news", "list", news)]
+    if lead_story:
+        sections.append(Section("lead", LEAD, "lead", [lead_story]))
+    sections += [
+        Section("tools", "Get more done with these AI tools", "cards", tools),
+        Section("in-the-wild", "AI in the wild", "quote", [Story("q", [post])]),
+    ]
+    subtitle = "Meta is in talks to partner with Scale AI for open-source model training."
+    return Issue(
+        "Future Blueprint", 7, "2025-06-14", "2025-06-14", LEAD, subtitle, sections, Stats(), lead_story
+    )
+
+
+def make_config(**overrides: Any) -> Config:
+    """A config like the demo newsletter's, with one sponsor."""
+    data: dict[str, Any] = {
+        "newsletter": {
+            "name": "Future Blueprint",
+            "url": "https://futureblueprint.example.com",
+            "greeting": "Hi AI Futurists,",
+            "closing": "That's all for today, folks!",
+            "author": "Lex",
+            "postal_address": "1 Example Street, Springfield",
+            "reply_to": "editor@futureblueprint.example.com",
+        },
+        "sources": [{"name": "Example", "url": "https://example.com/feed.xml"}],
+        "sponsors": [
+            {
+                "title": "StartEngine's $30M Surge",
+                "text": "Own a piece before June 26.",
+                "url": "https://startengine.example.com/",
+            }
+        ],
+    }
+    for key, value in overrides.items():
+        data[key] = {**data[key], **value} if isinstance(data.get(key), dict) else value
+    return Config(**data)
+
+
+class _Tags(HTMLParser):
+    """Every start tag of an HTML document, with its attributes."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+
+    def all(self, tag: str) -> list[dict[str, str]]:
+        return [attrs for name, attrs in self.tags if name == tag]
+
+
+def not_in_order(text: str, landmarks: list[str]) -> list[str]:
+    """The landmarks not found in ``text`` one after the other (empty: all in order)."""
+    missing, at = [], 0
+    for landmark in landmarks:
+        found = text.find(landmark, at)
+        if found < 0:
+            missing.append(landmark)
+        else:
+            at = found + len(landmark)
+    return missing
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    return render_issue(make_issue(), make_config(), parse_notes(NOTES))
+
+
+def test_every_block_of_the_sample_renders_in_order(rendered) -> None:
+    html = rendered.html
+    assert "<mj-" not in html and "</mj" not in html
+    landmarks = [
+        "View in browser", "Future Blueprint", "June 14, 2025", "Issue #7", f">{LEAD}</h1>",
+        "Hi AI Futurists,", "Here's our agenda", "Sponsored", "StartEngine's $30M Surge",
+        ">Top AI news<", "📰", "+2 more", "Takeaways at a glance", "Fact 0",
+        "What we think", "What you can do right now", "Should AI tools be open",
+        "Also covered by", "Get more done with these AI tools", "Tool 0", "AI in the wild",
+        "el.cine (@EHuanglu)", "That's all for today, folks!", "Best,<br>Lex", MANAGE, UNSUBSCRIBE,
+        "1 Example Street",
+    ]  # fmt: skip
+    assert not_in_order(unescape(html), landmarks) == []
+
+
+def test_news_list_has_emoji_bold_link_sentence_and_more(rendered) -> None:
+    line = re.search(
+        r"📰 <a[^>]*font-weight:\s*700[^>]*>Story 2: AI makes news again</a><br>(.*?)</p>", rendered.html
+    )
+    assert line, "emoji, then the headline as a bold link"
+    assert "A one-sentence summary of story 2, with a little detail." in line.group(1)
+    assert "And a second one" not in line.group(1)
+    assert "+2 more" in line.group(1)
+
+
+def test_lead_story_shows_every_other_take(rendered) -> None:
+    also = rendered.html.split("Also covered by")[1].split("</ul>")[0]
+    for k in range(1, 5):
+        assert f"Outlet {k}</a>" in also
+
+
+def test_absent_notes_and_takeaways_leave_no_empty_heading() -> None:
+    issue = make_issue()
+    issue.lead.takeaways = []
+    html = render_issue(issue, make_config(sponsors=[]), []).html
+    for heading in ("What we think", "Takeaways at a glance", "Sponsored", "Our sponsors", "box-title"):
+        assert heading not in html
+    assert "<h2" in html and "<ul" in html
+
+
+def test_poll_answers_are_reply_links(rendered) -> None:
+    answers = re.findall(r'<a class="answer"[^>]*href="([^"]+)"', rendered.html)
+    assert answers == [
+        "mailto:editor@futureblueprint.example.com?subject=Poll%3A%20Yes%2C%20open",
+        "mailto:editor@futureblueprint.example.com?subject=Poll%3A%20No%2C%20closed",
+    ]
+
+
+def test_intro_comes_from_notes_then_config_then_lead_summary() -> None:
+    issue = make_issue()
+    issue.lead.items[0] = _item(100, title=LEAD, summary="Meta bets big. Let's take a look.")
+    config = make_config()
+    assert "Meta bets big. Let's take a look." in unescape(render_issue(issue, config, []).html)
+    configured = make_config(newsletter={"intro": "Today: data deals."})
+    assert "Today: data deals." in render_issue(issue, configured, []).html
+    noted = render_issue(issue, configured, parse_notes("## Intro\nA word from the editor.\n")).html
+    assert "A word from the editor." in noted and "Today: data deals." not in noted
+
+
+def test_sponsor_has_label_link_image_with_alt_and_button() -> None:
+    sponsor = {
+        "title": "Artisan",
+        "text": "Hire Ava.",
+        "url": "https://artisan.example.com/",
+        "image": "https://artisan.example.com/ava.png",
+        "position": "middle",
+    }
+    html = render_issue(make_issue(), make_config(sponsors=[sponsor]), []).html
+    tags = _Tags(html)
+    assert {"src": "https://artisan.example.com/ava.png", "alt": "Artisan"}.items() <= next(
+        i for i in tags.all("img") if "ava.png" in i["src"]
+    ).items()
+    assert not_in_order(html, ["Takeaways at a glance", "Hire Ava.", "Get more done"]) == []
+    assert html.count('href="https://artisan.example.com/"') >= 3  # image, title, button
+
+
+def test_thirty_story_issue_fits_under_gmail_clipping() -> None:
+    rendered = render_issue(make_issue(30), make_config(), parse_notes(NOTES))
+    assert rendered.html_bytes <= GMAIL_CLIP_BYTES, rendered.html_bytes
+
+
+def test_oversized_issue_warns(caplog: pytest.LogCaptureFixture) -> None:
+    long = [Story(f"x{k}", [_item(5000 + k, summary="word " * 120 + ".")]) for k in range(250)]
+    with caplog.at_level(logging.WARNING, logger="digest.render"):
+        rendered = render_issue(make_issue(extra=long), make_config(), [])
+    assert rendered.html_bytes > GMAIL_CLIP_BYTES
+    assert any("Gmail clips" in r.getMessage() for r in caplog.records)
+
+
+def test_accessibility_basics(rendered) -> None:
+    tags = _Tags(rendered.html)
+    html_tag = tags.all("html")[0]
+    assert html_tag.get("lang") == "en"
+    assert all(img.get("alt") for img in tags.all("img"))
+    assert all(t.get("role") == "presentation" for t in tags.all("table"))
+    metas = {m.get("name"): m.get("content") for m in tags.all("meta")}
+    assert metas.get("color-scheme") == "light dark"
+    assert "@media (prefers-color-scheme: dark)" in rendered.html
+
+
+def test_logo_and_lead_image_have_alt_text() -> None:
+    issue = make_issue()
+    issue.lead.items[0] = _item(100, title=LEAD, image="https://img.example.com/meta.jpg")
+    config = make_config(theme={"logo": "https://futureblueprint.example.com/logo.png"})
+    tags = _Tags(render_issue(issue, config, []).html)
+    alts = {i["src"]: i.get("alt") for i in tags.all("img")}
+    assert alts == {
+        "https://futureblueprint.example.com/logo.png": "Future Blueprint",
+        "https://img.example.com/meta.jpg": LEAD,
+    }
+
+
+def _luminance(color: str) -> float:
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two ``#rrggbb`` colors."""
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_theme_colors_have_enough_contrast() -> None:
+    t = Theme()
+    light = {"surface": t.surface, "tint": t.tint, "background": t.background}
+    dark = {"surface": t.dark_surface, "tint": t.dark_tint, "background": t.dark_background}
+    pairs = {("button", "primary"): ("#ffffff", t.primary)}
+    for fg_name, fg, bg_set, prefix in (
+        ("text", t.text, light, ""), ("muted", t.muted, light, ""), ("primary", t.primary, light, ""),
+        ("text", t.dark_text, dark, "dark "), ("muted", t.dark_muted, dark, "dark "),
+        ("primary", t.dark_primary, dark, "dark "),
+    ):  # fmt: skip
+        for bg_name, bg in bg_set.items():
+            pairs[(prefix + fg_name, bg_name)] = (fg, bg)
+    low = {name: round(contrast(*pair), 2) for name, pair in pairs.items() if contrast(*pair) < 4.5}
+    assert not low
+    assert round(contrast("#000000", "#ffffff"), 1) == 21.0
+
+
+def _hrefs(html: str) -> list[str]:
+    return [a["href"] for a in _Tags(html).all("a") if "href" in a]
+
+
+def test_every_link_is_http_or_mailto_without_tracking(rendered) -> None:
+    links = _hrefs(rendered.html)
+    assert len(links) > 30
+    for href in links:
+        assert href.startswith(("https://", "http://", "mailto:")) or href in (UNSUBSCRIBE, MANAGE), href
+    assert not any("utm_" in href for href in links)
+
+
+def test_utm_tagging_only_when_configured() -> None:
+    config = make_config(
+        theme={"utm": {"source": "futureblueprint", "medium": "email", "campaign": "{date}"}}
+    )
+    html = render_issue(make_issue(), config, []).html
+    assert (
+        "https://news2.example.com/2025/06/story-2?utm_source=futureblueprint&amp;utm_medium=email&amp;utm_campaign=2025-06-14"
+        in html
+    )
+    assert "mailto:editor@futureblueprint.example.com?subject=Poll" not in html  # no notes, no poll
+    assert f'href="{UNSUBSCRIBE}"' in html  # placeholders stay untouched
+
+
+def test_hostile_content_is_escaped() -> None:
+    evil = Story(
+        "evil",
+        [
+            _item(
+                666,
+                title="<script>alert(1)</script> Breaking",
+                summary='<img src=x onerror="alert(1)"> gotcha.',
+                url="javascript:alert(1)",
+            )
+        ],
+    )
+    rendered = render_issue(make_issue(extra=[evil]), make_config(), [])
+    lowered = rendered.html.lower()
+    tags = _Tags(rendered.html)
+    assert not tags.all("script") and not re.search(r"<script[\s>]", lowered)
+    assert not [a for _, attrs in tags.tags for a in attrs if a.startswith("on")]  # no event handlers
+    assert "<img src=x" not in lowered and "javascript:" not in lowered
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Breaking" in rendered.html
+
+
+def test_unicode_survives_html_text_and_json(tmp_path: Path) -> None:
+    issue = make_issue()
+    issue.sections[0].stories[0].items[0] = _item(
+        0, title="Zürich’s “AI” café — naïve? 🤖", summary="Ünïcödé summary — ok."
+    )
+    config = make_config()
+    rendered = render_issue(issue, config, [])
+    assert "Zürich’s “AI” café — naïve? 🤖" in rendered.html
+    assert "Zürich’s “AI” café — naïve? 🤖" in rendered.text
+    folder = publish(issue, rendered, {}, config, tmp_path)
+    data = json.loads((folder / "issue.json").read_bytes().decode("utf-8"))
+    assert data["sections"][0]["stories"][0]["title"] == "Zürich’s “AI” café — naïve? 🤖"
+    assert "Zürich’s" in (folder / "issue.json").read_text(encoding="utf-8")  # not \\u-escaped
+
+
+def test_plaintext_wraps_at_72_and_numbers_links(rendered) -> None:
+    text = rendered.text
+    for line in text.splitlines():
+        assert len(line) <= 72 or re.search(r"(https?://|mailto:)\S+|%%\w+%%", line), line
+    body, links = text.split("\nLinks\n")
+    assert "<" not in body.replace("<br>", "")
+    listed = re.findall(r"^\[(\d+)\] (\S+)$", links, re.M)
+    numbers = [int(n) for n, _ in listed]
+    assert numbers == list(range(1, len(listed) + 1))
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", body)} == set(numbers)
+    assert "https://news2.example.com/2025/06/story-2" in dict(listed).values()
+    assert "http" not in body.split("Here's our agenda")[1].split("That's all for today")[0]
+
+
+def test_plaintext_has_the_same_blocks_in_the_same_order(rendered) -> None:
+    text = rendered.text
+    landmarks = [
+        "FUTURE BLUEPRINT", "Issue #7", LEAD, "Hi AI Futurists,", "Here's our agenda", "SPONSORED",
+        "StartEngine's $30M Surge", "TOP AI NEWS", "📰 Story 0", "+2 more", "Takeaways at a glance",
+        "What we think:", "Should AI tools be open", "Also covered by:", "GET MORE DONE", "Tool 0",
+        "AI IN THE WILD", "> omg", "That's all for today, folks!", "Best,\nLex", "Links", MANAGE,
+        UNSUBSCRIBE, "1 Example Street",
+    ]  # fmt: skip
+    assert not_in_order(text, landmarks) == []
+
+
+def test_wrap_never_breaks_urls() -> None:
+    url = "https://example.com/" + "a" * 90
+    wrapped = wrap(f"Read this long sentence about many things before the link {url} and after it.")
+    assert url in wrapped.splitlines()
+    assert all(len(line) <= 72 for line in wrapped.splitlines() if url not in line)
+
+
+def _templates(tmp_path: Path, name: str, content: str) -> Config:
+    folder = tmp_path / "mytheme"
+    (folder / Path(name).parent).mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(content, encoding="utf-8")
+    return make_config(templates=str(folder), root=tmp_path)
+
+
+def test_own_templates_override_builtin_file_by_file(tmp_path: Path) -> None:
+    partial = (
+        '<mj-section css-class="block"><mj-column><mj-text>'
+        "<p>MY LIST: {{ section.stories | length }}</p></mj-text></mj-column></mj-section>\n"
+    )
+    config = _templates(tmp_path, "partials/list.mjml", partial)
+    html = render_issue(make_issue(), config, []).html
+    assert "MY LIST: 10" in html
+    assert "Takeaways at a glance" in html  # the other partials are the built-in ones
+    assert "📰 <a" not in html
+
+
+def test_template_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    config = _templates(tmp_path, "partials/quote.mjml", "<mj-section>\n{% for x in %}\n</mj-section>\n")
+    with pytest.raises(TemplateError, match=r"partials/quote\.mjml:2: "):
+        render_issue(make_issue(), config, [])
+
+
+def test_undefined_variable_names_file_and_line(tmp_path: Path) -> None:
+    content = (
+        "<mj-section><mj-column>\n"
+        "  <mj-text>{{ section.title }}</mj-text>\n"
+        "  <mj-text>{{ no_such_thing }}</mj-text>\n"
+        "</mj-column></mj-section>\n"
+    )
+    config = _templates(tmp_path, "partials/cards.mjml", content)
+    with pytest.raises(TemplateError, match=r"mytheme/partials/cards\.mjml:3: 'no_such_thing' is undefined"):
+        render_issue(make_issue(), config, [])
+    config = _templates(tmp_path / "text", "partials/cards.txt", "{{ section.nope }}\n")
+    with pytest.raises(TemplateError, match=r"partials/cards\.txt:1: .*nope"):
+        render_issue(make_issue(), config, [])
+
+
+def test_web_version_archive_and_feed(tmp_path: Path) -> None:
+    config = make_config()
+    for day, title in (("2025-06-13", "Yesterday & before"), ("2025-06-14", LEAD)):
+        issue = make_issue()
+        issue.date = issue.slug = day
+        issue.title = title
+        publish(issue, render_issue(issue, config, []), {}, config, tmp_path)
+    web = (tmp_path / "2025-06-14" / "index.html").read_text(encoding="utf-8")
+    email = (tmp_path / "2025-06-14" / "email.html").read_text(encoding="utf-8")
+    assert UNSUBSCRIBE in email and UNSUBSCRIBE not in web and MANAGE not in web
+    assert web == email.replace(UNSUBSCRIBE, config.newsletter.url).replace(MANAGE, config.newsletter.url)
+    archive = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert archive.index('href="2025-06-14/"') < archive.index('href="2025-06-13/"')
+    assert "Yesterday &amp; before" in archive
+    feed = ET.parse(tmp_path / "feed.xml").getroot()
+    atom = "{http://www.w3.org/2005/Atom}"
+    entries = feed.findall(f"{atom}entry")
+    assert [e.findtext(f"{atom}title") for e in entries] == [LEAD, "Yesterday & before"]
+    assert entries[0].find(f"{atom}link").get("href") == "https://futureblueprint.example.com/2025-06-14/"
+    assert "<li><a href=" in entries[0].findtext(f"{atom}content")
+
+
+def test_feed_without_a_site_url_is_still_valid_atom(tmp_path: Path) -> None:
+    config = make_config(newsletter={"url": ""})
+    issue = make_issue()
+    folder = publish(issue, render_issue(issue, config, []), {}, config, tmp_path)
+    root = ET.parse(tmp_path / "feed.xml").getroot()
+    ids = [e.text for e in root.iter("{http://www.w3.org/2005/Atom}id")]
+    assert ids == ["urn:digest:future-blueprint", "urn:digest:future-blueprint:2025-06-14"]
+    web = (folder / "index.html").read_text(encoding="utf-8")
+    assert 'href="mailto:editor@futureblueprint.example.com?subject=unsubscribe"' in web
