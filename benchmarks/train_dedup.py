@@ -1,0 +1,137 @@
+"""Retrain the pairwise same-event model of dedup and write its weights as JSON.
+
+Usage (from the repository root, with the dev environment)::
+
+    python benchmarks/train_dedup.py [--eval DIR] [--train FILE ...] [--holdout 0.5]
+                                     [--out digest/data/dedup_model.json]
+
+Features are computed exactly as ``digest.dedup`` computes them at run time, on the
+candidate pairs it would score; a pair is positive when both items carry the same
+``gold`` label. The model is a logistic regression (scikit-learn, needed only here) on
+standardized features; the JSON holds the feature names, means, scales, coefficients
+and intercept. With ``--holdout F`` a share F of the training events (chosen by a hash
+of their label, deterministic) is kept out of fitting, and the script reports B-cubed
+F1 over a threshold grid on the held-out part and on every other eval file, so the
+threshold can be chosen on data the model did not see. Eval data stay outside the repo:
+only the fitted weights are written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from digest.dedup import DedupSettings  # noqa: E402
+from digest.dedup.api import item_from_json  # noqa: E402
+from digest.dedup.engine import cluster  # noqa: E402
+from digest.dedup.model import EXTRA, MODEL_PATH, expand  # noqa: E402
+from digest.dedup.pairs import FEATURES, candidates, features  # noqa: E402
+from digest.dedup.vectors import prepare  # noqa: E402
+
+
+def load_eval(path: Path) -> tuple[list, list[str]]:
+    """Items and gold labels of an eval file."""
+    items, gold = [], []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if line.strip():
+                row = json.loads(line)
+                items.append(item_from_json(row, number))
+                gold.append(row["gold"])
+    return items, gold
+
+
+def held_out(label: str, share: float) -> bool:
+    """Whether an event goes to the held-out part (stable across runs). ECB+ labels are
+    split by topic ("ecb-12-ecbplus" -> "12"), so both events of a topic stay together."""
+    group = label.split("-")[1] if label.startswith("ecb-") else label
+    return int(hashlib.sha1(group.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
+
+
+def pair_data(items: list, gold: list[str], settings: DedupSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of the candidate pairs dedup would score on ``items``."""
+    prep = prepare(items)
+    i, j = candidates(prep, settings.window_days, settings.neighbors, settings.min_candidate_similarity)
+    x = features(prep, i, j)
+    y = np.array([gold[a] == gold[b] for a, b in zip(i, j)], bool)
+    return x, y
+
+
+def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> dict:
+    """A logistic regression on standardized expanded features, as a JSON-able dict."""
+    from sklearn.linear_model import LogisticRegression
+
+    z = expand(x)
+    mean, scale = z.mean(axis=0), z.std(axis=0)
+    scale[scale == 0] = 1.0
+    clf = LogisticRegression(C=c, max_iter=2000).fit((z - mean) / scale, y)
+    return {"features": list(FEATURES), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
+            "coef": clf.coef_[0].round(6).tolist(), "intercept": round(float(clf.intercept_[0]), 6),
+            "trained_on": {"pairs": int(len(y)), "positives": int(y.sum())}}
+
+
+def bcubed(gold: list[str], pred: list) -> tuple[float, float, float]:
+    """B-cubed precision, recall and F1 (as in shared/eval/score.py)."""
+    from collections import Counter
+
+    joint, in_pred, in_gold = Counter(zip(pred, gold)), Counter(pred), Counter(gold)
+    p = sum(c * c / in_pred[s] for (s, _), c in joint.items()) / len(gold)
+    r = sum(c * c / in_gold[g] for (_, g), c in joint.items()) / len(gold)
+    return p, r, 2 * p * r / (p + r) if p + r else 0.0
+
+
+def sweep(name: str, items: list, gold: list[str], settings: DedupSettings, grid: list[float]) -> None:
+    """Print B-cubed P/R/F1 of ``items`` for each threshold of ``grid``."""
+    for t in grid:
+        s = DedupSettings(**{**settings.__dict__, "threshold": t})
+        labels, _ = cluster(items, s.params())
+        p, r, f = bcubed(gold, labels)
+        print(f"{name:28s} t={t:.2f}  P {p:.3f}  R {r:.3f}  F1 {f:.3f}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared" / "eval")
+    ap.add_argument("--train", nargs="*", default=["allsides-train.jsonl"])
+    ap.add_argument("--holdout", type=float, default=0.0)
+    ap.add_argument("--c", type=float, default=1.0)
+    ap.add_argument("--out", type=Path, default=MODEL_PATH)
+    ap.add_argument("--grid", default="0.3,0.4,0.5,0.6,0.7")
+    args = ap.parse_args()
+    settings = DedupSettings()
+    xs, ys, tests = [], [], []
+    for name in args.train:
+        items, gold = load_eval(args.eval / name)
+        part = [held_out(g, args.holdout) for g in gold]
+        train = [(it, g) for it, g, h in zip(items, gold, part) if not h]
+        x, y = pair_data([t[0] for t in train], [t[1] for t in train], settings)
+        xs.append(x), ys.append(y)
+        if args.holdout:
+            test = [(it, g) for it, g, h in zip(items, gold, part) if h]
+            tests.append((f"{name} (held out)", [t[0] for t in test], [t[1] for t in test]))
+    model = fit(np.vstack(xs), np.concatenate(ys), args.c)
+    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}: {model['trained_on']}")
+    for name, coef in zip([*FEATURES, *EXTRA], model["coef"]):
+        print(f"  {name:16s} {coef:+.3f}")
+    from digest.dedup import model as runtime
+
+    runtime.load.cache_clear()
+    grid = [float(g) for g in args.grid.split(",")]
+    others = [p for p in sorted(args.eval.glob("*.jsonl")) if p.name not in args.train]
+    for path in others:
+        tests.append((path.name, *load_eval(path)))
+    for name, items, gold in tests:
+        sweep(name, items, gold, settings, grid)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""Deduplication: items into stories, in three layers, cheapest first.
+
+1. same item: the same canonical URL, GUID or normalized title;
+2. same text: syndicated copies and light rewrites (word-shingle Jaccard);
+3. same event: a pairwise model over title, lead, names, amounts and time, on candidate
+   pairs from a rare-term index, clustered by constrained average link (no chaining).
+"""
+
+from __future__ import annotations
+
+from .api import DedupSettings, already_published, cluster_jsonl, dedup, report
+
+__all__ = ["DedupSettings", "already_published", "cluster_jsonl", "dedup", "report"]

@@ -1,0 +1,129 @@
+"""Clustering: union-find for certain merges, constrained average link for events.
+
+Average link merges two clusters only when the mean similarity over *all* their cross
+pairs reaches the threshold (pairs never scored count as 0), so A~B and B~C do not pull
+A and C together unless A resembles C too: no chaining.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class UnionFind:
+    """Disjoint sets over 0..n-1; the root is always the smallest index (deterministic)."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        """The root of ``x``'s set."""
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> bool:
+        """Join the sets of ``a`` and ``b``; False when they were already one."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        self.parent[max(ra, rb)] = min(ra, rb)
+        return True
+
+
+@dataclass
+class _Cluster:
+    size: int
+    first: float  # earliest publication day (inf when undated)
+    last: float  # latest publication day (-inf when undated)
+    sums: dict[int, float] = field(default_factory=dict)  # neighbor -> sum of pair scores
+    best: dict[int, tuple[float, int, int]] = field(default_factory=dict)  # neighbor -> best pair
+
+
+def _initial(groups: np.ndarray, days: np.ndarray) -> dict[int, _Cluster]:
+    clusters: dict[int, _Cluster] = {}
+    for item, g in enumerate(groups.tolist()):
+        c = clusters.setdefault(g, _Cluster(0, np.inf, -np.inf))
+        c.size += 1
+        if not np.isnan(days[item]):
+            c.first, c.last = min(c.first, days[item]), max(c.last, days[item])
+    return clusters
+
+
+def _add_edges(clusters: dict[int, _Cluster], groups: np.ndarray, i: np.ndarray, j: np.ndarray,
+               score: np.ndarray) -> None:
+    for a, b, s in zip(i.tolist(), j.tolist(), score.tolist()):
+        ga, gb = int(groups[a]), int(groups[b])
+        if ga == gb:
+            continue
+        for x, y in ((ga, gb), (gb, ga)):
+            c = clusters[x]
+            c.sums[y] = c.sums.get(y, 0.0) + s
+            if s > c.best.get(y, (-1.0, 0, 0))[0]:
+                c.best[y] = (s, a, b)
+
+
+def _merge(clusters: dict[int, _Cluster], keep: int, gone: int) -> None:
+    """Fold cluster ``gone`` into ``keep``, summing their pair scores toward every neighbor."""
+    k, g = clusters[keep], clusters.pop(gone)
+    k.size += g.size
+    k.first, k.last = min(k.first, g.first), max(k.last, g.last)
+    k.sums.pop(gone, None), k.best.pop(gone, None)
+    for other, s in g.sums.items():
+        if other == keep:
+            continue
+        o = clusters[other]
+        k.sums[other] = k.sums.get(other, 0.0) + s
+        o.sums[keep] = o.sums.get(keep, 0.0) + o.sums.pop(gone)
+        pair = max(k.best.get(other, (-1.0, 0, 0)), g.best[other])
+        k.best[other] = o.best[keep] = pair
+        o.best.pop(gone, None)
+
+
+def average_link(groups: np.ndarray, days: np.ndarray, i: np.ndarray, j: np.ndarray,
+                 score: np.ndarray, threshold: float, window: float
+                 ) -> tuple[dict[int, int], list[tuple[int, int, float, float]]]:
+    """Merge the ``groups`` (initial cluster of each item) by average link over the scored
+    pairs; never let a cluster span more than ``window`` days.
+
+    Returns the final cluster of each initial group and the joins made, each as
+    (item a, item b, best pair score, average score).
+    """
+    clusters = _initial(groups, days)
+    _add_edges(clusters, groups, i, j, score)
+    heap = [(-s / (clusters[a].size * clusters[b].size), a, b)
+            for a, c in clusters.items() for b, s in c.sums.items() if a < b]
+    heapq.heapify(heap)
+    final = {g: g for g in clusters}
+    joins = []
+    while heap:
+        neg, a, b = heapq.heappop(heap)
+        if a not in clusters or b not in clusters or b not in clusters[a].sums:
+            continue
+        ca, cb = clusters[a], clusters[b]
+        avg = ca.sums[b] / (ca.size * cb.size)
+        if abs(avg + neg) > 1e-12 or avg < threshold:
+            continue  # stale entry, or nothing left above the threshold for this pair
+        if max(ca.last, cb.last) - min(ca.first, cb.first) > window:
+            continue
+        keep, gone = min(a, b), max(a, b)
+        s, x, y = ca.best[b]
+        joins.append((x, y, s, avg))
+        _merge(clusters, keep, gone)
+        final[gone] = keep
+        kc = clusters[keep]
+        for other, total in kc.sums.items():
+            heapq.heappush(heap, (-total / (kc.size * clusters[other].size), min(keep, other), max(keep, other)))
+    return {g: _root(final, g) for g in final}, joins
+
+
+def _root(final: dict[int, int], g: int) -> int:
+    while final[g] != g:
+        g = final[g]
+    return g

@@ -1,0 +1,101 @@
+"""The three layers run in order over one batch of items, giving a cluster per item and
+the links that joined them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..models import Item, Link
+from . import model
+from .cluster import UnionFind, average_link
+from .pairs import FEATURES, candidates, features, shingle_similarity
+from .vectors import Prepared, prepare
+
+
+@dataclass(frozen=True)
+class Params:
+    """The tunables the engine needs (a view of ``DedupSettings``)."""
+
+    threshold: float
+    window_days: float
+    neighbors: int
+    min_candidate_similarity: float
+    same_text_jaccard: float
+    time_penalty: float
+    min_shared_terms: int
+
+
+def normalized_title(title: str) -> str:
+    """The title folded for exact comparison: case, accents, punctuation and spacing."""
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    return " ".join(re.findall(r"[a-z0-9]+", folded))
+
+
+def _same_item(items: Sequence[Item], uf: UnionFind, links: list[Link]) -> None:
+    """Layer 1: join items with the same URL, GUID or normalized title (3+ words)."""
+    seen: dict[tuple[str, str], int] = {}
+    for idx, item in enumerate(items):
+        title = normalized_title(item.title or "")
+        keys = [("url", item.url), ("guid", item.guid or ""), ("title", title if title.count(" ") >= 2 else "")]
+        for kind, value in keys:
+            if not value:
+                continue
+            first = seen.setdefault((kind, value), idx)
+            if first != idx and uf.union(first, idx):
+                links.append(Link(items[first].id, item.id, "same-item", 1.0, (f"{kind}: {value}"[:120],)))
+
+
+def _same_text(items: Sequence[Item], prep: Prepared, i: np.ndarray, j: np.ndarray, x: np.ndarray,
+               params: Params, uf: UnionFind, links: list[Link]) -> None:
+    """Layer 2: join syndicated copies and light rewrites by word-shingle Jaccard."""
+    likely = np.flatnonzero(x[:, FEATURES.index("cos_body")] >= 0.5)
+    sim = shingle_similarity(prep, i[likely], j[likely])
+    for k in np.flatnonzero(sim >= params.same_text_jaccard):
+        a, b = int(i[likely[k]]), int(j[likely[k]])
+        if uf.union(a, b):
+            links.append(Link(items[a].id, items[b].id, "same-text", round(float(sim[k]), 3),
+                              shared_terms(prep, a, b)))
+
+
+def shared_terms(prep: Prepared, a: int, b: int, limit: int = 8) -> tuple[str, ...]:
+    """What two items have in common, rarest first: amounts, then terms of title and lead."""
+    common_amounts = sorted(prep.amounts[a] & prep.amounts[b])
+    words_b = set(prep.words[b])
+    common = sorted((w for w in prep.words[a] if w in words_b), key=lambda w: (-prep.idf.get(w, 0), w))
+    return tuple(common_amounts + common)[:limit]
+
+
+def _enough_shared(prep: Prepared, i: np.ndarray, j: np.ndarray, least: int) -> np.ndarray:
+    """Whether each pair shares at least ``least`` terms of title and lead: in a small
+    batch, idf makes one shared word look significant; one word is never an event."""
+    return np.fromiter((len(set(prep.words[a]).intersection(prep.words[b])) >= least
+                        for a, b in zip(i.tolist(), j.tolist())), bool, i.size)
+
+
+def cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Link]]:
+    """The cluster of each item (the smallest input index in it) and the links joining them."""
+    n = len(items)
+    if n == 0:
+        return [], []
+    links: list[Link] = []
+    uf = UnionFind(n)
+    _same_item(items, uf, links)
+    prep = prepare(items)
+    i, j = candidates(prep, params.window_days, params.neighbors, params.min_candidate_similarity)
+    x = features(prep, i, j)
+    _same_text(items, prep, i, j, x, params, uf, links)
+    gap = np.nan_to_num(np.abs(prep.days[i] - prep.days[j])) / max(params.window_days, 1e-9)
+    p = model.probability(x, offset=-params.time_penalty * gap) if len(i) else np.zeros(0)
+    keep = p >= 0.05  # negligible scores only dilute averages; dropping them saves time
+    keep[keep] = _enough_shared(prep, i[keep], j[keep], params.min_shared_terms)
+    groups = np.array([uf.find(k) for k in range(n)])
+    final, joins = average_link(groups, prep.days, i[keep], j[keep], p[keep], params.threshold,
+                                params.window_days)
+    for a, b, best, avg in joins:
+        links.append(Link(items[a].id, items[b].id, "same-event", round(best, 3), shared_terms(prep, a, b)))
+    return [final[int(g)] for g in groups], links

@@ -1,0 +1,140 @@
+"""Candidate pairs without comparing all pairs, and the similarity features of a pair.
+
+Candidates come from a sparse product of rare-term vectors (an inverted index in matrix
+form), item blocks sorted by time so that each block meets only the items of its window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from . import text as tx
+from .vectors import Prepared, shingles
+
+FEATURES = (
+    "cos_title", "cos_lead", "cos_body", "cos_blocking", "cos_names", "cos_title_names",
+    "shared_amounts", "money_conflict", "cos_title_lead", "relative_near", "relative_far",
+)
+BLOCK_ROWS = 2000
+
+
+def _column_ranges(days: np.ndarray, order: np.ndarray, window: float, start: int, stop: int,
+                   dated: int) -> np.ndarray:
+    """Columns an item block (rows ``order[start:stop]``) must meet: its time range and the undated."""
+    undated = order[dated:]
+    if start >= dated:  # undated rows meet everyone
+        return order
+    sorted_days = days[order[:dated]]
+    lo = np.searchsorted(sorted_days, sorted_days[start] - window, side="left")
+    hi = np.searchsorted(sorted_days, sorted_days[min(stop, dated) - 1] + window, side="right")
+    return np.concatenate([order[lo:hi], undated])
+
+
+def _top_k(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int) -> np.ndarray:
+    """Mask of the ``k`` highest values of each row (ties broken by column, deterministic)."""
+    order = np.lexsort((cols, -vals, rows))
+    rows_sorted = rows[order]
+    first = np.searchsorted(rows_sorted, rows_sorted, side="left")
+    keep = np.zeros(rows.size, bool)
+    keep[order[(np.arange(rows.size) - first) < k]] = True
+    return keep
+
+
+def _blocks(n: int, dated: int) -> list[tuple[int, int]]:
+    """Row blocks over the time-sorted items, dated and undated items never in one block."""
+    bounds = [(s, min(s + BLOCK_ROWS, dated)) for s in range(0, dated, BLOCK_ROWS)]
+    return bounds + [(s, min(s + BLOCK_ROWS, n)) for s in range(dated, n, BLOCK_ROWS)]
+
+
+def candidates(prep: Prepared, window: float, k: int, min_sim: float) -> tuple[np.ndarray, ...]:
+    """Pairs (i < j) worth scoring, each item's ``k`` nearest within the time window,
+    with their rare-term cosine."""
+    days, n = prep.days, prep.days.shape[0]
+    order = np.argsort(np.where(np.isnan(days), np.inf, days), kind="stable")
+    dated = int((~np.isnan(days)).sum())
+    m = prep.blocking
+    found = []
+    for start, stop in _blocks(n, dated):
+        rows, cols = order[start:stop], _column_ranges(days, order, window, start, stop, dated)
+        prod = (m[rows] @ m[cols].T).tocoo()
+        r, c, v = rows[prod.row], cols[prod.col], prod.data
+        ok = (r != c) & (v >= min_sim) & ~(np.abs(days[r] - days[c]) > window)
+        r, c, v = r[ok], c[ok], v[ok]
+        keep = _top_k(r, c, v, k)
+        found.append((r[keep], c[keep]))
+    i = np.concatenate([f[0] for f in found] + [np.zeros(0, np.int64)]).astype(np.int64)
+    j = np.concatenate([f[1] for f in found] + [np.zeros(0, np.int64)]).astype(np.int64)
+    key = np.unique(np.minimum(i, j) * n + np.maximum(i, j))
+    return key // n, key % n
+
+
+def rowwise_dot(a: sparse.csr_matrix, b: sparse.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Dot products of rows ``a[i]`` and ``b[j]``, pair by pair, in chunks to bound memory."""
+    out = np.zeros(i.size, np.float32)
+    for s in range(0, i.size, 200_000):
+        sl = slice(s, s + 200_000)
+        out[sl] = np.asarray(a[i[sl]].multiply(b[j[sl]]).sum(axis=1)).ravel()
+    return out
+
+
+def _relative(i: np.ndarray, j: np.ndarray, v: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair's similarity over each endpoint's best candidate similarity (1 = its nearest):
+    the higher and the lower of the two ratios."""
+    best = np.zeros(n, np.float32)
+    np.maximum.at(best, i, v)
+    np.maximum.at(best, j, v)
+    ra, rb = v / np.maximum(best[i], 1e-9), v / np.maximum(best[j], 1e-9)
+    strength = np.sqrt(v)  # being the nearest of nothing much is worth little (small inputs)
+    return np.maximum(ra, rb) * strength, np.minimum(ra, rb) * strength
+
+
+def _amount_features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shared amounts (capped, 0..1) and whether both state money but never the same."""
+    shared = np.zeros(i.size, np.float32)
+    conflict = np.zeros(i.size, np.float32)
+    amounts, money = prep.amounts, prep.money
+    for idx in np.flatnonzero(np.fromiter((bool(amounts[a]) and bool(amounts[b]) for a, b in zip(i, j)),
+                                          bool, i.size)):
+        a, b = amounts[i[idx]], amounts[j[idx]]
+        common = a & b
+        shared[idx] = min(len(common), 3) / 3
+        if money[i[idx]] and money[j[idx]] and not any(map(tx.is_money, common)):
+            conflict[idx] = 1.0
+    return shared, conflict
+
+
+def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The feature matrix (pairs x FEATURES) of pairs ``(i[k], j[k])``.
+
+    Time is not a feature: the window is a hard constraint (eval sets date takes of one
+    event identically, which would teach the model that any gap means another event)."""
+    block = rowwise_dot(prep.blocking, prep.blocking, i, j)
+    body = rowwise_dot(prep.body, prep.body, i, j)
+    near, far = _relative(i, j, body, prep.days.shape[0])
+    shared, conflict = _amount_features(prep, i, j)
+    cross = np.maximum(rowwise_dot(prep.title, prep.lead, i, j), rowwise_dot(prep.lead, prep.title, i, j))
+    cols = [
+        rowwise_dot(prep.title, prep.title, i, j), rowwise_dot(prep.lead, prep.lead, i, j),
+        body, block,
+        rowwise_dot(prep.names, prep.names, i, j), rowwise_dot(prep.title_names, prep.title_names, i, j),
+        shared, conflict, cross, near, far,
+    ]
+    return np.column_stack(cols).astype(np.float64)
+
+
+def shingle_similarity(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Jaccard similarity of the word 3-shingles of each pair (shingled on demand: only
+    pairs already close by tf-idf get here)."""
+    out = np.zeros(i.size)
+    vocab: dict[str, int] = {}
+    cache: dict[int, np.ndarray] = {}
+    for idx, (a, b) in enumerate(zip(i.tolist(), j.tolist())):
+        for k in (a, b):
+            if k not in cache:
+                cache[k] = shingles(tx.words(" ".join(prep.fields[k])), vocab)
+        sa, sb = cache[a], cache[b]
+        if sa.size and sb.size:
+            inter = np.intersect1d(sa, sb, assume_unique=True).size
+            out[idx] = inter / (sa.size + sb.size - inter)
+    return out

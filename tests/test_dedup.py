@@ -1,0 +1,186 @@
+"""Deduplication: the three layers, the clustering, and the public contracts."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digest.dedup import DedupSettings, already_published, cluster_jsonl, dedup, report
+from digest.dedup.cluster import average_link
+from digest.dedup.text import amounts, canonical_names
+from digest.models import Item
+
+FIXTURES = Path(__file__).parent / "fixtures" / "dedup"
+T0 = datetime(2025, 6, 10, 8, tzinfo=UTC)
+
+
+def load(name: str) -> list[Item]:
+    """Items of a fixture file (JSON lines written for these tests)."""
+    items = []
+    for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        published = datetime.fromisoformat(row["published"]) if row.get("published") else None
+        items.append(Item(id=row["id"], title=row["title"], url=f"https://example.org/{row['id']}",
+                          source=row["source"], published=published, summary=row.get("summary", ""),
+                          image=row.get("image"), weight=row.get("weight", 1.0)))
+    return items
+
+
+def story_of(stories) -> dict[str, str]:
+    return {item.id: story.id for story in stories for item in story.items}
+
+
+def together(stories, ids) -> bool:
+    where = story_of(stories)
+    return len({where[i] for i in ids}) == 1
+
+
+@pytest.fixture(scope="module")
+def background() -> list[Item]:
+    return load("background.jsonl")
+
+
+def test_every_item_lands_in_exactly_one_story(background):
+    items = load("deal.jsonl") + background
+    stories = dedup(items)
+    ids = [item.id for story in stories for item in story.items]
+    assert sorted(ids) == sorted(item.id for item in items)
+    firsts = [min(items.index(i) for i in s.items) for s in stories]
+    assert firsts == sorted(firsts)  # stories in the order of their first input item
+
+
+def test_same_url_and_same_title_merge(background):
+    a = Item(id="a", title="Council votes on the harbour plan", url="https://x.org/harbour", source="A")
+    b = Item(id="b", title="Harbour plan: what happens next", url="https://x.org/harbour", source="B")
+    c = Item(id="c", title="Storm closes the ferry line!", url="https://c.org/1", source="C")
+    d = Item(id="d", title="storm closes the Ferry line", url="https://d.org/2", source="D")
+    stories = dedup([a, b, c, d, *background])
+    assert together(stories, ["a", "b"]) and together(stories, ["c", "d"])
+    assert not together(stories, ["a", "c"])
+    layers = {link.layer for s in stories for link in s.links}
+    assert layers == {"same-item"}
+
+
+def test_syndicated_copy_merges_as_same_text(background):
+    body = ("The regional transit agency will add night buses on six routes from September, "
+            "after a pilot showed strong demand among shift workers and students. The agency "
+            "said the service would cost four million a year and be paid from fare revenue.")
+    a = Item(id="orig", title="Transit agency adds night buses", url="https://a.org/1", source="A", text=body)
+    b = Item(id="copy", title="Night buses coming to six routes", url="https://b.org/2", source="B",
+             text=body.replace("The regional", "Our regional") + " (Syndicated.)")
+    stories = dedup([a, b, *background])
+    assert together(stories, ["orig", "copy"])
+    link = next(link for s in stories for link in s.links)
+    assert link.layer == "same-text" and link.similarity >= 0.5
+
+
+def test_five_takes_on_one_deal_become_one_story_with_heaviest_source_first(background):
+    deal = load("deal.jsonl")
+    stories = dedup(deal + background)
+    assert together(stories, [i.id for i in deal])
+    story = next(s for s in stories if s.items[0].id.startswith("deal"))
+    assert story.items[0].id == "deal-2"  # weight 3.0
+    assert [i.id for i in story.items][1] == "deal-4"  # weight 2.0 next
+    assert all(not together(stories, ["deal-1", b.id]) for b in background)
+
+
+def test_name_variants_and_amounts_are_unified():
+    assert set(amounts("$10B")) == set(amounts("$10 billion")) == set(amounts("ten billion dollars"))
+    assert "Meta" in canonical_names("Meta Platforms") and "Meta" in canonical_names("the Facebook parent")
+
+
+def test_one_company_three_events_in_a_week_stay_apart(background):
+    week = load("company_week.jsonl")
+    stories = dedup(week + background)
+    assert together(stories, ["acme-funding", "acme-funding-2"])
+    assert together(stories, ["acme-launch", "acme-launch-2"])
+    assert together(stories, ["acme-lawsuit", "acme-lawsuit-2"])
+    assert not together(stories, ["acme-funding", "acme-launch"])
+    assert not together(stories, ["acme-funding", "acme-lawsuit"])
+    assert not together(stories, ["acme-launch", "acme-lawsuit"])
+
+
+def test_two_events_of_one_kind_stay_apart(background):
+    stories = dedup(load("quakes.jsonl") + background)
+    assert together(stories, ["quake-a1", "quake-a2"]) and together(stories, ["quake-b1", "quake-b2"])
+    assert not together(stories, ["quake-a1", "quake-b1"])
+
+
+def test_items_outside_the_window_are_not_merged(background):
+    deal = load("deal.jsonl")
+    late = replace(deal[1], id="late", url="https://example.org/late", published=T0 + timedelta(days=10))
+    stories = dedup([deal[0], late, *background], DedupSettings(window_days=3))
+    assert not together(stories, ["deal-1", "late"])
+    stories = dedup([deal[0], late, *background], DedupSettings(window_days=14))
+    assert together(stories, ["deal-1", "late"])
+
+
+def test_average_link_does_not_chain():
+    # A~B, B~C, C~D, D~E strongly; no other pair is similar: a chain, not one event.
+    i, j = np.array([0, 1, 2, 3]), np.array([1, 2, 3, 4])
+    final, _ = average_link(np.arange(5), np.full(5, np.nan), i, j, np.full(4, 0.95), 0.5, 3.0)
+    assert len(set(final.values())) >= 3
+    # With every pair similar, the same items do become one cluster.
+    a, b = np.triu_indices(5, 1)
+    final, _ = average_link(np.arange(5), np.full(5, np.nan), a, b, np.full(a.size, 0.9), 0.5, 3.0)
+    assert len(set(final.values())) == 1
+
+
+def test_cluster_jsonl_contract():
+    lines = [
+        json.dumps({"id": "x1", "title": "Acme Robotics raises $200 million", "gold": "g1", "extra": [1]}),
+        "",
+        json.dumps({"id": "x2", "title": "Acme Robotics raises $200 million", "summary": "Funding."}),
+        json.dumps({"id": "x3", "title": "Something else entirely", "published": "2025-06-10T08:00:00Z"}),
+    ]
+    out = [json.loads(line) for line in cluster_jsonl(lines, DedupSettings())]
+    assert [row["id"] for row in out] == ["x1", "x2", "x3"]
+    assert out[0]["story"] == out[1]["story"] != out[2]["story"]
+    with pytest.raises(ValueError, match="line 2"):
+        list(cluster_jsonl([lines[0], "{not json"], DedupSettings()))
+    with pytest.raises(ValueError, match="line 1"):
+        list(cluster_jsonl([json.dumps({"title": "no id"})], DedupSettings()))
+
+
+def test_report_lists_links_with_shared_terms(background):
+    facts = report(dedup(load("deal.jsonl") + background))
+    assert facts["totals"]["items"] == 25 and facts["totals"]["merged_stories"] == 1
+    story = facts["stories"][0]
+    assert {i["id"] for i in story["items"]} == {f"deal-{n}" for n in range(1, 6)}
+    assert len(story["links"]) == 4
+    assert all(link["layer"] == "same-event" and link["shared"] for link in story["links"])
+    assert any("$1e+10" in link["shared"] or "scale" in link["shared"] for link in story["links"])
+    json.dumps(facts)
+
+
+def test_already_published_finds_a_reworded_take(background):
+    deal = load("deal.jsonl")
+    earlier = [replace(deal[0], published=T0 - timedelta(days=2))]
+    today = [replace(i, published=T0 + timedelta(days=1)) for i in (deal[2], deal[4])]
+    stories = dedup(today + load("quakes.jsonl") + background)
+    found = already_published(stories, earlier, DedupSettings())
+    deal_story = story_of(stories)["deal-3"]
+    assert found == {deal_story}
+
+
+def test_two_thousand_synthetic_items_cluster():
+    rng = random.Random(7)
+    vocab = sorted({"".join(rng.choices("bcdfghklmnprstvz", k=3)) + "".join(rng.choices("aeiou", k=2))
+                    for _ in range(3000)})
+    items = []
+    for event in range(500):
+        core = rng.sample(vocab, 8)
+        for take in range(4):
+            words = core[:6] + rng.sample(vocab, 4)
+            rng.shuffle(words)
+            items.append(Item(id=f"e{event}-{take}", title=" ".join(words[:6]), url=f"https://s.org/{event}/{take}",
+                              source=f"S{take}", summary=" ".join(words), published=T0 + timedelta(hours=event)))
+    stories = dedup(items)
+    assert sum(len(s.items) for s in stories) == 2000
+    assert 400 <= len(stories) < 2000
