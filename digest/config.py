@@ -240,7 +240,7 @@ def load_config(path: str | Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file (pass --sources PATH to name your sources.yaml)")
+        raise ConfigError(f"{path}: no such file (pass --sources PATH to name your sources.yaml)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:

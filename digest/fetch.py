@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
@@ -76,7 +76,9 @@ async def _fetch_all(
     return [
         task.result()
         if task in done and not task.cancelled()
-        else Fetched(source, _location(source, config), error=f"gave up after the {settings.deadline:g} s deadline")
+        else Fetched(
+            source, _location(source, config), error=f"gave up after the {settings.deadline:g} s deadline"
+        )
         for task, source in zip(tasks, config.sources, strict=True)
     ]
 
@@ -148,9 +150,7 @@ async def _fetch_remote(
         if status == 304 and cached:
             return Fetched(source, url, body=cached.body, status=304, cached=True)
         if 200 <= status < 300:
-            store.save_feed(
-                url, response_headers.get("etag"), response_headers.get("last-modified"), body
-            )
+            store.save_feed(url, response_headers.get("etag"), response_headers.get("last-modified"), body)
             return Fetched(source, url, body=body, status=status)
         if (status == 429 or status >= 500) and attempt < settings.retries:
             await asyncio.sleep(_retry_delay(response_headers.get("retry-after"), attempt))
@@ -166,7 +166,11 @@ async def _get(
     try:
         async with client.stream("GET", url, headers=headers) as response:
             declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes and "gzip" not in response.headers.get("content-encoding", ""):
+            if (
+                declared.isdigit()
+                and int(declared) > max_bytes
+                and "gzip" not in response.headers.get("content-encoding", "")
+            ):
                 raise FetchError(f"body of {int(declared):,} bytes is over the {max_bytes:,}-byte limit")
             chunks, size = [], 0
             async for chunk in response.aiter_bytes():
@@ -181,6 +185,8 @@ async def _get(
         raise FetchError("timed out waiting for the server") from None
     except httpx.DecodingError as exc:
         raise FetchError(f"could not decompress the body: {exc}") from None
+    except httpx.InvalidURL as exc:  # not an httpx.HTTPError: it would end the whole fetch
+        raise FetchError(f"not a valid URL: {exc}") from None
     except (httpx.HTTPError, OSError) as exc:
         raise FetchError(f"connection failed: {exc or type(exc).__name__}") from None
 

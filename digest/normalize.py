@@ -23,6 +23,7 @@ from w3lib.url import canonicalize_url
 from .config import SourceConfig
 from .models import Entry, Item
 
+# fmt: off
 TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "vero_", "_hs")
 TRACKING_NAMES = {
     "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid",
@@ -34,6 +35,7 @@ ALLOWED_TAGS = {
     "h4", "hr", "i", "img", "li", "ol", "p", "pre", "q", "s", "small", "strong", "sub", "sup",
     "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
 }
+# fmt: on
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}}
 DEFAULT_PORTS = {"http": 80, "https": 443}
 FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, unescape_html=False)
@@ -58,7 +60,9 @@ _IMG_SRC = re.compile(r'<img[^>]*?\ssrc="([^"]+)"')
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[A-Z\"“‘(])")
 
 
-def normalize(entries: Sequence[Entry], source: SourceConfig, fetched_at: datetime, section: str) -> list[Item]:
+def normalize(
+    entries: Sequence[Entry], source: SourceConfig, fetched_at: datetime, section: str
+) -> list[Item]:
     """The source's entries as ``Item``s: filtered, capped at ``max_items``, newest first."""
     items = [_item(e, source, fetched_at, section) for e in entries]
     kept = [i for i in items if i.title and _passes_filters(i, source)]

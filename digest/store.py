@@ -82,7 +82,13 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All writes inside commit together or not at all."""
+        """All writes inside commit together or not at all.
+
+        Nested use joins the outer transaction, so store methods can be grouped.
+        """
+        if self.db.in_transaction:
+            yield self.db
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -94,9 +100,7 @@ class Store:
     # -- feeds -------------------------------------------------------------------
     def cached_feed(self, url: str) -> CachedFeed | None:
         """The validators and body stored for ``url``, if any."""
-        row = self.db.execute(
-            "SELECT etag, last_modified, body FROM feeds WHERE url = ?", (url,)
-        ).fetchone()
+        row = self.db.execute("SELECT etag, last_modified, body FROM feeds WHERE url = ?", (url,)).fetchone()
         return CachedFeed(*row) if row else None
 
     def save_feed(self, url: str, etag: str | None, last_modified: str | None, body: bytes) -> None:
@@ -140,9 +144,7 @@ class Store:
             for item in story.items
         ]
         with self.transaction() as db:
-            db.execute(
-                "UPDATE issues SET title = ?, built_at = ? WHERE number = ?", (title, _now(), number)
-            )
+            db.execute("UPDATE issues SET title = ?, built_at = ? WHERE number = ?", (title, _now(), number))
             db.execute("DELETE FROM published WHERE issue = ?", (number,))
             db.executemany("INSERT INTO published VALUES (?, ?, ?, ?)", rows)
 
@@ -185,8 +187,7 @@ class Store:
     def send_log(self, issue: str) -> list[tuple[str, str, int, str]]:
         """(email, status, attempts, last reply) rows for ``issue``."""
         return self.db.execute(
-            "SELECT email, status, attempts, COALESCE(reply, '') FROM sends WHERE issue = ? "
-            "ORDER BY email",
+            "SELECT email, status, attempts, COALESCE(reply, '') FROM sends WHERE issue = ? ORDER BY email",
             (issue,),
         ).fetchall()
 

@@ -1,0 +1,195 @@
+"""config: sources.yaml -> Config; every mistake is one line naming file, line, key and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.config import DEFAULT_SECTION, Config, load_config
+from digest.errors import ConfigError
+
+MINIMAL = """\
+newsletter:
+  name: Example Digest
+sources:
+  - name: Example
+    url: https://example.com/feed.xml
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sources.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def config_error(tmp_path: Path, text: str) -> str:
+    """The message of the ConfigError that loading ``text`` raises (one line)."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(str(path)), message
+    return message
+
+
+def test_the_minimal_config_of_the_design_loads_with_defaults(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL)
+    config = load_config(path)
+    assert isinstance(config, Config)
+    assert config.newsletter.name == "Example Digest"
+    assert config.newsletter.timezone == "UTC"
+    [source] = config.sources
+    assert (source.name, source.url, source.path, source.section) == (
+        "Example",
+        "https://example.com/feed.xml",
+        None,
+        None,
+    )
+    assert source.max_items == 50 and source.weight == 1.0
+    assert [s.id for s in config.sections] == [DEFAULT_SECTION] and config.default_section == DEFAULT_SECTION
+    assert config.fetch.timeout == 10 and config.fetch.retries == 2 and config.fetch.max_redirects == 5
+    assert config.root == tmp_path.resolve() and config.file == path
+    assert config.resolve(config.state) == tmp_path.resolve() / ".digest" / "state.sqlite"
+
+
+def test_a_word_where_a_number_belongs_names_file_line_key_and_what_is_allowed(tmp_path: Path) -> None:
+    message = config_error(
+        tmp_path,
+        MINIMAL + "    max_items: lots\n",  # line 6
+    )
+    assert message.startswith(f"{tmp_path / 'sources.yaml'}:6: sources[0].max_items: ")
+    assert "integer" in message and "'lots'" in message
+
+
+def test_an_out_of_range_number_says_the_bound(tmp_path: Path) -> None:
+    message = config_error(tmp_path, MINIMAL + "fetch:\n  timeout: 0\n")
+    assert ":7: fetch.timeout: " in message and "greater than 0" in message
+
+
+def test_a_misspelt_key_is_reported_with_its_line(tmp_path: Path) -> None:
+    message = config_error(tmp_path, MINIMAL + "    sectoin: news\n")
+    assert ":6: sources[0].sectoin: unknown key" in message
+
+
+def test_a_misspelt_top_level_key_is_reported(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "newsleter:\n  name: X\n" + MINIMAL)
+    assert ":1: newsleter: unknown key" in message
+
+
+def test_a_missing_newsletter_name(tmp_path: Path) -> None:
+    message = config_error(
+        tmp_path,
+        "newsletter:\n  tagline: Daily\nsources:\n  - name: A\n    url: https://a.example/feed\n",
+    )
+    assert ":1: newsletter.name: required key is missing" in message
+
+
+def test_no_sources_at_all(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "newsletter:\n  name: X\n")
+    assert "sources: required key is missing" in message
+
+
+def test_environment_variables_are_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIGEST_TEST_NAME", "From The Environment")
+    monkeypatch.delenv("DIGEST_TEST_HOST", raising=False)
+    path = write(
+        tmp_path,
+        "newsletter:\n  name: ${DIGEST_TEST_NAME}\nsources:\n  - name: A\n"
+        "    url: https://${DIGEST_TEST_HOST:-feeds.example}/rss\n",
+    )
+    config = load_config(path)
+    assert config.newsletter.name == "From The Environment"
+    assert config.sources[0].url == "https://feeds.example/rss"
+
+
+def test_a_missing_environment_variable_names_it_and_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DIGEST_TEST_UNSET", raising=False)
+    message = config_error(
+        tmp_path,
+        "newsletter:\n  name: X\nsources:\n  - name: A\n    url: https://${DIGEST_TEST_UNSET}/rss\n",
+    )
+    assert ":5: sources[0].url: " in message
+    assert "environment variable DIGEST_TEST_UNSET is not set" in message
+
+
+def test_invalid_yaml_reports_the_line(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "newsletter:\n  name: X\n sources:\n  - name: A\n")
+    assert message.startswith(f"{tmp_path / 'sources.yaml'}:3: not valid YAML: ")
+
+
+def test_an_unclosed_bracket_reports_where_the_parser_noticed(tmp_path: Path) -> None:
+    message = config_error(
+        tmp_path,
+        "newsletter:\n  name: X\nsources:\n  - name: A\n    url: [https://a.example\n  - name: B\n",
+    )
+    assert ":6: not valid YAML: expected ',' or ']'" in message
+
+
+def test_a_tab_indented_file_reports_the_line(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "newsletter:\n\tname: X\n")
+    assert f"{tmp_path / 'sources.yaml'}:2: not valid YAML" in message
+
+
+def test_a_source_naming_an_unknown_section(tmp_path: Path) -> None:
+    message = config_error(
+        tmp_path,
+        "newsletter:\n  name: X\n"
+        "sections:\n  - id: news\n    title: News\n  - id: research\n    title: Research\n"
+        "sources:\n  - name: A\n    url: https://a.example/feed\n"
+        "  - name: B\n    url: https://b.example/feed\n    section: nope\n",  # line 13
+    )
+    assert ":13: sources[1].section: " in message
+    assert "'nope'" in message and "news, research" in message
+
+
+def test_a_source_with_both_url_and_path(tmp_path: Path) -> None:
+    message = config_error(tmp_path, MINIMAL + "    path: feed.xml\n")
+    assert ":4: sources[0]: exactly one of 'url'" in message and "'path'" in message
+
+
+def test_a_source_with_neither_url_nor_path(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "newsletter:\n  name: X\nsources:\n  - name: A\n")
+    assert "sources[0]: exactly one of 'url'" in message
+
+
+def test_a_url_must_be_http_or_file(tmp_path: Path) -> None:
+    message = config_error(tmp_path, MINIMAL.replace("https://example.com", "ftp://example.com"))
+    assert "sources[0]: 'url' must start with http://, https:// or file:" in message
+
+
+def test_an_unknown_time_zone_says_what_is_allowed(tmp_path: Path) -> None:
+    message = config_error(
+        tmp_path, MINIMAL.replace("  name: Example Digest\n", "  name: X\n  timezone: Mars/Base\n")
+    )
+    assert ":3: newsletter.timezone: " in message and "IANA time zone" in message
+
+
+@pytest.mark.parametrize("key", ["root", "file"])
+def test_internal_fields_cannot_be_set_from_the_file(tmp_path: Path, key: str) -> None:
+    message = config_error(tmp_path, MINIMAL + f"{key}: /etc\n")
+    assert f":6: {key}: unknown key" in message
+
+
+def test_a_top_level_list_is_refused(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "- a\n- b\n")
+    assert "top level must be a mapping" in message
+
+
+def test_a_missing_file_says_how_to_name_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file.*--sources"):
+        load_config(tmp_path / "nowhere.yaml")
+
+
+def test_paths_resolve_against_the_folder_of_the_config(tmp_path: Path) -> None:
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    path = folder / "sources.yaml"
+    path.write_text(MINIMAL.replace("url: https://example.com/feed.xml", "path: feeds/a.xml"))
+    config = load_config(path)
+    assert config.resolve(config.sources[0].path or "") == folder.resolve() / "feeds" / "a.xml"
+    assert config.resolve("/abs/x") == Path("/abs/x")

@@ -1,0 +1,328 @@
+"""fetch: every source's bytes from a real HTTP server on 127.0.0.1, bounded in time and size."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from conftest import FeedServer, Reply, Request, rss, rss_item
+
+from digest.config import Config
+from digest.fetch import MAX_RETRY_WAIT, USER_AGENT, Fetched, _retry_delay, fetch_all
+from digest.store import Store
+
+FEED = rss(rss_item("Hello", "https://news.example/hello"))
+WriteConfig = Callable[..., Config]
+
+
+def fetch_one(config: Config, store: Store) -> Fetched:
+    [result] = fetch_all(config, store)
+    return result
+
+
+def test_a_feed_is_fetched(feed_server: FeedServer, write_config: WriteConfig, store: Store) -> None:
+    url = feed_server.route("/feed.xml", Reply(200, FEED))
+    result = fetch_one(write_config([{"name": "A", "url": url}]), store)
+    assert (result.status, result.body, result.error, result.cached) == (200, FEED, None, False)
+    assert result.url == url and result.source.name == "A"
+    [request] = feed_server.requests("/feed.xml")
+    assert request.headers["user-agent"] == USER_AGENT
+    assert "if-none-match" not in request.headers and "if-modified-since" not in request.headers
+
+
+def test_a_source_can_set_its_own_user_agent(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    url = feed_server.route("/feed.xml", Reply(200, FEED))
+    fetch_one(write_config([{"name": "A", "url": url, "user_agent": "Polite/1.0"}]), store)
+    assert feed_server.requests("/feed.xml")[0].headers["user-agent"] == "Polite/1.0"
+
+
+def test_a_second_fetch_is_conditional_and_a_304_reuses_the_cached_body(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    modified = "Sat, 14 Jun 2025 08:00:00 GMT"
+
+    def conditional(request: Request) -> Reply:
+        fresh = request.headers.get("if-none-match") == '"v1"'
+        return Reply(304) if fresh else Reply(200, FEED, {"ETag": '"v1"', "Last-Modified": modified})
+
+    url = feed_server.route("/feed.xml", conditional)
+    config = write_config([{"name": "A", "url": url}])
+    first = fetch_one(config, store)
+    second = fetch_one(config, store)
+
+    assert first.status == 200 and not first.cached
+    assert second.status == 304 and second.cached and second.error is None
+    assert second.body == first.body == FEED
+    unconditional, conditional_request = feed_server.requests("/feed.xml")
+    assert "if-none-match" not in unconditional.headers
+    assert conditional_request.headers["if-none-match"] == '"v1"'
+    assert conditional_request.headers["if-modified-since"] == modified
+
+
+def test_a_changed_feed_replaces_the_cache(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    newer = rss(rss_item("Newer", "https://news.example/newer"))
+    url = feed_server.route(
+        "/feed.xml", Reply(200, FEED, {"ETag": '"v1"'}), Reply(200, newer, {"ETag": '"v2"'})
+    )
+    config = write_config([{"name": "A", "url": url}])
+    fetch_one(config, store)
+    assert fetch_one(config, store).body == newer
+    cached = store.cached_feed(url)
+    assert cached is not None and (cached.etag, cached.body) == ('"v2"', newer)
+
+
+@pytest.mark.parametrize(("status", "reason"), [(404, "Not Found"), (410, "Gone"), (403, "Forbidden")])
+def test_a_client_error_is_reported_with_its_status_and_not_retried(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store, status: int, reason: str
+) -> None:
+    url = feed_server.route("/feed.xml", Reply(status, b"nope"))
+    result = fetch_one(write_config([{"name": "A", "url": url}]), store)
+    assert result.body is None and result.error == f"HTTP {status} {reason}"
+    assert len(feed_server.requests("/feed.xml")) == 1
+
+
+def test_a_server_error_is_retried_then_reported_with_its_status(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    url = feed_server.route("/feed.xml", Reply(500, b"oops"))
+    result = fetch_one(write_config([{"name": "A", "url": url}], fetch={"retries": 1}), store)
+    assert result.body is None and result.error == "HTTP 500 Internal Server Error"
+    assert len(feed_server.requests("/feed.xml")) == 2
+
+
+def test_a_server_error_with_retries_off_is_asked_once(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    url = feed_server.route("/feed.xml", Reply(503, b"busy"))
+    result = fetch_one(write_config([{"name": "A", "url": url}], fetch={"retries": 0}), store)
+    assert result.error == "HTTP 503 Service Unavailable"
+    assert len(feed_server.requests("/feed.xml")) == 1
+
+
+def test_429_with_retry_after_is_retried_after_the_wait_and_succeeds(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    url = feed_server.route("/feed.xml", Reply(429, b"slow down", {"Retry-After": "1"}), Reply(200, FEED))
+    started = time.monotonic()
+    result = fetch_one(write_config([{"name": "A", "url": url}]), store)
+    elapsed = time.monotonic() - started
+    assert (result.status, result.body, result.error) == (200, FEED, None)
+    assert len(feed_server.requests("/feed.xml")) == 2
+    assert 0.9 <= elapsed < 3, elapsed  # it waited the second it was told to, not more
+
+
+def test_retry_after_forms() -> None:
+    assert _retry_delay("1", 0) == 1.0
+    assert _retry_delay("3600", 0) == MAX_RETRY_WAIT
+    assert _retry_delay(None, 0) == 0.5 and _retry_delay(None, 2) == 2.0  # backoff
+    assert _retry_delay("soon", 1) == 1.0  # unreadable: backoff
+    past = format_datetime(datetime.now(UTC) - timedelta(minutes=5), usegmt=True)
+    assert _retry_delay(past, 0) == 0.0
+    future = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
+    assert 15 <= _retry_delay(future, 0) <= 20
+
+
+def test_a_server_that_never_answers_times_out_without_stalling_the_others(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    hung = feed_server.route("/hung.xml", Reply(hang=True))
+    fine = feed_server.route("/fine.xml", Reply(200, FEED))
+    done_at: dict[str, float] = {}
+    config = write_config(
+        [{"name": "Hung", "url": hung}, {"name": "Fine", "url": fine}], fetch={"timeout": 1}
+    )
+    started = time.monotonic()
+    results = fetch_all(config, store, on_done=lambda r: done_at.setdefault(r.source.name, time.monotonic()))
+    elapsed = time.monotonic() - started
+
+    assert [r.source.name for r in results] == ["Hung", "Fine"]  # the order of the config
+    assert results[0].error == "timed out waiting for the server" and results[0].body is None
+    assert results[1].body == FEED and results[1].error is None
+    assert 0.9 <= elapsed < 2.5, elapsed
+    assert done_at["Fine"] - started < 0.8  # not held up by the hung source (timeout: 1 s)
+
+
+def test_the_overall_deadline_stops_a_feed_that_trickles_forever(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    # One byte every 0.2 s: each read is within the 1 s timeout, only the deadline ends it.
+    slow = feed_server.route("/slow.xml", Reply(200, FEED * 100, trickle=0.2))
+    fine = feed_server.route("/fine.xml", Reply(200, FEED))
+    config = write_config(
+        [{"name": "Slow", "url": slow}, {"name": "Fine", "url": fine}], fetch={"timeout": 1, "deadline": 2}
+    )
+    started = time.monotonic()
+    results = fetch_all(config, store)
+    elapsed = time.monotonic() - started
+    assert 1.9 <= elapsed < 3.0, elapsed
+    assert results[0].error == "gave up after the 2 s deadline" and results[0].body is None
+    assert results[1].body == FEED
+
+
+def test_a_redirect_is_followed(feed_server: FeedServer, write_config: WriteConfig, store: Store) -> None:
+    feed_server.route("/new.xml", Reply(200, FEED))
+    url = feed_server.route("/old.xml", Reply(301, headers={"Location": "/new.xml"}))
+    result = fetch_one(write_config([{"name": "A", "url": url}]), store)
+    assert (result.status, result.body) == (200, FEED)
+
+
+def test_a_redirect_loop_reports_too_many_redirects(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    url = feed_server.route("/a.xml", Reply(302, headers={"Location": "/b.xml"}))
+    feed_server.route("/b.xml", Reply(302, headers={"Location": "/a.xml"}))
+    result = fetch_one(write_config([{"name": "A", "url": url}], fetch={"max_redirects": 3}), store)
+    assert result.body is None and result.error is not None
+    assert "too many redirects" in result.error
+    assert len(feed_server.requests("/a.xml")) + len(feed_server.requests("/b.xml")) == 4  # 1 + 3 redirects
+
+
+def test_a_gzip_encoded_body_is_decoded(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    url = feed_server.route("/feed.xml", Reply(200, FEED, gzip=True))
+    result = fetch_one(write_config([{"name": "A", "url": url}]), store)
+    assert result.body == FEED
+    assert "gzip" in feed_server.requests("/feed.xml")[0].headers.get("accept-encoding", "")
+
+
+def test_a_body_declared_over_max_bytes_is_refused(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    url = feed_server.route("/big.xml", Reply(200, b"x" * 5000))
+    result = fetch_one(write_config([{"name": "A", "url": url}], fetch={"max_bytes": 2048}), store)
+    assert result.body is None and result.error is not None and "2,048-byte limit" in result.error
+
+
+def test_an_undeclared_body_over_max_bytes_is_cut_off(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    url = feed_server.route("/big.xml", Reply(200, b"x" * 200_000, length=False))
+    result = fetch_one(write_config([{"name": "A", "url": url}], fetch={"max_bytes": 2048}), store)
+    assert result.body is None and result.error is not None and "2,048-byte limit" in result.error
+
+
+def test_a_gzip_bomb_is_refused_by_its_decoded_size(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    bomb = b"\0" * 5_000_000  # ~5 KB on the wire
+    url = feed_server.route("/bomb.xml", Reply(200, bomb, gzip=True))
+    assert len(gzip.compress(bomb)) < 10_000
+    result = fetch_one(write_config([{"name": "A", "url": url}], fetch={"max_bytes": 100_000}), store)
+    assert result.body is None and result.error is not None and "100,000-byte limit" in result.error
+
+
+def test_local_feeds_by_file_url_and_by_path_relative_to_the_config(
+    tmp_path: Path, write_config: WriteConfig, store: Store
+) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "a.xml").write_bytes(FEED)
+    config = write_config(
+        [
+            {"name": "By URL", "url": (feeds / "a.xml").as_uri()},
+            {"name": "By relative file URL", "url": "file:feeds/a.xml"},
+            {"name": "By path", "path": "feeds/a.xml"},
+        ]
+    )
+    results = fetch_all(config, store)
+    assert [(r.status, r.body, r.error) for r in results] == [(200, FEED, None)] * 3
+    assert results[2].url == str((feeds / "a.xml").resolve())
+
+
+def test_a_missing_local_file_is_reported(tmp_path: Path, write_config: WriteConfig, store: Store) -> None:
+    result = fetch_one(write_config([{"name": "A", "path": "feeds/missing.xml"}]), store)
+    assert result.body is None and result.error is not None
+    assert result.error.startswith("cannot read ") and "missing.xml" in result.error
+    assert "No such file" in result.error
+
+
+def test_a_local_file_over_max_bytes_is_refused(
+    tmp_path: Path, write_config: WriteConfig, store: Store
+) -> None:
+    (tmp_path / "big.xml").write_bytes(b"x" * 5000)
+    result = fetch_one(write_config([{"name": "A", "path": "big.xml"}], fetch={"max_bytes": 2048}), store)
+    assert result.body is None and result.error is not None and "2,048-byte limit" in result.error
+
+
+def test_a_refused_connection_is_reported(write_config: WriteConfig, store: Store) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = fetch_one(write_config([{"name": "A", "url": f"http://127.0.0.1:{port}/feed.xml"}]), store)
+    assert result.body is None and result.error is not None and result.error.startswith("connection failed")
+
+
+def test_a_malformed_url_fails_that_source_only(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    fine = feed_server.route("/fine.xml", Reply(200, FEED))
+    config = write_config(
+        [{"name": "Bad", "url": "http://127.0.0.1:port/feed.xml"}, {"name": "Fine", "url": fine}]
+    )
+    bad, good = fetch_all(config, store)
+    assert bad.error is not None and bad.error.startswith("not a valid URL")
+    assert good.body == FEED
+
+
+def test_twenty_slow_sources_take_about_as_long_as_one(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    sources = [
+        {"name": f"S{n}", "url": feed_server.route(f"/s{n}.xml", Reply(200, FEED, delay=0.5))}
+        for n in range(20)
+    ]
+    config = write_config(sources, fetch={"concurrency": 20})
+    started = time.monotonic()
+    results = fetch_all(config, store)
+    elapsed = time.monotonic() - started
+    assert all(r.body == FEED for r in results)
+    assert 0.5 <= elapsed < 1.5, elapsed  # one after another would take 10 s
+
+
+def test_concurrency_is_bounded(feed_server: FeedServer, write_config: WriteConfig, store: Store) -> None:
+    sources = [
+        {"name": f"S{n}", "url": feed_server.route(f"/s{n}.xml", Reply(200, FEED, delay=0.3))}
+        for n in range(4)
+    ]
+    started = time.monotonic()
+    results = fetch_all(write_config(sources, fetch={"concurrency": 2}), store)
+    assert all(r.body == FEED for r in results)
+    assert time.monotonic() - started >= 0.55  # two rounds of two
+
+
+def test_offline_reads_the_cache_and_makes_no_request(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    url = feed_server.route("/feed.xml", Reply(200, FEED))
+    never = feed_server.route("/never.xml", Reply(200, FEED))
+    fetch_one(write_config([{"name": "A", "url": url}]), store)
+    config = write_config([{"name": "A", "url": url}, {"name": "B", "url": never}])
+    cached, uncached = fetch_all(config, store, offline=True)
+    assert cached.body == FEED and cached.cached and cached.error is None
+    assert uncached.body is None and uncached.error is not None and "nothing cached" in uncached.error
+    assert len(feed_server.requests("/feed.xml")) == 1 and feed_server.requests("/never.xml") == []
+
+
+def test_on_done_reports_each_source_as_it_finishes(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    slow = feed_server.route("/slow.xml", Reply(200, FEED, delay=0.3))
+    fast = feed_server.route("/fast.xml", Reply(200, FEED))
+    seen: list[str] = []
+    fetch_all(
+        write_config([{"name": "Slow", "url": slow}, {"name": "Fast", "url": fast}]),
+        store,
+        on_done=lambda r: seen.append(r.source.name),
+    )
+    assert seen == ["Fast", "Slow"]

@@ -1,0 +1,313 @@
+"""normalize: entries -> Items with canonical URLs, safe HTML, plain text, UTC dates, filters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from conftest import FEEDS, rss, rss_item
+
+from digest.config import SourceConfig
+from digest.models import Entry, Item
+from digest.normalize import canonical_url, fix_text, html_to_text, lead_sentences, normalize, sanitize_html
+from digest.parse import parse_feed
+
+FEED_URL = "https://news.example/feeds/main.xml"
+FETCHED_AT = datetime(2025, 6, 14, 6, 0, tzinfo=UTC)
+
+
+def source(**settings: object) -> SourceConfig:
+    return SourceConfig(name="News", url=FEED_URL, **settings)  # type: ignore[arg-type]
+
+
+def entry(title: str = "A title", **fields: object) -> Entry:
+    values: dict[str, object] = {
+        "link": "https://news.example/a",
+        "published": FETCHED_AT - timedelta(hours=1),
+    }
+    values.update(fields)
+    return Entry(source="News", base=FEED_URL, title=title, **values)  # type: ignore[arg-type]
+
+
+def one(item_entry: Entry, **settings: object) -> Item:
+    [item] = normalize([item_entry], source(**settings), FETCHED_AT, "top-news")
+    return item
+
+
+# -- canonical URLs ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://example.com/a?utm_source=x&utm_medium=y&utm_campaign=z&id=7", "https://example.com/a?id=7"),
+        ("https://example.com/a?fbclid=abc&gclid=def&mc_cid=1&mc_eid=2", "https://example.com/a"),
+        ("https://example.com/a?UTM_Source=x&keep=1", "https://example.com/a?keep=1"),
+        ("https://example.com/a#section-2", "https://example.com/a"),
+        ("https://EXAMPLE.Com/Path/Keeps/Case", "https://example.com/Path/Keeps/Case"),
+        ("HTTPS://Example.com:443/a", "https://example.com/a"),
+        ("http://example.com:80/a", "http://example.com/a"),
+        ("https://example.com:8443/a", "https://example.com:8443/a"),
+        ("https://example.com", "https://example.com/"),
+        ("https://example.com/a?b=2&a=1", "https://example.com/a?a=1&b=2"),  # one order for one URL
+        ("https://example.com/a?tag=x&tag=y&utm_source=z", "https://example.com/a?tag=x&tag=y"),
+        ("https://example.com/caf%C3%A9 menu", "https://example.com/caf%C3%A9%20menu"),
+        ("http://[::1]:8080/feed", "http://[::1]:8080/feed"),
+        ("  https://example.com/padded  ", "https://example.com/padded"),
+    ],
+)
+def test_canonical_url(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("/2025/06/story", "https://news.example/2025/06/story"),
+        ("story.html", "https://news.example/feeds/story.html"),
+        ("../up.html", "https://news.example/up.html"),
+        ("//cdn.example/x.png", "https://cdn.example/x.png"),
+        ("?page=2", "https://news.example/feeds/main.xml?page=2"),
+    ],
+)
+def test_relative_links_resolve_against_the_feed_url(link: str, expected: str) -> None:
+    assert canonical_url(link, FEED_URL) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        " JavaScript:alert(document.cookie)",
+        "java\tscript:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "vbscript:msgbox(1)",
+        "mailto:editor@example.com",
+        "ftp://example.com/file",
+        "file:///etc/passwd",
+        "/relative/without/base",
+        "",
+        "http://",
+        "http://example.com:port/",  # not a number: unusable, not a crash
+        "http://[::1/broken",
+    ],
+)
+def test_what_is_not_an_http_link_becomes_empty(url: str) -> None:
+    assert canonical_url(url) == ""
+
+
+def test_tracking_variants_of_one_link_are_one_item() -> None:
+    items = normalize(
+        [
+            entry("First", link="https://news.example/a?utm_source=rss"),
+            entry("Second", link="https://NEWS.example/a#comments"),
+        ],
+        source(),
+        FETCHED_AT,
+        "top-news",
+    )
+    assert {i.url for i in items} == {"https://news.example/a"}
+    assert len({i.id for i in items}) == 1
+
+
+# -- safe HTML --------------------------------------------------------------------------
+
+HOSTILE = (
+    '<p onclick="steal()">Hi <b>there</b></p>'
+    "<script>alert('script')</script>"
+    '<img src="https://img.example/x.png" onerror="alert(\'img\')">'
+    "<a href=\"javascript:alert('link')\">bad link</a>"
+    '<a href="JaVaScRiPt:alert(1)">mixed case</a>'
+    '<iframe src="https://evil.example/"></iframe>'
+    "<style>body { display: none }</style>"
+    '<div style="position:fixed" onmouseover="x()">styled</div>'
+    '<img src="data:image/svg+xml;base64,PHN2Zz4=">'
+    '<svg onload="alert(1)"><circle/></svg>'
+    '<form action="https://evil.example/"><input name="password"></form>'
+)
+
+
+def test_sanitize_html_removes_everything_dangerous() -> None:
+    clean = sanitize_html(HOSTILE)
+    lowered = clean.lower()
+    for banned in ("<script", "alert(", "onerror", "onclick", "onmouseover", "onload", "javascript:"):
+        assert banned not in lowered, banned
+    for banned in ("<iframe", "<style", "display: none", "style=", "data:", "<svg", "<form", "<input"):
+        assert banned not in lowered, banned
+    assert "<p>Hi <b>there</b></p>" in clean
+    assert '<img src="https://img.example/x.png">' in clean
+    assert "bad link</a>" in clean and "styled" in clean  # the text stays, the danger goes
+
+
+def test_sanitized_links_are_absolute_and_do_not_leak_the_referrer() -> None:
+    clean = sanitize_html('<a href="/story">story</a> <img src="pic.jpg" alt="A pic">', FEED_URL)
+    assert '<a href="https://news.example/story" rel="noopener noreferrer nofollow">story</a>' in clean
+    assert '<img src="https://news.example/feeds/pic.jpg" alt="A pic">' in clean
+
+
+def test_html_to_text_keeps_paragraphs_and_decodes_entities() -> None:
+    text = html_to_text("<p>First &amp; <b>foremost</b>.</p><p>Second<br>line &lt;3</p><script>x()</script>")
+    assert text == "First & foremost.\n\nSecond\n\nline <3"
+
+
+def test_lead_sentences_fit_the_limit() -> None:
+    text = "One short sentence. " * 30
+    lead = lead_sentences(text, limit=60)
+    assert lead == "One short sentence. One short sentence. One short sentence."
+    assert lead_sentences("") == ""
+
+
+# -- text, titles and encoding ----------------------------------------------------------
+
+
+def test_titles_from_rss_are_unescaped_exactly_once() -> None:
+    body = rss(rss_item("AT&amp;T", "https://x.example/1"), rss_item("&amp;amp;", "https://x.example/2"))
+    items = normalize(parse_feed(body, "News", FEED_URL), source(), FETCHED_AT, "top-news")
+    assert sorted(i.title for i in items) == ["&amp;", "AT&T"]
+
+
+def test_mojibake_is_repaired() -> None:
+    item = one(entry("Metaâ€™s deal", content="<p>Metaâ€™s â€œbigâ€\x9d deal</p>", author="JosÃ© Ruiz"))
+    assert item.title == "Meta’s deal"
+    assert item.text == "Meta’s “big” deal"
+    assert item.author == "José Ruiz"
+
+
+def test_fix_text_keeps_good_text_and_typographic_quotes() -> None:
+    for good in ("Meta’s “deal” — naïve café…", "Zürich, São Paulo, Łódź", "plain ascii", "日本語のテキスト"):
+        assert fix_text(good) == good
+    assert fix_text("e\u0301") == "é"  # one normal form, so equal titles compare equal
+    assert fix_text("ﬁnance\r\nnews") == "finance\nnews"
+
+
+def test_an_item_has_plain_text_safe_html_and_a_summary() -> None:
+    item = one(
+        entry(
+            "Chips",
+            content="<p>Nvidia sold more chips. Revenue rose.</p><script>x()</script><p>Second para.</p>",
+            summary="",
+        )
+    )
+    assert item.html == "<p>Nvidia sold more chips. Revenue rose.</p><p>Second para.</p>"
+    assert item.text == "Nvidia sold more chips. Revenue rose.\n\nSecond para."
+    assert item.summary == "Nvidia sold more chips. Revenue rose."  # lead sentences when none given
+    assert (item.source, item.section, item.weight, item.guid) == ("News", "top-news", 1.0, None)
+
+
+def test_a_given_summary_is_plain_text() -> None:
+    item = one(entry(summary="<p>Short <em>and</em> sweet &amp; safe.</p><script>x()</script>"))
+    assert item.summary == "Short and sweet & safe."
+
+
+def test_long_titles_are_cut_at_a_word() -> None:
+    item = one(entry("word " * 100))
+    assert len(item.title) <= 300 and item.title.endswith("word…")
+
+
+def test_whitespace_in_titles_is_collapsed() -> None:
+    assert one(entry("  Spaced \n\t out   title ")).title == "Spaced out title"
+
+
+def test_untitled_entries_are_dropped() -> None:
+    assert normalize([entry(""), entry("Kept")], source(), FETCHED_AT, "top-news")[0].title == "Kept"
+    assert len(normalize([entry(""), entry("Kept")], source(), FETCHED_AT, "top-news")) == 1
+
+
+# -- images -----------------------------------------------------------------------------
+
+
+def test_the_feed_image_wins_and_is_made_absolute() -> None:
+    assert one(entry(image="/img/a.jpg?utm_source=x")).image == "https://news.example/img/a.jpg"
+
+
+def test_otherwise_the_first_image_of_the_content() -> None:
+    item = one(entry(content='<p>x</p><img src="pics/1.png"><img src="pics/2.png">'))
+    assert item.image == "https://news.example/feeds/pics/1.png"
+
+
+def test_no_image_is_none() -> None:
+    assert one(entry(content="<p>No pictures.</p>", image="javascript:alert(1)")).image is None
+
+
+# -- dates ------------------------------------------------------------------------------
+
+
+def test_dates_become_utc() -> None:
+    paris = timezone(timedelta(hours=2))
+    item = one(entry(published=datetime(2025, 6, 13, 18, 30, tzinfo=paris)))
+    assert item.published == datetime(2025, 6, 13, 16, 30, tzinfo=UTC)
+    assert item.published is not None and item.published.utcoffset() == timedelta(0)
+
+
+def test_a_missing_date_becomes_the_fetch_time() -> None:
+    assert one(entry(published=None)).published == FETCHED_AT
+
+
+def test_a_date_far_in_the_future_becomes_the_fetch_time() -> None:
+    assert one(entry(published=FETCHED_AT + timedelta(days=30))).published == FETCHED_AT
+
+
+def test_dates_from_a_parsed_feed_are_utc() -> None:
+    entries = parse_feed((FEEDS / "rss20.xml").read_bytes(), "News", FEED_URL)
+    items = normalize(entries, source(), FETCHED_AT, "top-news")
+    assert [i.published for i in items] == [
+        datetime(2025, 6, 13, 16, 30, tzinfo=UTC),  # +0200 in the feed
+        datetime(2025, 6, 13, 9, 0, tzinfo=UTC),
+    ]
+    assert items[0].url == "https://aidaily.example/2025/06/13/meta-data-deal"  # utm_* gone
+    assert '<a href="https://news.example/relative/link"' in items[1].html  # resolved
+
+
+# -- filters and caps -------------------------------------------------------------------
+
+TITLES = [
+    "OpenAI ships a model",
+    "Recipe: lemon cake",
+    "Sponsored: buy GPUs",
+    "Nvidia earnings",
+    "AI and cake",
+]
+
+
+def titles_after(**settings: object) -> list[str]:
+    entries = [
+        entry(t, link=f"https://news.example/{n}", published=FETCHED_AT - timedelta(hours=n))
+        for n, t in enumerate(TITLES)
+    ]
+    return [i.title for i in normalize(entries, source(**settings), FETCHED_AT, "top-news")]
+
+
+def test_items_are_newest_first() -> None:
+    assert titles_after() == TITLES
+
+
+def test_include_keeps_only_matching_items_case_insensitively() -> None:
+    assert titles_after(include=["openai", "NVIDIA"]) == ["OpenAI ships a model", "Nvidia earnings"]
+
+
+def test_exclude_drops_matching_items() -> None:
+    assert titles_after(exclude=["sponsored", "cake"]) == ["OpenAI ships a model", "Nvidia earnings"]
+
+
+def test_include_and_exclude_together() -> None:
+    assert titles_after(include=["ai", "cake"], exclude=["recipe"]) == ["OpenAI ships a model", "AI and cake"]
+
+
+def test_filters_look_at_the_summary_too() -> None:
+    kept = normalize(
+        [entry("Quiet title", summary="All about robotics."), entry("Other", link="https://news.example/o")],
+        source(include=["robotics"]),
+        FETCHED_AT,
+        "top-news",
+    )
+    assert [i.title for i in kept] == ["Quiet title"]
+
+
+def test_max_items_keeps_the_newest() -> None:
+    assert titles_after(max_items=2) == TITLES[:2]
+    assert titles_after(max_items=2, exclude=["openai"]) == TITLES[1:3]  # capped after filtering
+
+
+def test_source_weight_and_section_are_carried() -> None:
+    [item] = normalize([entry()], source(weight=3.5), FETCHED_AT, "research")
+    assert (item.weight, item.section) == (3.5, "research")

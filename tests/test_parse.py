@@ -1,0 +1,247 @@
+"""parse: feed bytes -> entries, for every format; hostile XML costs nothing and reads nothing."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from dataclasses import astuple
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import FEEDS, rss, rss_item
+
+from digest.errors import ParseError
+from digest.models import Entry
+from digest.parse import MAX_ENTRIES, parse_feed
+
+REMOTE = "https://feeds.example/feed"
+
+
+def parse_fixture(name: str, url: str = REMOTE) -> list[Entry]:
+    return parse_feed((FEEDS / name).read_bytes(), "Source", url)
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "link", "published", "content"),
+    [
+        (
+            "rss091.xml",
+            "Café robots open in Zürich",  # a Latin-1 document
+            "https://oldschool.example/2025/06/cafe-robots",
+            None,
+            "A café staffed by robots opened on Friday.",
+        ),
+        (
+            "rss20.xml",
+            "Meta to spend billions on data deal",
+            "https://aidaily.example/2025/06/13/meta-data-deal?utm_source=rss&utm_medium=feed",
+            datetime(2025, 6, 13, 16, 30, tzinfo=UTC),
+            "<p>Meta agreed to buy a <b>49%</b> stake in a data-labelling firm.</p>"
+            "<p>The deal values the company at $29 billion.</p>",
+        ),
+        (
+            "rss10.rdf",
+            "A new benchmark for agents",
+            "https://research.example/papers/42",
+            datetime(2025, 6, 12, 7, 15, tzinfo=UTC),
+            "Researchers propose a benchmark for tool-using agents.",
+        ),
+        (
+            "atom10.xml",
+            "Open weights & closed doors",
+            "https://modelwatch.example/posts/open-weights",
+            datetime(2025, 6, 13, 12, 0, tzinfo=UTC),
+            "<p>The full <strong>story</strong> about open weights.</p>",
+        ),
+        (
+            "jsonfeed11.json",
+            "Chips & models",
+            "https://jsonai.example/posts/1",
+            datetime(2025, 6, 13, 8, 0, tzinfo=UTC),
+            "<p>Chips <em>and</em> models.</p>",
+        ),
+    ],
+)
+def test_each_format_gives_title_link_date_and_content(
+    name: str, title: str, link: str, published: datetime | None, content: str
+) -> None:
+    first = parse_fixture(name)[0]
+    assert (first.source, first.base) == ("Source", REMOTE)
+    assert (first.title, first.link, first.published, first.content) == (title, link, published, content)
+
+
+def test_rss_2_details() -> None:
+    first, second = parse_fixture("rss20.xml")
+    assert first.guid == "aidaily-1001" and first.author == "Jane Reporter"
+    assert first.summary == "Meta agreed to buy a stake in a data-labelling firm."
+    assert second.link == "https://feeds.example/2025/06/13/att"  # relative, against the feed's URL
+    assert second.content == '<p>Escaped <a href="/relative/link">HTML</a> in a description.</p>'
+
+
+def test_atom_details() -> None:
+    first, second = parse_fixture("atom10.xml")
+    assert first.guid == "tag:modelwatch.example,2025:open-weights" and first.author == "Sam Writer"
+    assert first.published == datetime(2025, 6, 13, 12, 0, tzinfo=UTC)  # <published>, not <updated>
+    assert first.summary == "A short summary."
+    assert second.title == "Plain <text> title"  # type="text": the markup is text
+    assert second.content == "<p>XHTML <em>content</em>.</p>"
+    assert second.published == datetime(2025, 6, 12, 10, 0, tzinfo=UTC)  # only <updated>
+
+
+def test_json_feed_details() -> None:
+    first, second = parse_fixture("jsonfeed11.json")
+    assert (first.guid, first.author, first.image) == ("1", "Ada", "https://jsonai.example/img/1.png")
+    assert first.summary == "Chips and models."
+    assert second.link == "/posts/2"  # normalize resolves it against base
+    assert second.content == "<p>First paragraph.</p><p>Second &lt;paragraph&gt;.</p>"  # text, escaped
+
+
+def test_a_local_feed_resolves_against_its_own_link() -> None:
+    local = str(FEEDS / "rss20.xml")
+    assert {e.base for e in parse_fixture("rss20.xml", local)} == {"https://aidaily.example/"}
+    assert parse_fixture("rss20.xml", local)[1].link == "/2025/06/13/att"
+    assert {e.base for e in parse_fixture("jsonfeed11.json", local)} == {"https://jsonai.example/"}
+
+
+def test_titles_are_unescaped_exactly_once() -> None:
+    body = rss(
+        rss_item("AT&amp;T", "https://x.example/1"),
+        rss_item("&amp;amp;", "https://x.example/2"),
+        rss_item("Meta&#8217;s &lt;b&gt;bold&lt;/b&gt; move", "https://x.example/3"),
+        rss_item("5 &lt; 6", "https://x.example/4"),
+        rss_item("<![CDATA[Q&A with <em>the</em> CEO]]>", "https://x.example/5"),
+    )
+    titles = [e.title for e in parse_feed(body, "S", REMOTE)]
+    assert titles == ["AT&T", "&amp;", "Meta’s bold move", "5 < 6", "Q&A with the CEO"]
+
+
+def test_an_atom_html_title_is_decoded_and_its_script_dropped() -> None:
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
+        b'<entry><title type="html">&lt;script&gt;alert(1)&lt;/script&gt;Fish &amp;amp; chips</title>'
+        b'<link href="https://x.example/1"/><id>1</id><updated>2025-06-13T10:00:00Z</updated></entry></feed>'
+    )
+    [entry] = parse_feed(body, "S", REMOTE)
+    assert entry.title == "Fish & chips"
+
+
+def test_a_truncated_feed_keeps_its_complete_entries() -> None:
+    entries = parse_fixture("truncated.xml")
+    assert [e.title for e in entries[:2]] == ["First complete item", "Second complete item"]
+    assert [e.link for e in entries[:2]] == ["https://cutshort.example/1", "https://cutshort.example/2"]
+    assert entries[0].published == datetime(2025, 6, 13, 9, 0, tzinfo=UTC)
+    assert entries[1].content == "Also complete & with a bare ampersand."
+
+
+def test_an_html_page_is_not_a_feed() -> None:
+    with pytest.raises(ParseError, match="not a readable RSS, Atom or JSON feed: a web page"):
+        parse_fixture("page.html")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"   \n",
+        b"\x00\x01\x02\xff garbage \xfe",
+        b"Just some words.",
+        b"<rss><channel>",
+        b"<?xml version='1.0'?><a/>",
+    ],
+)
+def test_garbage_raises_parse_error(body: bytes) -> None:
+    with pytest.raises(ParseError, match="not a readable RSS, Atom or JSON feed"):
+        parse_feed(body, "S", REMOTE)
+
+
+def test_json_that_is_not_a_json_feed() -> None:
+    with pytest.raises(ParseError, match="not a JSON Feed"):
+        parse_feed(b'{"title": "x", "items": []}', "S", REMOTE)
+    with pytest.raises(ParseError, match="not a JSON Feed"):
+        parse_feed(b"[1, 2, 3]", "S", REMOTE)
+    with pytest.raises(ParseError, match=r"not valid JSON \(line 2\)"):
+        parse_feed(b'{"version": "https://jsonfeed.org/version/1.1",\n "items": [,]}', "S", REMOTE)
+    with pytest.raises(ParseError, match="without an 'items' list"):
+        parse_feed(b'{"version": "https://jsonfeed.org/version/1.1", "items": 3}', "S", REMOTE)
+
+
+def test_media_content_and_image_enclosures_are_picked() -> None:
+    images = [e.image for e in parse_fixture("media.xml")]
+    assert images == [
+        "https://cdn.pictures.example/1.jpg",  # media:content medium="image"
+        "https://cdn.pictures.example/2.png",  # <enclosure type="image/png">
+        "",  # an audio enclosure is not an image
+        "https://cdn.pictures.example/4-thumb.jpg",  # media:thumbnail
+    ]
+
+
+def parse_measured(body: bytes) -> tuple[list[Entry], float, int]:
+    """Entries, seconds and peak traced bytes of parsing ``body``."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        entries = parse_feed(body, "S", REMOTE)
+    finally:
+        elapsed = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return entries, elapsed, peak
+
+
+def test_billion_laughs_is_not_expanded() -> None:
+    body = (FEEDS / "billion_laughs.xml").read_bytes()
+    entries, elapsed, peak = parse_measured(body)
+    assert elapsed < 1 and peak < 5_000_000
+    assert [e.title for e in entries] == ["Bomb &lol9;", "Harmless"]
+    assert all("lollol" not in field for e in entries for field in astuple(e) if isinstance(field, str))
+
+
+def quadratic_blowup(entity_size: int, references: int) -> str:
+    """One big "safe" entity (no markup in it) referenced many times."""
+    return (
+        '<?xml version="1.0"?>\n<!DOCTYPE rss [\n'
+        f'<!ENTITY big "{"a" * entity_size}">\n]>\n'
+        '<rss version="2.0"><channel><title>T</title><link>https://x.example/</link>'
+        "<item><title>Blow-up</title><link>https://x.example/1</link>"
+        f"<description>{'&big;' * references}</description></item></channel></rss>"
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_quadratic_entity_blowup_is_not_expanded(encoding: str) -> None:
+    document = quadratic_blowup(100_000, 2_000)  # 200 MB if expanded
+    # In UTF-16 the DOCTYPE is not ASCII bytes: it must be found after decoding.
+    body = document.replace('<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{encoding}"?>').encode(
+        encoding
+    )
+    entries, elapsed, peak = parse_measured(body)
+    assert elapsed < 2, elapsed
+    assert peak < 30_000_000, peak
+    [entry] = entries
+    assert entry.title == "Blow-up" and len(entry.content) < 20_000
+
+
+def test_an_entity_declaration_hidden_in_a_comment_or_string_is_still_cut() -> None:
+    # '>' and ']' inside the DOCTYPE's strings and comments must not end it early.
+    document = quadratic_blowup(100_000, 2_000).replace(
+        "<!DOCTYPE rss [\n", '<!DOCTYPE rss [\n<!-- ]> -->\n<!ENTITY trick "]>">\n'
+    )
+    entries, elapsed, peak = parse_measured(document.encode())
+    assert elapsed < 2 and peak < 30_000_000
+    assert len(entries[0].content) < 20_000
+
+
+def test_an_external_entity_reads_no_file() -> None:
+    passwd = Path("/etc/passwd")
+    assert "root:" in passwd.read_text()  # the file exists, so a leak would show
+    entries = parse_fixture("xxe.xml") + parse_fixture("xxe.xml", str(FEEDS / "xxe.xml"))
+    assert entries and entries[0].title == "Passwords &xxe;"
+    for entry in entries:
+        for field in astuple(entry):
+            assert "root:" not in str(field)
+
+
+def test_at_most_max_entries_are_kept() -> None:
+    items = [rss_item(f"Item {n}", f"https://x.example/{n}") for n in range(MAX_ENTRIES + 5)]
+    assert len(parse_feed(rss(*items), "S", REMOTE)) == MAX_ENTRIES
