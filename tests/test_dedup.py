@@ -184,3 +184,32 @@ def test_two_thousand_synthetic_items_cluster():
     stories = dedup(items)
     assert sum(len(s.items) for s in stories) == 2000
     assert 400 <= len(stories) < 2000
+
+
+DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo"
+
+
+def test_demo_day_merges_the_five_deal_takes_and_nothing_else(tmp_path):
+    """The demo run exactly as the pipeline builds it: a small day, where batch idf makes
+    one shared word look rare. The five takes on the Meta–Scale AI deal are one story
+    (one of them says "billions", not "$10 billion"); nothing else merges."""
+    import shutil
+
+    from digest.build import collect, dedup_settings
+    from digest.config import load_config
+    from digest.store import Store
+
+    demo = tmp_path / "demo"
+    shutil.copytree(DEMO, demo)
+    config = load_config(demo / "sources.yaml")
+    with Store(demo / "st.sqlite") as store:
+        items, _ = collect(config, store)
+    stories = dedup(items, dedup_settings(config))
+    merged = [s for s in stories if len(s.items) > 1]
+    titles = [sorted(i.title for i in s.items) for s in merged]
+    assert len(merged) == 1, titles
+    deal = merged[0]
+    assert len(deal.items) == 5, titles
+    assert all("Meta" in i.title for i in deal.items)
+    assert any(i.title == "Meta to spend billions on data deal" for i in deal.items)
+    assert sum(len(s.items) for s in stories) == len(items)

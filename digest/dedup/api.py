@@ -72,7 +72,8 @@ def already_published(stories: Sequence[Story], previous: Sequence[Item], settin
         return set()
     current = [item for story in stories for item in story.items]
     story_of = {item.id: story.id for story in stories for item in story.items}
-    old = [replace(item, id=f"\0previous:{n}") for n, item in enumerate(previous)]
+    # an outlet's earlier take may well be on today's event: no one-outlet constraint here
+    old = [replace(item, id=f"\0previous:{n}", source="") for n, item in enumerate(previous)]
     window = max(settings.window_days, float(settings.memory_days))
     labels, _ = cluster([*current, *old], settings.params(window))
     with_previous = set(labels[len(current):])

@@ -42,15 +42,18 @@ class _Cluster:
     size: int
     first: float  # earliest publication day (inf when undated)
     last: float  # latest publication day (-inf when undated)
+    sources: frozenset = frozenset()  # outlets of its items (cannot-link: one outlet, one take)
     sums: dict[int, float] = field(default_factory=dict)  # neighbor -> sum of pair scores
     best: dict[int, tuple[float, int, int]] = field(default_factory=dict)  # neighbor -> best pair
 
 
-def _initial(groups: np.ndarray, days: np.ndarray) -> dict[int, _Cluster]:
+def _initial(groups: np.ndarray, days: np.ndarray, sources: list[str] | None) -> dict[int, _Cluster]:
     clusters: dict[int, _Cluster] = {}
     for item, g in enumerate(groups.tolist()):
         c = clusters.setdefault(g, _Cluster(0, np.inf, -np.inf))
         c.size += 1
+        if sources and sources[item]:
+            c.sources = c.sources | {sources[item]}
         if not np.isnan(days[item]):
             c.first, c.last = min(c.first, days[item]), max(c.last, days[item])
     return clusters
@@ -74,6 +77,7 @@ def _merge(clusters: dict[int, _Cluster], keep: int, gone: int) -> None:
     k, g = clusters[keep], clusters.pop(gone)
     k.size += g.size
     k.first, k.last = min(k.first, g.first), max(k.last, g.last)
+    k.sources = k.sources | g.sources
     k.sums.pop(gone, None), k.best.pop(gone, None)
     for other, s in g.sums.items():
         if other == keep:
@@ -87,15 +91,17 @@ def _merge(clusters: dict[int, _Cluster], keep: int, gone: int) -> None:
 
 
 def average_link(groups: np.ndarray, days: np.ndarray, i: np.ndarray, j: np.ndarray,
-                 score: np.ndarray, threshold: float, window: float
+                 score: np.ndarray, threshold: float, window: float, sources: list[str] | None = None
                  ) -> tuple[dict[int, int], list[tuple[int, int, float, float]]]:
     """Merge the ``groups`` (initial cluster of each item) by average link over the scored
-    pairs; never let a cluster span more than ``window`` days.
+    pairs; never let a cluster span more than ``window`` days, nor hold two items of one
+    source (``sources[item]``, "" for unknown): an outlet does not publish two different
+    takes of one event, and its re-posts are joined before, by the same-item and same-text layers.
 
     Returns the final cluster of each initial group and the joins made, each as
     (item a, item b, best pair score, average score).
     """
-    clusters = _initial(groups, days)
+    clusters = _initial(groups, days, sources)
     _add_edges(clusters, groups, i, j, score)
     heap = [(-s / (clusters[a].size * clusters[b].size), a, b)
             for a, c in clusters.items() for b, s in c.sums.items() if a < b]
@@ -111,6 +117,8 @@ def average_link(groups: np.ndarray, days: np.ndarray, i: np.ndarray, j: np.ndar
         if abs(avg + neg) > 1e-12 or avg < threshold:
             continue  # stale entry, or nothing left above the threshold for this pair
         if max(ca.last, cb.last) - min(ca.first, cb.first) > window:
+            continue
+        if not ca.sources.isdisjoint(cb.sources):
             continue
         keep, gone = min(a, b), max(a, b)
         s, x, y = ca.best[b]

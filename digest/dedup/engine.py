@@ -17,6 +17,9 @@ from .pairs import FEATURES, candidates, features, shingle_similarity
 from .vectors import Prepared, prepare
 
 
+MIN_HEADLINE = 0.05  # least title-title or title-lead cosine of a same-event pair
+
+
 @dataclass(frozen=True)
 class Params:
     """The tunables the engine needs (a view of ``DedupSettings``)."""
@@ -93,9 +96,18 @@ def cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Link
     p = model.probability(x, offset=-params.time_penalty * gap) if len(i) else np.zeros(0)
     keep = p >= 0.05  # negligible scores only dilute averages; dropping them saves time
     keep[keep] = _enough_shared(prep, i[keep], j[keep], params.min_shared_terms)
+    # the headlines must share something (title with title or with the other's lead): two
+    # leads alike under unrelated headlines are two stories of one beat, mostly in small batches
+    headline = np.maximum(x[:, FEATURES.index("cos_title")], x[:, FEATURES.index("cos_title_lead")])
+    keep &= headline >= MIN_HEADLINE
+    # names and numbers tell two events of one kind apart: both state numbers yet share
+    # none, and a central name of one is missing from the other (a deal with Nvidia by 2030
+    # against a schools plan by 2026) is another event, however alike the words
+    numbers, names = x[:, FEATURES.index("number_conflict")], x[:, FEATURES.index("title_name_missing")]
+    keep &= ~((numbers > 0) & (names > 0))
     groups = np.array([uf.find(k) for k in range(n)])
     final, joins = average_link(groups, prep.days, i[keep], j[keep], p[keep], params.threshold,
-                                params.window_days)
+                                params.window_days, [item.source or "" for item in items])
     for a, b, best, avg in joins:
         links.append(Link(items[a].id, items[b].id, "same-event", round(best, 3), shared_terms(prep, a, b)))
     return [final[int(g)] for g in groups], links

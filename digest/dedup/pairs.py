@@ -15,6 +15,7 @@ from .vectors import Prepared, shingles
 FEATURES = (
     "cos_title", "cos_lead", "cos_body", "cos_blocking", "cos_names", "cos_title_names",
     "shared_amounts", "money_conflict", "cos_title_lead", "relative_near", "relative_far",
+    "title_name_missing", "number_conflict",
 )
 BLOCK_ROWS = 2000
 
@@ -89,19 +90,36 @@ def _relative(i: np.ndarray, j: np.ndarray, v: np.ndarray, n: int) -> tuple[np.n
     return np.maximum(ra, rb) * strength, np.minimum(ra, rb) * strength
 
 
-def _amount_features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Shared amounts (capped, 0..1) and whether both state money but never the same."""
+def _amount_features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Shared amounts (capped, 0..1), whether both state money but never the same, and
+    whether both state numbers (years and counts too) but share none."""
     shared = np.zeros(i.size, np.float32)
     conflict = np.zeros(i.size, np.float32)
+    numbers = np.zeros(i.size, np.float32)
     amounts, money = prep.amounts, prep.money
     for idx in np.flatnonzero(np.fromiter((bool(amounts[a]) and bool(amounts[b]) for a, b in zip(i, j)),
                                           bool, i.size)):
         a, b = amounts[i[idx]], amounts[j[idx]]
         common = a & b
         shared[idx] = min(len(common), 3) / 3
+        numbers[idx] = float(not common)
         if money[i[idx]] and money[j[idx]] and not any(map(tx.is_money, common)):
             conflict[idx] = 1.0
-    return shared, conflict
+    return shared, conflict, numbers
+
+
+def _missing_names(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """How many central names of one item (in its title and again in its lead) the other
+    never mentions in its title or lead
+    (the larger side, capped at 2, as 0..1): "UK and Nvidia" against a story naming only
+    the UK is another deal, however alike the rest reads."""
+    t, a = prep.title_names, prep.names
+    tb, ab = (t > 0).astype(np.float32), (a > 0).astype(np.float32)
+    tb = tb.multiply(prep.lead_names).tocsr()  # central names: in the title and again in the lead
+    count = np.asarray(tb.sum(axis=1)).ravel()
+    miss_i = count[i] - rowwise_dot(tb, ab, i, j)
+    miss_j = count[j] - rowwise_dot(tb, ab, j, i)
+    return np.minimum(np.maximum(miss_i, miss_j), 2) / 2
 
 
 def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -112,13 +130,13 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     block = rowwise_dot(prep.blocking, prep.blocking, i, j)
     body = rowwise_dot(prep.body, prep.body, i, j)
     near, far = _relative(i, j, body, prep.days.shape[0])
-    shared, conflict = _amount_features(prep, i, j)
+    shared, conflict, numbers = _amount_features(prep, i, j)
     cross = np.maximum(rowwise_dot(prep.title, prep.lead, i, j), rowwise_dot(prep.lead, prep.title, i, j))
     cols = [
         rowwise_dot(prep.title, prep.title, i, j), rowwise_dot(prep.lead, prep.lead, i, j),
         body, block,
         rowwise_dot(prep.names, prep.names, i, j), rowwise_dot(prep.title_names, prep.title_names, i, j),
-        shared, conflict, cross, near, far,
+        shared, conflict, cross, near, far, _missing_names(prep, i, j), numbers,
     ]
     return np.column_stack(cols).astype(np.float64)
 

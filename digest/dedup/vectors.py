@@ -26,6 +26,7 @@ class Prepared:
     body: sparse.csr_matrix  # tf-idf of title + summary + text
     names: sparse.csr_matrix  # idf-weighted names (entities) of title and lead
     title_names: sparse.csr_matrix  # names of the title only
+    lead_names: sparse.csr_matrix  # names of the lead only (binary)
     blocking: sparse.csr_matrix  # title and lead on rare terms: candidate generation
     amounts: list[frozenset[str]]  # normalized amounts and numbers
     money: np.ndarray  # bool: the item states money, a percentage or a large count
@@ -139,11 +140,13 @@ def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int =
     lead_names = [[tx.term(w) for _, w in b[:LEAD_WORDS] if w.lower() in names_lex] for b in body_toks]
     name_c = _counts_matrix([t + b for t, b in zip(title_names, lead_names)], nvocab)
     tname_c = _counts_matrix(title_names, nvocab)
+    lname_c = _counts_matrix(lead_names, nvocab)
     nidf, _ = _idf([name_c], len(nvocab), n)
     amounts = [frozenset(tx.amounts(f"{f[0]} {f[1][:LEAD_CHARS]}")) for f in fields]
     return Prepared(
         title=_weighted(title_c, idf), lead=_weighted(lead_c, idf), body=_weighted(body_c, idf),
         names=_weighted(name_c, nidf), title_names=_weighted(tname_c, nidf),
+        lead_names=(_resized(lname_c, len(nvocab) or 1) > 0).astype(np.float32).tocsr(),
         blocking=_weighted(block_c, idf, rare),
         amounts=amounts, money=np.array([any(map(tx.is_money, a)) for a in amounts], bool),
         days=np.array([_days(i) for i in items], np.float64),
