@@ -1,22 +1,20 @@
 """Benchmark: fetch -> parse -> normalize over 300 feeds of 50 items served on loopback.
 
-    .venv/bin/python benchmarks/fetch_bench.py [--feeds 300] [--items 50] [--workers 1] [--no-trace]
+    .venv/bin/python benchmarks/fetch_bench.py [--feeds 300] [--items 50] [--no-trace]
 
 Generates the feeds in memory (RSS 2.0, ~2 KB of HTML an item, typographic quotes),
 serves them from a ThreadingHTTPServer on 127.0.0.1, writes a sources.yaml for them
-into a temporary folder and makes the calls ``digest.build.collect`` makes (fetch_all,
-then parse_feed and normalize per source). Prints wall time with the time of each stage,
-items, and peak memory: ru_maxrss of the timed run, and the tracemalloc peak of a second,
+into a temporary folder and runs ``digest.build.collect`` on it (fetch_all, then
+parse_feed and normalize per source, in a process per core for this many sources).
+Prints wall time, items, and peak memory: ru_maxrss of the timed run, and the tracemalloc peak of a second,
 traced run (tracemalloc slows Python several times over, so it is not timed).
-``--workers N`` parses and normalizes in N processes, to see what a pool in ``collect``
-would give. Target on 2 cores: under 15 s and 500 MB; the exit code says whether it was met.
+Target on 2 cores: under 15 s and 500 MB; the exit code says whether it was met.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.server
-import multiprocessing
 import random
 import resource
 import sys
@@ -24,7 +22,6 @@ import tempfile
 import threading
 import time
 import tracemalloc
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
@@ -32,12 +29,8 @@ from pathlib import Path
 
 import yaml
 
-from digest.config import Config, load_config
-from digest.errors import ParseError
-from digest.fetch import Fetched, fetch_all
-from digest.models import Item
-from digest.normalize import normalize
-from digest.parse import parse_feed
+from digest.build import collect
+from digest.config import load_config
 from digest.store import Store
 
 WORDS = (
@@ -106,68 +99,21 @@ def serve(feeds: dict[str, bytes]) -> http.server.ThreadingHTTPServer:
     return server
 
 
-def parse_and_normalize(result: Fetched, fetched_at: datetime, section: str) -> tuple[list[Item], str, float]:
-    """parse_feed then normalize for one fetched source: items, error, parse seconds."""
-    started = time.perf_counter()
-    try:
-        entries = parse_feed(result.body or b"", result.source.name, result.url)
-    except ParseError as exc:
-        return [], str(exc), time.perf_counter() - started
-    parsed = time.perf_counter() - started
-    return normalize(entries, result.source, fetched_at, section), "", parsed
-
-
-def _work(job: tuple[Fetched, datetime, str]) -> tuple[list[Item], str, float, float]:
-    started = time.perf_counter()
-    items, error, parsed = parse_and_normalize(*job)
-    return items, error, parsed, time.perf_counter() - started - parsed
-
-
-def collect(config: Config, store: Store, workers: int) -> tuple[list[Item], list, dict[str, float]]:
-    """What ``digest.build.collect`` does: fetch_all, then parse_feed and normalize per source.
-
-    With ``workers`` > 1 the parse and normalize of each source run in a process pool,
-    to show what using both cores in ``collect`` would give.
-    """
-    fetched_at = datetime.now(UTC)
-    items, failed, seen = [], [], set()
-    timings = {"fetch": 0.0, "parse": 0.0, "normalize": 0.0}
-    started = time.perf_counter()
-    results = fetch_all(config, store)
-    timings["fetch"] = time.perf_counter() - started
-    failed += [(r.source.name, r.error) for r in results if r.error]
-    jobs = [(r, fetched_at, r.source.section or config.default_section) for r in results if not r.error]
-    if workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            outcomes = list(pool.map(_work, jobs, chunksize=4))
-    else:
-        outcomes = map(_work, jobs)
-    for (result, _, _), (fresh, error, parsed, normalized) in zip(jobs, outcomes, strict=True):
-        timings["parse"] += parsed
-        timings["normalize"] += normalized
-        if error:
-            failed.append((result.source.name, error))
-            continue
-        fresh = [i for i in fresh if i.id not in seen]
-        seen.update(i.id for i in fresh)
-        items.extend(fresh)
-    store.record_items(items)
-    return items, failed, timings
-
-
-def run(
-    sources: Path, state: Path, workers: int, traced: bool
-) -> tuple[float, int, list, dict[str, float], int]:
-    """One cold run (empty state): wall time, items, failures, stage times, traced peak."""
+def run(sources: Path, state: Path, traced: bool) -> tuple[float, float, int, list, int]:
+    """One cold run (empty state) of ``digest.build.collect``: wall and fetch seconds,
+    items, failures, traced peak."""
+    config = load_config(sources)
+    fetched: list[float] = []
     if traced:
         tracemalloc.start()
     started = time.perf_counter()
     with Store(state) as store:
-        items, failed, timings = collect(load_config(sources), store, workers)
+        items, stats = collect(config, store, on_fetched=lambda _: fetched.append(time.perf_counter()))
     wall = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] if traced else 0
     tracemalloc.stop()
-    return wall, len(items), failed, timings, peak
+    failed = [(f.source, f.error) for f in stats.feeds_failed]
+    return wall, max(fetched) - started, len(items), failed, peak
 
 
 def main() -> int:
@@ -175,9 +121,6 @@ def main() -> int:
     parser.add_argument("--feeds", type=int, default=300)
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc run")
-    parser.add_argument(
-        "--workers", type=int, default=1, help="parse and normalize in N processes (build.collect uses 1)"
-    )
     args = parser.parse_args()
 
     feeds = {f"/feed/{n}.xml": generate_feed(n, args.items) for n in range(args.feeds)}
@@ -197,21 +140,17 @@ def main() -> int:
         }
         sources.write_text(yaml.safe_dump(config), encoding="utf-8")
         # Timed without tracemalloc (it slows allocation-heavy code several times over).
-        wall, items, failed, timings, _ = run(
-            sources, Path(folder) / "timed.sqlite", args.workers, traced=False
-        )
+        wall, fetch, items, failed, _ = run(sources, Path(folder) / "timed.sqlite", traced=False)
         rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         rss_workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         traced = 0
-        if not args.no_trace:  # tracemalloc sees this process only, so the traced run uses no pool
-            traced = run(sources, Path(folder) / "traced.sqlite", 1, traced=True)[4]
+        if not args.no_trace:  # tracemalloc sees this process only, not the parse workers
+            traced = run(sources, Path(folder) / "traced.sqlite", traced=True)[4]
     server.shutdown()
-    stages = ", ".join(f"{k} {v:.2f} s" for k, v in timings.items())
-    print(f"wall time: {wall:.2f} s with {args.workers} process(es)  ({stages}; parse and normalize summed)")
+    print(f"wall time: {wall:.2f} s (fetching done after {fetch:.2f} s; then parse and normalize)")
     print(f"items: {items}  feeds failed: {len(failed)}")
     print(f"peak RSS (ru_maxrss): {rss_peak:.0f} MB, of which {rss_before:.0f} MB before the run")
-    if args.workers > 1:
-        print(f"peak RSS of a worker process: {rss_workers:.0f} MB")
+    print(f"peak RSS of a parse worker process: {rss_workers:.0f} MB")
     if traced:
         print(f"tracemalloc peak (a second, traced run): {traced / 1e6:.0f} MB")
     for name, error in failed[:5]:

@@ -8,7 +8,10 @@ touching the network.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -27,6 +30,7 @@ from .render import Rendered, render_issue
 from .store import Store
 
 log = logging.getLogger(__name__)
+PARALLEL_FROM = 48  # sources; below this, starting worker processes costs more than it saves
 
 
 @dataclass
@@ -43,25 +47,42 @@ def collect(
 ) -> tuple[list[Item], Stats]:
     """Fetch, parse and normalize every source; failures land in ``stats.feeds_failed``."""
     fetched_at = datetime.now(UTC)
+    results = fetch_all(config, store, offline=offline, on_done=on_fetched)
     stats, items, seen = Stats(), [], set()
-    for result in fetch_all(config, store, offline=offline, on_done=on_fetched):
-        source = result.source
-        try:
-            if result.error:
-                raise ParseError(result.error)
-            entries = parse_feed(result.body or b"", source.name, result.url)
-        except ParseError as exc:
-            log.warning("%s: %s", source.name, exc)
-            stats.feeds_failed.append(FeedFailure(source.name, str(exc)))
+    for result, outcome in zip(results, _parse_all(results, config, fetched_at)):
+        if isinstance(outcome, str):
+            log.warning("%s: %s", result.source.name, outcome)
+            stats.feeds_failed.append(FeedFailure(result.source.name, outcome))
             continue
-        section = source.section or config.default_section
-        fresh = [i for i in normalize(entries, source, fetched_at, section) if i.id not in seen]
+        fresh = [i for i in outcome if i.id not in seen]
         seen.update(i.id for i in fresh)
         items.extend(fresh)
         stats.feeds_ok += 1
     stats.items = len(items)
     store.record_items(items)
     return items, stats
+
+
+def _parse_all(results: list[Fetched], config: Config, fetched_at: datetime) -> list[list[Item] | str]:
+    """Each source's items, or its error. Parsing is CPU-bound: many feeds use every core."""
+    jobs = [(r, config.source_section(r.source), fetched_at) for r in results]
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) < PARALLEL_FROM or workers < 2:
+        return [_parse_one(job) for job in jobs]
+    # "spawn": the caller may run threads (the preview server), which fork does not survive.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_parse_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+
+
+def _parse_one(job: tuple[Fetched, str, datetime]) -> list[Item] | str:
+    result, section, fetched_at = job
+    if result.error:
+        return result.error
+    try:
+        entries = parse_feed(result.body or b"", result.source.name, result.url)
+    except ParseError as exc:
+        return str(exc)
+    return normalize(entries, result.source, fetched_at, section)
 
 
 def dedup_settings(config: Config) -> DedupSettings:

@@ -177,6 +177,15 @@ class SmtpConfig(_Strict):
     cafile: str | None = None
     dkim_key: str | None = None
     dkim_selector: str | None = None
+    dkim_domain: str | None = None  # the DKIM d= domain; default: the sender's domain
+    backoff: float = Field(2.0, ge=0, le=600)  # seconds before the first retry, doubled for each next one
+    envelope_from: str | None = None  # MAIL FROM (where bounces go); default: newsletter.sender.email
+
+    @model_validator(mode="after")
+    def _dkim_pair(self) -> SmtpConfig:
+        if bool(self.dkim_key) != bool(self.dkim_selector):
+            raise ValueError("'dkim_key' and 'dkim_selector' go together: set both to sign, or neither")
+        return self
 
 
 class RecipientsConfig(_Strict):
@@ -184,6 +193,9 @@ class RecipientsConfig(_Strict):
     unsubscribe_url: str = ""
     manage_url: str = ""
     unsubscribe_mailto: str = ""
+    # {token} in the URLs is an HMAC of the address keyed with this environment variable's value.
+    secret_env: str = "DIGEST_UNSUBSCRIBE_SECRET"
+    list_id: str = ""  # the List-Id header; default: "<name> <name-slug.sender-domain>"
 
 
 class Config(_Strict):
@@ -227,6 +239,10 @@ class Config(_Strict):
         """A path from the config, relative to the folder of sources.yaml."""
         path = Path(os.path.expanduser(relative))
         return path if path.is_absolute() else self.root / path
+
+    def source_section(self, source: SourceConfig) -> str:
+        """The section a source's stories go to."""
+        return source.section or self.default_section
 
     @property
     def default_section(self) -> str:
