@@ -1,0 +1,184 @@
+"""The rebuild worker: one thread that re-renders the issue whenever asked.
+
+Requests that arrive while a build runs are coalesced into one more build. Feeds are
+collected once (from the cache: no network, unless asked to fetch again) and the items
+kept in memory; they are collected again, still offline, only when the sources change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..build import build_issue, collect
+from ..config import Config, load_config
+from ..errors import DigestError
+from ..models import Item, Stats
+from ..store import Store
+
+log = logging.getLogger("digest.preview")
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the preview shows: the last build's outcome.
+
+    ``seq`` changes with every status change, ``build`` with every finished build.
+    """
+
+    seq: int = 0
+    build: int = 0
+    state: str = "starting"  # starting, building, ok, error
+    message: str = ""  # the error, file:line first
+    slug: str = ""  # the issue folder of the last good build
+    seconds: float = 0.0
+    reason: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """The status as sent to the browser."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class _Collected:
+    """Items collected for one set of sources, reused by every rebuild."""
+
+    key: tuple[Any, ...]
+    items: list[Item]
+    stats: Stats
+
+
+class Rebuilder:
+    """Rebuilds the issue of ``issue_date`` into ``out`` in one worker thread."""
+
+    def __init__(
+        self,
+        sources: Path,
+        out: Path,
+        issue_date: date | None = None,
+        on_config: Callable[[Config, date], None] | None = None,
+    ) -> None:
+        self.sources, self.out, self.issue_date = sources, out, issue_date
+        self.on_config = on_config or (lambda config, when: None)
+        self.config: Config | None = None
+        self.status = Status()
+        self._cond = threading.Condition()
+        self._reasons: list[str] = []
+        self._refetch = False
+        self._stopping = False
+        self._collected: _Collected | None = None
+        self._thread = threading.Thread(target=self._run, name="digest-preview-rebuild", daemon=True)
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the worker to stop; wake every waiter; wait for a running build to end."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def request(self, reason: str, refetch: bool = False) -> None:
+        """Ask for a rebuild (``refetch``: fetch the feeds anew first)."""
+        with self._cond:
+            self._reasons.append(reason)
+            self._refetch = self._refetch or refetch
+            self._cond.notify_all()
+
+    def wait_change(self, seq: int, timeout: float) -> Status:
+        """The status once its ``seq`` differs from ``seq`` (or after ``timeout`` seconds)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.status.seq != seq or self._stopping, timeout)
+            return self.status
+
+    @property
+    def stopping(self) -> bool:
+        """True once ``stop`` was called."""
+        return self._stopping
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._reasons or self._stopping)
+                if self._stopping:
+                    return
+                reasons, refetch = self._reasons, self._refetch
+                self._reasons, self._refetch = [], False
+                self._set(state="building", reason=_describe(reasons))
+            self._set(**self._build(refetch), build=self.status.build + 1)
+
+    def _set(self, **changes: Any) -> None:
+        """Replace the status and wake everyone waiting for a change."""
+        with self._cond:
+            self.status = dataclasses.replace(self.status, seq=self.status.seq + 1, **changes)
+            self._cond.notify_all()
+
+    def _build(self, refetch: bool) -> dict[str, Any]:
+        """Build once; the new status fields. Never raises: a failure is a status."""
+        started = time.perf_counter()
+        try:
+            slug = self._build_issue(refetch)
+        except DigestError as exc:
+            log.error("build failed: %s", exc)
+            return {"state": "error", "message": str(exc), "seconds": time.perf_counter() - started}
+        except Exception as exc:  # a template runtime error, or a bug: keep serving
+            message = f"{template_position(exc)}{type(exc).__name__}: {exc}"
+            log.error("build failed: %s", message)
+            log.debug("%s", traceback.format_exc())
+            return {"state": "error", "message": message, "seconds": time.perf_counter() - started}
+        seconds = time.perf_counter() - started
+        log.info("rebuilt %s in %.2f s (%s)", slug, seconds, self.status.reason)
+        return {"state": "ok", "message": "", "slug": slug, "seconds": seconds}
+
+    def _build_issue(self, refetch: bool) -> str:
+        """Load the config, collect if needed, build and publish; the issue's slug."""
+        config = load_config(self.sources)
+        when = self.issue_date or datetime.now(ZoneInfo(config.newsletter.timezone)).date()
+        self.config = config
+        self.on_config(config, when)
+        with Store(config.resolve(config.state)) as store:
+            collected = self._collect(config, store, refetch)
+            stats = dataclasses.replace(collected.stats, feeds_failed=list(collected.stats.feeds_failed))
+            built = build_issue(config, when, self.out, store, collected.items, stats)
+        return built.folder.name
+
+    def _collect(self, config: Config, store: Store, refetch: bool) -> _Collected:
+        """The items of ``config``'s sources: kept from before unless the sources changed."""
+        key = (config.root, config.state, config.sources, config.fetch)
+        if refetch or self._collected is None or self._collected.key != key:
+            if refetch:
+                log.info("fetching %d feeds", len(config.sources))
+            items, stats = collect(config, store, offline=not refetch)
+            self._collected = _Collected(key, items, stats)
+        return self._collected
+
+
+def _describe(reasons: list[str]) -> str:
+    """A short account of why a build runs: the first reason, and how many more."""
+    unique = list(dict.fromkeys(reasons))
+    more = f" and {len(unique) - 1} more" if len(unique) > 1 else ""
+    return f"{unique[0]}{more}"
+
+
+def template_position(exc: BaseException) -> str:
+    """``file:line: `` of the innermost template frame in ``exc``'s traceback, or ``""``."""
+    # Jinja rewrites tracebacks so that template frames carry the template's file and line.
+    tb, where = exc.__traceback__, ""
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.endswith(".py") and not filename.startswith("<"):
+            where = f"{filename}:{tb.tb_lineno}: "
+        tb = tb.tb_next
+    return where

@@ -1,0 +1,425 @@
+"""``digest preview``: a real server on a free loopback port, real file saves, real Chromium.
+
+Each test starts the preview in-process on a newsletter written into tmp_path (a local
+feed, its own templates folder overriding one partial, a notes file); the browser tests
+drive Debian's Chromium through Playwright and wait with deadlines, never fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import FeedServer, Reply, rss, rss_item
+
+from digest.cli import main
+from digest.config import load_config
+from digest.preview import Preview, Status
+from digest.preview.pages import send_preview
+from digest.preview.server import Forbidden, resolve_inside
+from digest.render import builtin_templates
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # the browser tests skip (or fail under DIGEST_REQUIRE_BROWSER=1)
+    expect = sync_playwright = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+DAY = date(2025, 6, 14)
+GREETING = "<p>{{ newsletter.greeting }}</p>"
+TOPICS = [
+    ("Orbital Labs opens a lunar greenhouse", "Farming experiments begin on the Moon."),
+    ("Harbor City votes on a tram network", "Councillors debate rail funding for the port."),
+    ("Quillsoft ships a fountain pen robot", "Calligraphy by machine arrives at stationers."),
+    ("Glacier survey finds record melt in Patagonia", "Scientists measure ice loss over ten years."),
+]
+
+
+# -- the newsletter under preview ---------------------------------------------------
+
+
+def write_site(root: Path, extra_sources: list[dict[str, object]] | None = None) -> Path:
+    """A small newsletter in ``root``: a local feed, a templates folder, notes; its sources.yaml."""
+    items = [rss_item(t, f"https://news.example/{i}", body=s) for i, (t, s) in enumerate(TOPICS)]
+    (root / "feeds").mkdir()
+    (root / "feeds" / "news.xml").write_bytes(rss(*items))
+    (root / "templates" / "partials").mkdir(parents=True)
+    write_header(root, "Marker zero")
+    (root / "notes").mkdir()
+    (root / "notes" / f"{DAY}.md").write_text("## What we think\nNotes version one.\n", encoding="utf-8")
+    config = {
+        "newsletter": {"name": "Preview Digest", "sender": {"name": "Ed", "email": "ed@digest.example"}},
+        "sources": [{"name": "News", "path": "feeds/news.xml"}, *(extra_sources or [])],
+        "fetch": {"timeout": 1, "deadline": 5, "retries": 0},
+        "templates": "templates",
+    }
+    path = root / "sources.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def write_header(root: Path, marker: str, broken: bool = False) -> None:
+    """Override the header partial: the greeting followed by ``marker`` (or a syntax error)."""
+    source = (builtin_templates() / "partials" / "header.mjml").read_text(encoding="utf-8")
+    assert GREETING in source, "the built-in header changed: update GREETING"
+    line = "<p>{{ newsletter.greeting }} " + marker + (" {% if %}" if broken else "") + "</p>"
+    (root / "templates" / "partials" / "header.mjml").write_text(source.replace(GREETING, line), "utf-8")
+
+
+def wait_status(preview: Preview, done: Callable[[Status], bool], timeout: float = 15.0) -> Status:
+    """The preview's status once ``done(status)``; fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    status = preview.rebuilder.status
+    while not done(status):
+        left = deadline - time.monotonic()
+        assert left > 0, f"timed out; last status: {status}"
+        status = preview.rebuilder.wait_change(status.seq, left)
+    return status
+
+
+def get(preview: Preview, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """GET ``path`` exactly as written (no normalization); status and body."""
+    host, port = preview.server.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        connection.putrequest("GET", path, skip_host=bool(headers and "Host" in headers))
+        for name, value in (headers or {}).items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """The newsletter's sources.yaml."""
+    return write_site(tmp_path)
+
+
+@pytest.fixture
+def preview(site: Path) -> Iterator[Preview]:
+    """The preview of ``site`` on a free loopback port, first build done, watching."""
+    app = Preview(site, site.parent / "out", DAY, port=0).start()
+    try:
+        assert app.wait_ready(30), f"preview not ready: {app.rebuilder.status}"
+        yield app
+    finally:
+        app.stop()
+
+
+# -- the browser --------------------------------------------------------------------
+
+
+def _browser_missing(reason: str) -> None:
+    if os.environ.get("DIGEST_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"DIGEST_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        _browser_missing(f"{CHROMIUM} is missing")
+    if sync_playwright is None:
+        _browser_missing("playwright is not installed")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page, with a 15 s deadline on every wait."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def test_page_shows_issue_at_desktop_and_phone_width(preview: Preview, page: Page) -> None:
+    page.goto(preview.url)
+    for frame, width in (("#desktop", 600), ("#phone", 375)):
+        expect(page.frame_locator(frame).locator("body")).to_contain_text(
+            "Orbital Labs opens a lunar greenhouse"
+        )
+        expect(page.frame_locator(frame).locator("body")).to_contain_text("Marker zero")
+        inner = (
+            page.frame_locator(frame).locator("html").evaluate("e => e.ownerDocument.defaultView.innerWidth")
+        )
+        assert inner <= width and inner >= width - 20  # the frame's viewport, less a scrollbar
+    page.click("nav button[data-view=text]")
+    expect(page.frame_locator("#text").locator("body")).to_contain_text("Harbor City votes on a tram network")
+    expect(page.locator("[data-panel=email]")).to_be_hidden()
+    page.click("nav button[data-view=send]")
+    expect(page.frame_locator("#send").locator("#headers")).to_contain_text("List-Unsubscribe")
+
+
+def test_template_change_appears_without_reload(preview: Preview, site: Path, page: Page) -> None:
+    page.goto(preview.url)
+    desktop = page.frame_locator("#desktop").locator("body")
+    expect(desktop).to_contain_text("Marker zero")
+    page.evaluate("window.sameDocument = true")
+    write_header(site.parent, "Marker one")
+    expect(desktop).to_contain_text("Marker one")
+    expect(page.frame_locator("#phone").locator("body")).to_contain_text("Marker one")
+    assert page.evaluate("window.sameDocument") is True  # frames only
+
+
+def test_broken_template_shows_error_page_and_fix_recovers(
+    preview: Preview, site: Path, page: Page, caplog: pytest.LogCaptureFixture
+) -> None:
+    page.goto(preview.url)
+    expect(page.frame_locator("#desktop").locator("body")).to_contain_text("Marker zero")
+    write_header(site.parent, "Marker broken", broken=True)
+    error = page.locator("#error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text(f"{site.parent / 'templates' / 'partials' / 'header.mjml'}:")
+    assert "header.mjml:" in caplog.text and "build failed" in caplog.text  # the terminal too
+    write_header(site.parent, "Marker fixed")
+    expect(error).to_be_hidden()
+    expect(page.frame_locator("#desktop").locator("body")).to_contain_text("Marker fixed")
+
+
+def test_issue_page_opened_directly_reloads_itself(preview: Preview, site: Path, page: Page) -> None:
+    page.goto(preview.url + "out/latest/")
+    expect(page.locator("body")).to_contain_text("Notes version one")
+    (site.parent / "notes" / f"{DAY}.md").write_text("## What we think\nNotes version two.\n", "utf-8")
+    expect(page.locator("body")).to_contain_text("Notes version two")
+
+
+# -- rebuilding ---------------------------------------------------------------------
+
+
+def test_invalid_config_is_reported_with_line_and_recovers(preview: Preview, site: Path) -> None:
+    good = site.read_text(encoding="utf-8")
+    site.write_text(good.replace("name: News", "name: News\n  colour: red"), encoding="utf-8")
+    status = wait_status(preview, lambda s: s.state == "error")
+    assert f"{site}:" in status.message and "colour" in status.message
+    code, body = get(preview, "/")
+    assert code == 200 and b"colour" in body  # the error page, even without scripts
+    site.write_text(good, encoding="utf-8")
+    status = wait_status(preview, lambda s: s.state == "ok")
+    assert get(preview, "/out/latest/index.html")[0] == 200
+
+
+def test_burst_of_saves_is_coalesced(preview: Preview, site: Path) -> None:
+    before = preview.rebuilder.status.build
+    for n in range(10):
+        write_header(site.parent, f"Burst {n}")
+    index = site.parent / "out" / str(DAY) / "index.html"
+    wait_status(preview, lambda s: s.state == "ok" and "Burst 9" in index.read_text(encoding="utf-8"))
+    assert preview.rebuilder.status.build - before <= 3
+
+
+def test_rebuilds_use_no_network_until_fetch_again(tmp_path: Path, feed_server: FeedServer) -> None:
+    url = feed_server.route("/remote.xml", Reply(200, rss(rss_item("Remote item", "https://r.example/1"))))
+    site = write_site(tmp_path, [{"name": "Remote", "url": url}])
+    with Preview(site, tmp_path / "out", DAY, port=0) as app:
+        assert app.wait_ready(30)
+        write_header(tmp_path, "Marker offline")
+        wait_status(app, lambda s: s.build >= 2 and s.state == "ok")
+        assert feed_server.requests("/remote.xml") == []
+        host, port = app.server.server_address[:2]
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        connection.request("POST", "/_preview/refetch", body=b"")
+        assert connection.getresponse().status == 303
+        connection.close()
+        wait_status(app, lambda s: s.build >= 3 and s.state == "ok")
+        assert len(feed_server.requests("/remote.xml")) == 1
+        assert "Remote item" in (tmp_path / "out" / str(DAY) / "issue.txt").read_text(encoding="utf-8")
+
+
+# -- what is served -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/out/../sources.yaml",
+        "/out/%2e%2e/sources.yaml",
+        "/out/%2E%2E%2Fsources.yaml",
+        "/out/..%2fsources.yaml",
+        "/out/latest/../../sources.yaml",
+        "/../../../etc/passwd",
+        "/out/..%5csources.yaml",
+        "/out/escape/sources.yaml",
+        "/out/secret.txt",
+        "/sources.yaml",
+        "/notes/2025-06-14.md",
+    ],
+)
+def test_paths_outside_out_are_refused(preview: Preview, site: Path, path: str) -> None:
+    (site.parent / "secret.txt").write_text("top secret", encoding="utf-8")
+    out = site.parent / "out"
+    if not (out / "escape").exists():
+        (out / "escape").symlink_to("..", target_is_directory=True)  # resolves outside out/
+        (out / "secret.txt").symlink_to(site.parent / "secret.txt")
+    code, body = get(preview, path)
+    assert code in (403, 404)
+    assert b"top secret" not in body and b"newsletter:" not in body and b"root:" not in body
+
+
+def test_raw_socket_traversal_is_refused(preview: Preview) -> None:
+    host, port = preview.server.server_address[:2]
+    with socket.create_connection((host, port), timeout=10) as raw:
+        raw.sendall(
+            b"GET /out/%2e%2e/%2e%2e/sources.yaml HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 403")
+
+
+def test_latest_symlink_and_issue_files_are_served(preview: Preview) -> None:
+    for path in ("/out/latest/index.html", "/out/latest/issue.txt", f"/out/{DAY}/report.html", "/out/"):
+        code, body = get(preview, path)
+        assert code == 200, path
+    code, _ = get(preview, "/out/latest")
+    assert code == 303  # to /out/latest/, so that relative links work
+
+
+def test_foreign_host_header_is_refused(preview: Preview) -> None:
+    code, _ = get(preview, "/out/latest/index.html", {"Host": "evil.example:8000"})
+    assert code == 403
+
+
+def test_resolve_inside(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "f.txt").write_text("x")
+    (tmp_path / "link").symlink_to("a", target_is_directory=True)
+    assert resolve_inside(tmp_path, "/link/f.txt") == (tmp_path / "a" / "f.txt").resolve()
+    for bad in ("/../x", "/a/%2e%2e/%2e%2e/x", "/a\\..\\x", "/a/%00"):
+        with pytest.raises(Forbidden):
+            resolve_inside(tmp_path, bad)
+
+
+def _non_loopback_address() -> str | None:
+    """An IPv4 address of this machine that is not loopback, if it has one."""
+    try:
+        found = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        found = []
+    candidates = [a for a in found if "." in a and not a.startswith("127.")]
+    if not candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+                candidates = [probe.getsockname()[0]]
+            except OSError:
+                return None
+    address = candidates[0]
+    return None if address.startswith(("127.", "0.")) else address
+
+
+def test_not_reachable_on_other_addresses_by_default(preview: Preview) -> None:
+    assert preview.server.server_address[0] == "127.0.0.1"
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback address")
+    with pytest.raises(OSError):
+        socket.create_connection((address, preview.server.server_address[1]), timeout=3).close()
+
+
+# -- the command --------------------------------------------------------------------
+
+
+def test_port_in_use_is_one_clear_line(site: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["preview", "--sources", str(site), "--port", str(port)])
+    assert result.exit_code != 0
+    assert f"--port {port + 1}" in result.output and "in use" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_ctrl_c_stops_cleanly(site: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "digest.cli", "preview", "--sources", str(site), "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "serving http://127.0.0.1:" in process.stdout.readline()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
+
+
+# -- the send preview ---------------------------------------------------------------
+
+
+def _send_site(root: Path) -> tuple[Path, Path]:
+    """A config with a recipients file, and a published issue folder; both paths."""
+    (root / "recipients.csv").write_text("email,name\nann@example.org,Ann\n", encoding="utf-8")
+    data = {
+        "newsletter": {"name": "Preview Digest", "sender": {"name": "Ed", "email": "ed@digest.example"}},
+        "sources": [{"name": "News", "path": "feeds/news.xml"}],
+        "recipients": {"csv": "recipients.csv", "unsubscribe_url": "https://digest.example/u?e={email}"},
+    }
+    (root / "sources.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    folder = root / "out" / str(DAY)
+    folder.mkdir(parents=True)
+    (folder / "issue.json").write_text('{"title": "Big news", "date": "2025-06-14", "number": 1}', "utf-8")
+    (folder / "email.html").write_text('<p><a href="%%UNSUBSCRIBE_URL%%">x</a></p>', "utf-8")
+    (folder / "email.txt").write_text("Unsubscribe: %%UNSUBSCRIBE_URL%%\n", "utf-8")
+    return root / "sources.yaml", folder
+
+
+@pytest.mark.parametrize("composer", [True, False], ids=["digest-send", "computed"])
+def test_send_preview_fills_the_recipient(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, composer: bool
+) -> None:
+    if not composer:
+        monkeypatch.setitem(sys.modules, "digest.send", None)  # as if digest.send did not import
+    sources, folder = _send_site(tmp_path)
+    sent = send_preview(load_config(sources), folder, "" if composer else "ann@example.org")
+    headers = dict(sent.headers)
+    assert sent.recipient == "ann@example.org" and "ann@example.org" in headers["To"]
+    assert headers["From"] == "Ed <ed@digest.example>" and headers["Subject"] == "Big news"
+    assert headers["List-Unsubscribe"] == "<https://digest.example/u?e=ann@example.org>"
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["List-Id"] == "Preview Digest <preview-digest.digest.example>"
+    substitutions = dict(sent.substitutions)
+    assert substitutions["%%EMAIL%%"] == "ann@example.org"
+    assert substitutions["%%UNSUBSCRIBE_URL%%"] == "https://digest.example/u?e=ann@example.org"
+    assert ("Message-ID" in headers) is composer
+
+
+def test_send_page_is_served(preview: Preview) -> None:
+    code, body = get(preview, "/_preview/send?to=bob%40example.org")
+    assert code == 200 and b"bob@example.org" in body and b"List-Id" in body
