@@ -208,10 +208,15 @@ def _render_template(env: jinja2.Environment, name: str, context: dict[str, Any]
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template {exc.name!r} not found in the templates folders") from None
     except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{_template_position(exc)}: {exc.message}") from None
+        raise TemplateError(f"{template_position(exc)}: {exc.message}") from None
+    except Exception as exc:  # a runtime error inside a template: a filter on the wrong type, ...
+        where = template_position(exc)
+        if where == "template":
+            raise  # not raised from a template: a bug of ours
+        raise TemplateError(f"{where}: {type(exc).__name__}: {exc}") from None
 
 
-def _template_position(exc: BaseException) -> str:
+def template_position(exc: BaseException) -> str:
     """file:line of the innermost template frame of a render-time error."""
     # Jinja rewrites the traceback so that template frames carry the template's own
     # file name and line number.

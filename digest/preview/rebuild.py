@@ -133,8 +133,8 @@ class Rebuilder:
         except DigestError as exc:
             log.error("build failed: %s", exc)
             return {"state": "error", "message": str(exc), "seconds": time.perf_counter() - started}
-        except Exception as exc:  # a template runtime error, or a bug: keep serving
-            message = f"{template_position(exc)}{type(exc).__name__}: {exc}"
+        except Exception as exc:  # a bug: keep serving, show it
+            message = f"{type(exc).__name__}: {exc}"
             log.error("build failed: %s", message)
             log.debug("%s", traceback.format_exc())
             return {"state": "error", "message": message, "seconds": time.perf_counter() - started}
@@ -170,15 +170,3 @@ def _describe(reasons: list[str]) -> str:
     unique = list(dict.fromkeys(reasons))
     more = f" and {len(unique) - 1} more" if len(unique) > 1 else ""
     return f"{unique[0]}{more}"
-
-
-def template_position(exc: BaseException) -> str:
-    """``file:line: `` of the innermost template frame in ``exc``'s traceback, or ``""``."""
-    # Jinja rewrites tracebacks so that template frames carry the template's file and line.
-    tb, where = exc.__traceback__, ""
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if not filename.endswith(".py") and not filename.startswith("<"):
-            where = f"{filename}:{tb.tb_lineno}: "
-        tb = tb.tb_next
-    return where
