@@ -126,9 +126,8 @@ def build(sources_path: Path, out: Path | None, issue_date: Any, offline: bool) 
 
 
 def _log_fetched(result: Any) -> None:
-    if result.error:
-        log.warning("%s: %s", result.source.name, result.error)
-    else:
+    """Progress, one line a source (failures are reported once, by ``collect``)."""
+    if not result.error:
         how = "not modified" if result.status == 304 else f"{len(result.body or b''):,} bytes"
         log.info("fetched %s (%s)", result.source.name, how)
 
@@ -186,6 +185,180 @@ def _probe(result: Any, parse_feed: Any) -> str:
         return f"FAILED  {exc}"
     cached = ", not modified" if result.status == 304 else ""
     return f"ok      {len(entries)} entries{cached}"
+
+
+@main.command()
+@sources_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (anything but loopback makes the preview public).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in the default browser.")
+@date_option
+@click.option("--refetch", is_flag=True,
+              help="Fetch the feeds anew first (default: cached bodies, no network).")
+def preview(
+    sources_path: Path, host: str, port: int, open_browser: bool, issue_date: Any, refetch: bool
+) -> None:
+    """Serve the issue and the archive from out/ and rebuild it on every save.
+
+    Shows the issue at desktop (600 px) and phone (375 px) width, the plaintext, the
+    dedup report and the send headers. Saving sources.yaml, a template, the theme or the
+    notes file re-renders from the feeds already fetched and reloads the page; "Fetch
+    again" (or --refetch) fetches the feeds anew. Ctrl-C stops it.
+    """
+    from .preview import serve
+
+    when = issue_date.date() if issue_date else None
+    serve(sources_path, host, port, when, refetch=refetch, open_browser=open_browser, echo=click.echo)
+
+
+@main.command()
+@click.argument("issue", required=False)
+@sources_option
+@click.option("--test-to", metavar="ADDR", help="Send one copy marked [TEST] to ADDR; no log is written.")
+@click.option("--dry-run", is_flag=True, help="Write the messages to ISSUE/eml/*.eml; send nothing.")
+@click.option("--retry-failed", is_flag=True, help="Also resend to recipients whose relay answered 5xx.")
+@click.option("--retry-unknown", is_flag=True, help="Also resend to recipients left in doubt by a crash.")
+def send(
+    issue: str | None, sources_path: Path, test_to: str | None, dry_run: bool, retry_failed: bool,
+    retry_unknown: bool,
+) -> None:  # fmt: skip
+    """Send ISSUE (an issue folder or a date; default: the latest in out/) to the recipients.
+
+    Every recipient's delivery is logged in the state: a second run sends only to those
+    who have not had the issue yet. Suppressed addresses never get it. Prints a summary;
+    exits 1 if any recipient failed or is deferred, 6 if the relay could not be used
+    (wrong password, unreachable, missing issue), 75 if another send or run is going on.
+    """
+    from .lock import lock_path, run_lock
+    from .send import find_issue, load_issue, send_issue, send_test, write_dry_run
+
+    config = load_config(sources_path)
+    files = load_issue(find_issue(issue, out_dir(config, None)))
+    if dry_run:
+        with open_store(config) as store:
+            paths = write_dry_run(config, files, store, test_to)
+        click.echo(f"dry run: wrote {len(paths)} messages to {files.folder / 'eml'}")
+        return
+    if test_to:
+        reply = send_test(config, files, test_to)
+        click.echo(f"sent a test copy of {files.key} to {test_to}: {reply}")
+        return
+    with run_lock(lock_path(config)), open_store(config) as store:
+        with _Progress(f"sending {files.key}") as on_result:
+            retry = {"retry_failed": retry_failed, "retry_unknown": retry_unknown}
+            summary = send_issue(config, files, store, on_result=on_result, **retry)
+    _report(summary)
+
+
+@main.command()
+@sources_option
+@date_option
+def run(sources_path: Path, issue_date: Any) -> None:
+    """Build today's issue and send it: the command for cron or a systemd timer.
+
+    Never runs twice at once (exit 75 while another run holds the lock), never sends an
+    issue twice (exit 0 with nothing to do once today's issue went out), resumes an
+    interrupted send without rebuilding, and skips a day without new stories
+    (curate.skip_when_empty). Exits 1 if any recipient failed.
+    """
+    from .lock import lock_path, run_lock
+    from .send.daily import run_daily
+
+    config = load_config(sources_path)
+    when = issue_date.date() if issue_date else today(config)
+    with run_lock(lock_path(config)), open_store(config) as store:
+        with _Progress(f"sending {when}") as on_result:
+            result = run_daily(config, when, out_dir(config, None), store, on_result=on_result)
+    if result.summary is None:
+        click.echo(result.message)
+        return
+    _report(result.summary)
+
+
+@main.command()
+@click.argument("address")
+@sources_option
+def unsubscribe(address: str, sources_path: Path) -> None:
+    """Add ADDRESS to the suppression list: no issue is ever sent to it again."""
+    from .recipients import InvalidAddress, check_address
+
+    config = load_config(sources_path)
+    try:
+        email = check_address(address)
+    except InvalidAddress as exc:
+        raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
+    with open_store(config) as store:
+        added = store.suppress([email], "unsubscribed")
+    click.echo(f"{email}: unsubscribed" if added else f"{email}: already on the suppression list")
+
+
+@main.command()
+@click.argument("addresses", nargs=-1)
+@click.option("--import", "import_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A file of addresses: one a line, or a CSV with an 'email' column.")
+@click.option("--reason", default="suppressed", show_default=True, help="Why (kept in the state).")
+@sources_option
+def suppress(addresses: tuple[str, ...], import_file: Path | None, reason: str, sources_path: Path) -> None:
+    """Add ADDRESSES (and those of --import FILE) to the suppression list.
+
+    Bad addresses are reported and skipped. Sending always leaves suppressed addresses out.
+    """
+    from .recipients import InvalidAddress, check_address, read_addresses
+
+    config = load_config(sources_path)
+    good, bad = read_addresses(import_file) if import_file else ([], [])
+    for address in addresses:
+        try:
+            good.append(check_address(address))
+        except InvalidAddress as exc:
+            bad.append(f"{address!r}: {exc}")
+    for problem in bad:
+        click.echo(f"skipped {problem}", err=True)
+    if not good and not bad:
+        raise click.UsageError("give addresses, or --import FILE")
+    with open_store(config) as store:
+        added = store.suppress(good, reason)
+    click.echo(f"suppressed {added} new addresses ({len(good) - added} already there, {len(bad)} invalid)")
+
+
+class _Progress:
+    """A per-recipient callback: a progress bar on a terminal, else one log line each."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.bar, self.interactive = label, None, sys.stderr.isatty()
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+    def __call__(self, outcome: Any) -> None:
+        if not self.interactive:
+            where = f"{outcome.position}/{outcome.total}"
+            log.info("%s %s %s: %s", where, outcome.status, outcome.recipient.email, outcome.reply)
+            return
+        if self.bar is None:  # the total is known once the send log was read
+            bar = click.progressbar(length=outcome.total, label=self.label, file=sys.stderr, show_pos=True)
+            self.bar = bar
+            self.bar.__enter__()
+        self.bar.update(1)
+
+
+def _report(summary: Any) -> None:
+    """Print the summary (and each failure); exit 1 if any recipient failed."""
+    for email, reply in summary.failed:
+        click.echo(f"failed {email}: {reply}", err=True)
+    for email, reply in summary.deferred:
+        click.echo(f"deferred {email}: {reply}", err=True)
+    for email in summary.in_doubt:
+        click.echo(f"in doubt {email}: may have been sent before a crash; not resent", err=True)
+    click.echo(summary.line())
+    if not summary.ok:
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

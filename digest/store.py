@@ -184,6 +184,14 @@ class Store:
                 (issue, email.lower(), status, reply, _now()),
             )
 
+    def set_send_status(self, issue: str, email: str, status: str, reply: str = "") -> None:
+        """Change the status of a row ``log_send`` created, without counting another attempt."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE sends SET status = ?, reply = ?, updated_at = ? WHERE issue = ? AND email = ?",
+                (status, reply, _now(), issue, email.lower()),
+            )
+
     def send_log(self, issue: str) -> list[tuple[str, str, int, str]]:
         """(email, status, attempts, last reply) rows for ``issue``."""
         return self.db.execute(

@@ -1,0 +1,51 @@
+"""One run at a time: an exclusive ``flock`` on a file beside the state database.
+
+The lock belongs to the open file, so the kernel releases it when the process ends,
+however it ends: a killed run never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .config import Config
+from .errors import StateError
+
+
+class AlreadyRunning(StateError):
+    """Another ``digest run`` or ``digest send`` holds the lock."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+
+def lock_path(config: Config) -> Path:
+    """The lock file of a newsletter: ``<state file>.lock``."""
+    state = config.resolve(config.state)
+    return state.with_name(state.name + ".lock")
+
+
+@contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """Hold the lock at ``path`` for the block; ``AlreadyRunning`` if another process has it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")  # noqa: SIM115 (held open for the whole block)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise AlreadyRunning(
+                f"another digest run or send is in progress (pid {holder}, lock {path}); this one exits"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()

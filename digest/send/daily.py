@@ -1,0 +1,61 @@
+"""``digest run``: the cron job. Build today's issue and send it, once.
+
+Order of checks: already sent today -> nothing to do; a send already started for
+today -> resume it with the issue as built (never rebuild half-way through the list);
+otherwise build, and skip the day when there is nothing new (``curate.skip_when_empty``).
+The caller holds the run lock (``digest.lock``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ..build import build_issue, collect
+from ..config import Config
+from ..errors import BuildError
+from ..store import Store
+from .delivery import Outcome, SendSummary, send_issue
+from .issue import load_issue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``run_daily`` did: ``sent``, ``already sent`` or ``nothing new``."""
+
+    status: str
+    message: str
+    summary: SendSummary | None = None
+
+
+def run_daily(
+    config: Config,
+    when: date,
+    out: Path,
+    store: Store,
+    on_result: Callable[[Outcome], None] | None = None,
+) -> RunResult:
+    """Build the issue of ``when`` (unless a send of it already began) and send it."""
+    key = when.isoformat()
+    if store.issue_sent(key):
+        return RunResult("already sent", f"the issue of {key} was already sent; nothing to do")
+    folder = out / key
+    if store.send_status(key) and (folder / "issue.json").is_file():
+        log.info("resuming the send of %s, as built (not rebuilt mid-list)", key)
+    else:
+        items, stats = collect(config, store)
+        if not items:
+            raise BuildError("nothing to build: no source returned any item (see the errors above)")
+        try:
+            folder = build_issue(config, when, out, store, items, stats).folder
+        except BuildError as exc:
+            if not config.curate.skip_when_empty:
+                raise
+            return RunResult("nothing new", f"no issue for {key}: {exc} (curate.skip_when_empty)")
+    summary = send_issue(config, load_issue(folder), store, on_result=on_result)
+    return RunResult("sent", summary.line(), summary)

@@ -1,0 +1,293 @@
+"""Send an issue to the list, with a per-recipient log in the state, resumable.
+
+Each recipient's row in the send log moves through these statuses:
+
+- ``sending``: written just before the final ``.`` of DATA. If the process dies, or the
+  connection drops, before the relay's reply is recorded, the row stays ``sending``: the
+  relay may or may not have taken the message. Such recipients are *in doubt* and are not
+  sent again automatically (at most once: a rare missing copy rather than a duplicate);
+  ``--retry-unknown`` resends them, and their Message-ID is the same on every attempt so
+  a receiving system can still spot the duplicate.
+- ``sent``: the relay answered 250 to the data.
+- ``failed``: a 5xx reply, kept with the relay's words; not retried (``--retry-failed``).
+- ``deferred``: 4xx replies or dropped connections until the retries ran out; the next
+  run sends again.
+
+A crash anywhere else loses nothing: a recipient without a row, or ``deferred``, is sent
+by the next run, and one with ``sent`` never again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..config import Config
+from ..errors import SendError
+from ..recipients import Recipient, RecipientList, check_address, load_recipients
+from ..store import Store
+from .issue import IssueFiles
+from .message import Composer
+from .transport import (
+    ConnectionLost,
+    PermanentFailure,
+    RateLimiter,
+    RelayUnavailable,
+    SmtpTransport,
+    TemporaryFailure,
+)
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = 300.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one recipient in this run."""
+
+    recipient: Recipient
+    status: str  # sent, failed, deferred, unknown
+    reply: str = ""
+    position: int = 0  # 1-based, among this run's recipients
+    total: int = 0
+
+
+@dataclass
+class SendSummary:
+    """The totals of one run of ``send_issue``."""
+
+    issue: str
+    sent: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (address, reply)
+    deferred: list[tuple[str, str]] = field(default_factory=list)
+    in_doubt: list[str] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> count
+
+    def add(self, outcome: Outcome) -> None:
+        """Count one recipient's outcome."""
+        email = outcome.recipient.email
+        if outcome.status == "sent":
+            self.sent += 1
+        elif outcome.status == "failed":
+            self.failed.append((email, outcome.reply))
+        elif outcome.status == "deferred":
+            self.deferred.append((email, outcome.reply))
+        else:
+            self.in_doubt.append(email)
+
+    @property
+    def ok(self) -> bool:
+        """No recipient failed or is still waiting for a retry."""
+        return not (self.failed or self.deferred)
+
+    def line(self) -> str:
+        """The one-line summary printed at the end of a send."""
+        skipped = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items()))
+        parts = [f"sent {self.sent}", f"failed {len(self.failed)}"]
+        if self.deferred:
+            parts.append(f"deferred {len(self.deferred)} (the next run retries them)")
+        if self.in_doubt:
+            parts.append(f"in doubt {len(self.in_doubt)} (not resent; --retry-unknown)")
+        parts.append(f"skipped {sum(self.skipped.values())}" + (f" ({skipped})" if skipped else ""))
+        return f"issue {self.issue}: " + ", ".join(parts)
+
+
+def recipients_of(config: Config) -> list[Recipient]:
+    """The configured recipients, bad addresses logged and skipped."""
+    if config.recipients is None:
+        raise SendError(
+            f"{config.file}: no recipients configured: add 'recipients: {{csv: subscribers.csv}}'"
+        )
+    loaded: RecipientList = load_recipients(config.resolve(config.recipients.csv))
+    for problem in loaded.invalid:
+        log.warning("skipped a bad address: %s", problem)
+    if loaded.duplicates:
+        log.info("%d duplicate addresses in the recipients file were dropped", loaded.duplicates)
+    return loaded.recipients
+
+
+def plan(
+    recipients: Iterable[Recipient],
+    store: Store,
+    issue: str,
+    retry_failed: bool = False,
+    retry_unknown: bool = False,
+) -> tuple[list[Recipient], SendSummary]:
+    """Who still gets ``issue`` now; the summary counts the others as skipped."""
+    summary = SendSummary(issue)
+    suppressed = store.suppressed()
+    status = store.send_status(issue)
+    todo = []
+    for recipient in recipients:
+        done = status.get(recipient.key)
+        if recipient.key in suppressed:
+            summary.skipped["suppressed"] += 1
+        elif done == "sent":
+            summary.skipped["already sent"] += 1
+        elif done == "failed" and not retry_failed:
+            summary.skipped["failed before"] += 1
+        elif done == "sending" and not retry_unknown:
+            summary.in_doubt.append(recipient.email)
+        else:
+            todo.append(recipient)
+    return todo, summary
+
+
+def send_issue(
+    config: Config,
+    issue: IssueFiles,
+    store: Store,
+    recipients: list[Recipient] | None = None,
+    on_result: Callable[[Outcome], None] | None = None,
+    retry_failed: bool = False,
+    retry_unknown: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SendSummary:
+    """Send ``issue`` to every recipient who has not had it yet; log each in ``store``.
+
+    Marks the issue sent once nobody is left to retry. Raises ``SendError`` if the relay
+    cannot be used at all (then the next run resumes where this one stopped).
+    """
+    everyone = recipients_of(config) if recipients is None else recipients
+    todo, summary = plan(everyone, store, issue.key, retry_failed, retry_unknown)
+    if todo:
+        composer = Composer(config, issue)
+        with SmtpTransport(config.smtp, _cafile(config)) as transport:
+            transport.connect()  # fail fast, before the first recipient: password, TLS, host
+            run = _Run(config, issue.key, store, composer, transport, sleep)
+            for position, recipient in enumerate(todo, 1):
+                outcome = replace(run.deliver(recipient, summary), position=position, total=len(todo))
+                summary.add(outcome)
+                if on_result:
+                    on_result(outcome)
+    if not summary.deferred:
+        store.mark_sent(issue.key)
+    return summary
+
+
+class _Run:
+    """The retry loop of one send: backoff, reconnects and the log writes."""
+
+    def __init__(
+        self,
+        config: Config,
+        key: str,
+        store: Store,
+        composer: Composer,
+        transport: SmtpTransport,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.key, self.store, self.composer, self.transport = key, store, composer, transport
+        self.smtp, self.sleep = config.smtp, sleep
+        self.limiter = RateLimiter(config.smtp.rate_per_second, config.smtp.rate_per_minute, sleep=sleep)
+        self.envelope_from = config.smtp.envelope_from or config.newsletter.sender.email
+
+    def deliver(self, recipient: Recipient, summary: SendSummary) -> Outcome:
+        """Send to one recipient, retrying 4xx replies and dropped connections."""
+        message = self.composer.compose(recipient)
+        reply = ""
+        for attempt in range(self.smtp.retries + 1):
+            if attempt:
+                self.sleep(self._backoff(attempt))
+            self._connected(summary)
+            self.limiter.wait()
+            try:
+                reply = self.transport.send(
+                    self.envelope_from, recipient.email, message, lambda: self._log(recipient, "sending")
+                )
+            except PermanentFailure as exc:
+                self._log(recipient, "failed", exc.reply, exc.after_data)
+                return Outcome(recipient, "failed", exc.reply)
+            except TemporaryFailure as exc:
+                reply = exc.reply
+                self._log(recipient, "deferred", reply, exc.after_data)
+            except ConnectionLost as exc:
+                reply = f"connection lost: {exc}"
+                if exc.committed:  # the relay may have the message: at most once
+                    self._log(recipient, "sending", f"in doubt: {reply}", counted=True)
+                    return Outcome(recipient, "unknown", reply)
+                self._log(recipient, "deferred", reply)
+            else:
+                self._log(recipient, "sent", reply, counted=True)
+                return Outcome(recipient, "sent", reply)
+            log.info("%s: %s (attempt %d of %d)", recipient.email, reply, attempt + 1, self.smtp.retries + 1)
+        return Outcome(recipient, "deferred", reply)
+
+    def _log(self, recipient: Recipient, status: str, reply: str = "", counted: bool = False) -> None:
+        """One log write; ``counted`` if the "sending" row of this attempt already exists."""
+        if counted:
+            self.store.set_send_status(self.key, recipient.key, status, reply)
+        else:
+            self.store.log_send(self.key, recipient.key, status, reply)
+
+    def _connected(self, summary: SendSummary) -> None:
+        """Reconnect if the connection dropped; give up the run if the relay stays away."""
+        if self.transport.smtp is not None:
+            return
+        for attempt in range(self.smtp.retries + 1):
+            try:
+                self.transport.connect()
+                return
+            except RelayUnavailable as exc:
+                error = exc
+                log.warning("%s (reconnect %d of %d)", exc, attempt + 1, self.smtp.retries + 1)
+                if attempt < self.smtp.retries:
+                    self.sleep(self._backoff(attempt + 1))
+        raise SendError(
+            f"{error}; stopped after this run's {summary.sent} sent: run digest send again to resume"
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        return min(MAX_BACKOFF, self.smtp.backoff * 2 ** (attempt - 1))
+
+
+def _cafile(config: Config) -> Path | None:
+    return config.resolve(config.smtp.cafile) if config.smtp.cafile else None
+
+
+def send_test(config: Config, issue: IssueFiles, address: str) -> str:
+    """Send one copy of ``issue`` marked ``[TEST]`` to ``address``; the send log is untouched."""
+    recipient = _test_recipient(address)
+    message = Composer(config, issue).compose(recipient, test=True)
+    envelope_from = config.smtp.envelope_from or config.newsletter.sender.email
+    with SmtpTransport(config.smtp, _cafile(config)) as transport:
+        transport.connect()
+        try:
+            return transport.send(envelope_from, recipient.email, message, lambda: None)
+        except (PermanentFailure, TemporaryFailure) as exc:
+            raise SendError(f"the relay refused the test message to {address}: {exc.reply}") from None
+        except ConnectionLost as exc:
+            raise SendError(
+                f"the connection to the relay dropped while sending the test message: {exc}"
+            ) from None
+
+
+def write_dry_run(config: Config, issue: IssueFiles, store: Store, test_to: str | None = None) -> list[Path]:
+    """Write the messages a send would make now to ``<issue>/eml/``, one ``.eml`` each."""
+    if test_to:
+        recipients, test = [_test_recipient(test_to)], True
+    else:
+        recipients, test = plan(recipients_of(config), store, issue.key)[0], False
+    folder = issue.folder / "eml"
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.eml"):
+        old.unlink()
+    composer = Composer(config, issue)
+    paths = []
+    for number, recipient in enumerate(recipients, 1):
+        safe = "".join(c if c.isalnum() or c in "@._+-" else "_" for c in recipient.email)
+        path = folder / f"{number:05d}-{safe}.eml"
+        path.write_bytes(composer.compose(recipient, test=test))
+        paths.append(path)
+    return paths
+
+
+def _test_recipient(address: str) -> Recipient:
+    try:
+        return Recipient(check_address(address), "")
+    except ValueError as exc:
+        raise SendError(f"--test-to {address!r}: not a valid address: {exc}") from None

@@ -1,0 +1,73 @@
+"""Find and read a published issue folder: what ``send`` needs from ``out/<date>/``."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import SendError
+
+NEEDED = ("email.html", "email.txt", "issue.json")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class IssueFiles:
+    """One issue as ``publish`` left it: the email bodies with placeholders, and its data."""
+
+    folder: Path
+    key: str  # the issue's date: its name in the send log and the issues table
+    number: int
+    title: str  # plain text, for the Subject
+    html: str
+    text: str
+
+
+def find_issue(issue: str | None, out: Path) -> Path:
+    """The folder of ``issue``: a folder, a date in ``out``, or (None) the latest in ``out``."""
+    if issue is None:
+        return _latest(out)
+    given = Path(issue)
+    if given.is_dir():
+        return given
+    if _DATE.match(issue) and (out / issue).is_dir():
+        return out / issue
+    raise SendError(f"no issue {issue!r}: give an issue folder, or a date YYYY-MM-DD of a folder in {out}")
+
+
+def _latest(out: Path) -> Path:
+    latest = out / "latest"
+    if latest.is_dir():
+        return latest.resolve()
+    dated = sorted(p for p in out.glob("*/issue.json") if _DATE.match(p.parent.name))
+    if not dated:
+        raise SendError(f"no issue in {out}: build one first (digest build), or name the issue folder")
+    return dated[-1].parent
+
+
+def load_issue(folder: Path) -> IssueFiles:
+    """Read the issue in ``folder``; ``SendError`` if it is not a complete issue folder."""
+    missing = [name for name in NEEDED if not (folder / name).is_file()]
+    if missing:
+        raise SendError(
+            f"{folder}: not an issue folder (no {', '.join(missing)}); build it with digest build"
+        )
+    try:
+        data = json.loads((folder / "issue.json").read_text(encoding="utf-8"))
+        body_html = (folder / "email.html").read_text(encoding="utf-8")
+        body_text = (folder / "email.txt").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SendError(f"{folder}: cannot read the issue: {exc}") from None
+    if not isinstance(data, dict):
+        raise SendError(f"{folder / 'issue.json'}: not an issue document")
+    key = str(data.get("date") or folder.resolve().name)
+    return IssueFiles(folder, key, int(data.get("number") or 0), plain_title(data), body_html, body_text)
+
+
+def plain_title(data: dict[str, object]) -> str:
+    """The issue's title as one line of plain text (entities decoded, never shown raw)."""
+    title = str(data.get("title") or "") or str((data.get("newsletter") or {}).get("name", ""))  # type: ignore[union-attr]
+    return " ".join(html.unescape(title).split())

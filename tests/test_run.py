@@ -1,0 +1,143 @@
+"""``digest run``, the cron command: build and send once a day, never twice at once.
+
+Runs the whole pipeline on a tiny newsletter with a local feed file, against the real
+SMTP server of ``test_send``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import rss, rss_item
+from test_send import DEADLINE, HOLD, SECRET, ScriptedHandler, SmtpServer, wait_for, write_recipients
+
+from digest.cli import main
+from digest.lock import AlreadyRunning, run_lock
+
+DATE = "2025-06-14"
+
+
+@pytest.fixture
+def relay() -> Iterator[SmtpServer]:
+    server = SmtpServer(ScriptedHandler())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def newsletter(tmp_path: Path, relay: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A newsletter with one local feed of two stories and four recipients."""
+    monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", SECRET)
+    (tmp_path / "feed.xml").write_bytes(
+        rss(
+            rss_item("Lab releases a small open model", "https://news.example/model"),
+            rss_item("Chip maker opens a new plant", "https://news.example/plant"),
+        )
+    )
+    write_recipients(tmp_path / "subscribers.csv", 4)
+    data = {
+        "newsletter": {"name": "Run Digest", "sender": {"email": "news@digest.example"}},
+        "sources": [{"name": "Local", "path": "feed.xml"}],
+        "smtp": {"host": "127.0.0.1", "port": relay.port, "security": "none", "timeout": 5,
+                 "backoff": 0.01, "rate_per_second": 1000},
+        "recipients": {"csv": "subscribers.csv",
+                       "unsubscribe_url": "https://digest.example/u?e={email}&t={token}"},
+    }  # fmt: skip
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def run(sources: Path, date: str = DATE) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["run", "--sources", str(sources), "--date", date])
+    return result.exit_code, result.output
+
+
+def test_run_builds_and_sends_once_a_day(newsletter: Path, relay: SmtpServer) -> None:
+    code, output = run(newsletter)
+    assert code == 0, output
+    assert "sent 4, failed 0" in output
+    assert (newsletter.parent / "out" / DATE / "email.html").is_file()
+    assert len(relay.messages) == 4
+
+    code, output = run(newsletter)
+    assert code == 0 and "already sent; nothing to do" in output
+    assert len(relay.messages) == 4
+
+
+def test_run_without_new_stories_skips_the_day(newsletter: Path, relay: SmtpServer) -> None:
+    assert run(newsletter)[0] == 0
+    code, output = run(newsletter, "2025-06-15")  # the same two stories: already published
+    assert code == 0 and "no issue for 2025-06-15" in output
+    assert len(relay.messages) == 4
+
+
+def test_the_lock_refuses_a_second_run(newsletter: Path, relay: SmtpServer) -> None:
+    lock = newsletter.parent / ".digest" / "state.sqlite.lock"
+    with run_lock(lock):
+        code, output = run(newsletter)
+    assert code == AlreadyRunning.exit_code and "another digest run or send is in progress" in output
+    assert not relay.messages
+    assert run(newsletter)[0] == 0  # released with the block
+
+
+def test_two_concurrent_runs_the_second_is_refused(newsletter: Path, relay: SmtpServer) -> None:
+    held = []
+
+    def script(stage: str, address: str, n: int) -> str | None:
+        if stage == "MAIL" and n == 1 and not held:
+            held.append(n)
+            return HOLD
+        return None
+
+    relay.on = script
+    command = [sys.executable, "-m", "digest.cli", "run", "--sources", str(newsletter), "--date", DATE]
+    first = subprocess.Popen(command, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: relay.holding.is_set() or first.poll() is not None)
+        assert first.poll() is None, first.communicate()[1].decode()
+        code, output = run(newsletter)  # while the first one is sending
+        assert code == 75 and "in progress (pid " in output
+        relay.release.set()
+        _, stderr = first.communicate(timeout=DEADLINE)
+        assert first.returncode == 0, stderr.decode()
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    assert sorted(relay.delivered().values()) == [1, 1, 1, 1]
+
+
+def test_an_interrupted_run_resumes_the_same_issue_without_rebuilding(
+    newsletter: Path, relay: SmtpServer
+) -> None:
+    def script(stage: str, address: str, n: int) -> str | None:
+        if stage == "MAIL" and n == 2:
+            relay.handler.down = True  # the relay goes away after two messages
+            return "DROP"
+        return None
+
+    relay.on = script
+    code, output = run(newsletter)
+    assert code == 6 and "run digest send again to resume" in output
+    html = (newsletter.parent / "out" / DATE / "email.html").read_bytes()
+    feed = newsletter.parent / "feed.xml"  # a new story arrives before the next run
+    feed.write_bytes(
+        feed.read_bytes().replace(
+            b"<item>", rss_item("A third story", "https://news.example/3").encode() + b"<item>", 1
+        )
+    )
+
+    relay.handler.down = False
+    relay.on = lambda stage, address, n: None
+    code, output = run(newsletter)
+    assert code == 0 and "sent 2, failed 0" in output
+    assert (newsletter.parent / "out" / DATE / "email.html").read_bytes() == html
+    assert sorted(relay.delivered().values()) == [1, 1, 1, 1]

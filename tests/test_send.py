@@ -1,0 +1,697 @@
+"""Sending against a real SMTP server on 127.0.0.1 (aiosmtpd), with scripted replies.
+
+The server (``smtp_server`` fixture) records every accepted message; a test scripts its
+replies with ``smtp_server.on = lambda stage, address, n: ...`` returning None (carry
+on), an SMTP reply ("451 ..."), ``DROP`` (close the connection) or ``HOLD`` (stall until
+the test releases it). Issue folders are written by hand into tmp_path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from digest.config import Config, load_config
+from digest.errors import SendError
+from digest.recipients import Recipient
+from digest.send import (
+    find_issue,
+    load_issue,
+    send_issue,
+    send_test,
+    unsubscribe_token,
+    verify_token,
+    write_dry_run,
+)
+from digest.send.message import Composer, fill_placeholders
+from digest.send.transport import RateLimiter
+from digest.store import Store
+
+SECRET = "s3cret-for-tests-0123456789"
+DATE = "2025-06-14"
+TITLE = "R&amp;D at Café ☕ — 🚀 launches"  # as a feed might leave it: the entity must not leak
+SUBJECT = "R&D at Café ☕ — 🚀 launches"
+DROP, HOLD = "DROP", "HOLD"
+DEADLINE = 20.0
+
+
+# -- the SMTP server ---------------------------------------------------------------
+class ScriptedHandler:
+    """An aiosmtpd handler that records accepted messages and replies as scripted."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.on: Callable[[str, str, int], str | None] = lambda stage, address, n: None
+        self.down = False  # EHLO answers 421: the relay refuses new sessions
+        self.lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    async def _react(self, stage: str, address: str, server: Any) -> str | None:
+        with self.lock:
+            self.calls[stage] += 1
+            reply = self.on(stage, address, len(self.messages))
+        if reply == DROP:
+            server.transport.close()
+            return "421 4.4.2 dropped"
+        if reply == HOLD:
+            self.holding.set()
+            while not self.release.is_set():  # the test kills the client meanwhile
+                await asyncio.sleep(0.01)
+            return "421 4.4.2 released"
+        return reply
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ):
+        self.calls["EHLO"] += 1
+        session.host_name = hostname  # the hook's duty, as aiosmtpd documents
+        return ["421 4.3.2 service not available"] if self.down else responses
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]):
+        reply = await self._react("MAIL", address, server)
+        if reply:
+            return reply
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]):
+        reply = await self._react("RCPT", address, server)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        reply = await self._react("DATA", envelope.rcpt_tos[0], server)
+        if reply:
+            return reply
+        with self.lock:
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 2.0.0 queued"
+
+    def delivered(self) -> Counter[str]:
+        """How many messages each recipient got."""
+        return Counter(rcpt.lower() for _, rcpts, _ in self.messages for rcpt in rcpts)
+
+    def parsed(self) -> dict[str, EmailMessage]:
+        """The accepted messages parsed, by recipient."""
+        return {
+            rcpts[0].lower(): email.message_from_bytes(data, policy=policy.default)  # type: ignore[misc]
+            for _, rcpts, data in self.messages
+        }
+
+
+class SmtpServer:
+    """A running aiosmtpd on a free loopback port; ``handler`` scripts it."""
+
+    def __init__(self, handler: ScriptedHandler, **kwargs: Any) -> None:
+        self.handler = handler
+        self.port = free_port()
+        self.controller = Controller(handler, hostname="127.0.0.1", port=self.port, **kwargs)
+        self.controller.start()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handler, name)
+
+    @property
+    def on(self) -> Callable[[str, str, int], str | None]:
+        return self.handler.on
+
+    @on.setter
+    def on(self, script: Callable[[str, str, int], str | None]) -> None:
+        self.handler.on = script
+
+    def stop(self) -> None:
+        self.handler.release.set()
+        self.controller.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A plain SMTP server on 127.0.0.1 (no TLS, no AUTH)."""
+    server = SmtpServer(ScriptedHandler())
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (its own CA): (cert.pem, key.pem)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def server_tls(certificate: tuple[Path, Path]) -> Any:
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*map(str, certificate))
+    return context
+
+
+# -- issues, recipients and configs ------------------------------------------------
+HTML = """<!doctype html><html><body><h1>{title}</h1>
+<p>Hello %%NAME%% from %%CITY%% (%%EMAIL%%) &amp; friends</p>
+<a href="%%MANAGE_URL%%">Manage</a> <a href="%%UNSUBSCRIBE_URL%%">Unsubscribe</a>
+<p>%%UNKNOWN_THING%% stays</p></body></html>
+"""
+TEXT = """{title}
+
+Hello %%NAME%%.
+Manage preferences: %%MANAGE_URL%%
+Unsubscribe: %%UNSUBSCRIBE_URL%%
+"""
+
+
+def write_issue(out: Path, date: str = DATE, title: str = TITLE) -> Path:
+    """An issue folder as ``publish`` writes it (only what ``send`` reads)."""
+    folder = out / date
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "email.html").write_text(HTML.replace("{title}", "Today&#39;s issue"), encoding="utf-8")
+    (folder / "email.txt").write_text(TEXT.replace("{title}", "Today's issue"), encoding="utf-8")
+    data = {"newsletter": {"name": "Test Digest"}, "number": 1, "date": date, "title": title, "sections": []}
+    (folder / "issue.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def write_recipients(path: Path, count: int) -> list[str]:
+    """A recipients CSV of ``count`` people (with a ``city`` column); their addresses."""
+    emails = [f"reader{n}@example.com" for n in range(count)]
+    lines = ["email,name,city"] + [f"{e},Zoë Nº{n},Zürich" for n, e in enumerate(emails)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return emails
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Config]:
+    """Write sources.yaml for a server port (smtp keys as keywords) and load it."""
+    monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", SECRET)
+
+    def make(port: int, recipients: int = 5, **smtp: Any) -> Config:
+        write_recipients(tmp_path / "subscribers.csv", recipients)
+        data = {
+            "newsletter": {
+                "name": "Test Digest",
+                "sender": {"name": "Ünïcode Sender", "email": "news@digest.example"},
+                "reply_to": "editor@digest.example",
+            },
+            "sources": [{"name": "Local", "path": "feed.xml"}],
+            "smtp": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5, "retries": 3,
+                     "backoff": 0.01, "rate_per_second": 1000, "rate_per_minute": 100000, **smtp},
+            "recipients": {
+                "csv": "subscribers.csv",
+                "unsubscribe_url": "https://digest.example/unsubscribe?e={email}&t={token}",
+                "manage_url": "https://digest.example/manage?e={email}&t={token}",
+                "unsubscribe_mailto": "leave@digest.example",
+            },
+            "state": "state/state.sqlite",
+        }  # fmt: skip
+        (tmp_path / "sources.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        return load_config(tmp_path / "sources.yaml")
+
+    return make
+
+
+@pytest.fixture
+def issue_folder(tmp_path: Path) -> Path:
+    return write_issue(tmp_path / "out")
+
+
+def open_state(config: Config) -> Store:
+    return Store(config.resolve(config.state))
+
+
+def send(config: Config, folder: Path, **options: Any) -> Any:
+    """Send like ``digest send`` does, with a fresh connection to the state."""
+    with open_state(config) as store:
+        return send_issue(config, load_issue(folder), store, **options)
+
+
+def log_rows(config: Config) -> dict[str, tuple[str, int, str]]:
+    with open_state(config) as store:
+        return {email: (status, attempts, reply) for email, status, attempts, reply in store.send_log(DATE)}
+
+
+def wait_for(condition: Callable[[], bool], deadline: float = DEADLINE) -> None:
+    """Poll ``condition`` until it holds; fail at the deadline."""
+    end = time.monotonic() + deadline
+    while not condition():
+        assert time.monotonic() < end, "timed out waiting"
+        time.sleep(0.01)
+
+
+# -- the messages --------------------------------------------------------------------
+def test_each_recipient_gets_one_message_with_headers_and_parts(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=5)
+    with open_state(config) as store:
+        store.issue_number(DATE, DATE)  # the issue row that build would have made
+
+    summary = send(config, issue_folder)
+
+    assert summary.sent == 5 and summary.ok
+    assert smtp_server.delivered() == {f"reader{n}@example.com": 1 for n in range(5)}
+    assert smtp_server.calls["EHLO"] == 1  # one connection for all
+    message_ids = set()
+    for sender, _, raw in smtp_server.messages:
+        raw.decode("ascii")  # headers RFC 2047-encoded, bodies quoted-printable: pure ASCII
+        assert sender == "news@digest.example"
+        msg = email.message_from_bytes(raw, policy=policy.default)
+        address = msg["To"].addresses[0]
+        assert address.display_name.startswith("Zoë Nº") and address.addr_spec.startswith("reader")
+        assert msg["From"].addresses[0].display_name == "Ünïcode Sender"
+        assert str(msg["Subject"]) == SUBJECT
+        assert str(msg["Reply-To"]) == "editor@digest.example"
+        assert msg["Date"].datetime is not None
+        assert msg["List-Id"] == "Test Digest <test-digest.digest.example>"
+        token = unsubscribe_token(address.addr_spec, SECRET)
+        unsubscribe = f"https://digest.example/unsubscribe?e={address.addr_spec}&t={token}"
+        assert (
+            msg["List-Unsubscribe"] == f"<{unsubscribe}>, <mailto:leave@digest.example?subject=unsubscribe>"
+        )
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        message_ids.add(msg["Message-ID"])
+        assert msg.get_content_type() == "multipart/alternative"
+        plain, html = msg.get_payload()
+        assert plain.get_content_type() == "text/plain" and html.get_content_type() == "text/html"
+        assert plain.get_content_charset() == html.get_content_charset() == "utf-8"
+        text, page = plain.get_content().replace("\r\n", "\n"), html.get_content()
+        assert f"Unsubscribe: {unsubscribe}\n" in text and "Hello Zoë Nº" in text
+        assert f'href="{unsubscribe.replace("&", "&amp;")}"' in page
+        assert "manage?e=" in page and "Zürich" in page and f"({address.addr_spec})" in page
+        assert "%%UNKNOWN_THING%%" in page and "%%" not in text  # unknown placeholders left alone
+    assert len(message_ids) == 5
+    assert {status for status, _, _ in log_rows(config).values()} == {"sent"}
+    with open_state(config) as store:
+        assert store.issue_sent(DATE)
+
+
+def test_resend_finds_nobody_left(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=3)
+    send(config, issue_folder)
+    again = send(config, issue_folder)
+    assert again.sent == 0 and again.skipped["already sent"] == 3
+    assert len(smtp_server.messages) == 3
+
+
+def test_tokens_verify_and_placeholders_escape():
+    token = unsubscribe_token("Reader@Example.com", SECRET)
+    assert verify_token("reader@example.com", token, SECRET)
+    assert not verify_token("other@example.com", token, SECRET)
+    filled = fill_placeholders("<b>%%NAME%%</b> %%OTHER%%", {"NAME": "<Tom & Jerry>"}, escape=True)
+    assert filled == "<b>&lt;Tom &amp; Jerry&gt;</b> %%OTHER%%"
+
+
+def test_token_without_secret_is_one_clear_error(smtp_server, make_config, issue_folder, monkeypatch):
+    config = make_config(smtp_server.port)
+    monkeypatch.delenv("DIGEST_UNSUBSCRIBE_SECRET")
+    with pytest.raises(SendError, match="DIGEST_UNSUBSCRIBE_SECRET"):
+        send(config, issue_folder)
+    assert not smtp_server.messages
+
+
+def test_dkim_signature_verifies(tmp_path, smtp_server, make_config, issue_folder):
+    import dkim
+
+    key = tmp_path / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    public = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"], check=True, capture_output=True
+    ).stdout
+    import base64
+
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    config = make_config(smtp_server.port, recipients=2, dkim_key="dkim.pem", dkim_selector="mail")
+    send(config, issue_folder)
+
+    for _, _, raw in smtp_server.messages:
+        assert raw.startswith(b"DKIM-Signature:") and b"d=digest.example" in raw[:400]
+        assert dkim.verify(
+            raw,
+            dnsfunc=lambda name, timeout=5: record if name == b"mail._domainkey.digest.example." else None,
+        )
+        assert b"list-unsubscribe-post" in raw[:600].lower()  # RFC 8058: both headers signed
+
+
+# -- faults ----------------------------------------------------------------------------
+def test_4xx_replies_are_retried_and_each_recipient_gets_one_copy(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=6)
+    failed_once: set[tuple[str, str]] = set()
+
+    def script(stage: str, address: str, n: int) -> str | None:
+        plan = {"reader1@example.com": ("RCPT", "451 4.7.1 greylisted"),
+                "reader2@example.com": ("MAIL", "421 4.7.0 too many messages, closing"),
+                "reader4@example.com": ("DATA", "452 4.3.1 insufficient storage")}  # fmt: skip
+        step = plan.get(address.lower())
+        if step and step[0] == stage and (address, stage) not in failed_once:
+            failed_once.add((address, stage))
+            return step[1]
+        return None
+
+    smtp_server.on = lambda stage, address, n: script(
+        stage, address if stage != "MAIL" else f"reader{n}@example.com", n
+    )
+    summary = send(config, issue_folder)
+
+    assert summary.sent == 6 and summary.ok
+    assert set(smtp_server.delivered().values()) == {1} and len(smtp_server.delivered()) == 6
+    rows = log_rows(config)
+    assert rows["reader1@example.com"][:2] == ("sent", 2)
+    assert rows["reader4@example.com"][:2] == ("sent", 2)
+    assert smtp_server.calls["EHLO"] == 2  # 421 closed the connection: one reconnect
+
+
+def test_dropped_connection_reconnects_and_sends_each_once(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=6)
+    dropped = []
+
+    def script(stage: str, address: str, n: int) -> str | None:
+        if stage == "MAIL" and n == 3 and not dropped:
+            dropped.append(n)
+            return DROP
+        return None
+
+    smtp_server.on = script
+    summary = send(config, issue_folder)
+    assert summary.sent == 6
+    assert set(smtp_server.delivered().values()) == {1} and len(smtp_server.delivered()) == 6
+    assert smtp_server.calls["EHLO"] == 2
+
+
+def test_relay_gone_mid_batch_stops_and_the_next_run_resumes(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=8)
+
+    def script(stage: str, address: str, n: int) -> str | None:
+        if stage == "MAIL" and n == 3:
+            smtp_server.handler.down = True  # drop this session and refuse the next ones
+            return DROP
+        return None
+
+    smtp_server.on = script
+    with pytest.raises(SendError, match="421 4.3.2 .*run digest send again to resume"):
+        send(config, issue_folder)
+    assert len(smtp_server.messages) == 3
+
+    smtp_server.handler.down = False
+    smtp_server.on = lambda stage, address, n: None
+    summary = send(config, issue_folder)
+    assert summary.sent == 5 and summary.skipped["already sent"] == 3
+    assert set(smtp_server.delivered().values()) == {1} and len(smtp_server.delivered()) == 8
+
+
+def test_persistent_4xx_defers_and_a_later_run_delivers(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=3, retries=1)
+    smtp_server.on = lambda stage, address, n: (
+        "450 4.2.1 mailbox busy" if stage == "RCPT" and address == "reader1@example.com" else None
+    )
+    summary = send(config, issue_folder)
+    assert summary.sent == 2 and summary.deferred == [("reader1@example.com", "450 4.2.1 mailbox busy")]
+    assert log_rows(config)["reader1@example.com"] == ("deferred", 2, "450 4.2.1 mailbox busy")
+    with open_state(config) as store:
+        assert not store.issue_sent(DATE)
+
+    smtp_server.on = lambda stage, address, n: None
+    assert send(config, issue_folder).sent == 1
+    assert set(smtp_server.delivered().values()) == {1} and len(smtp_server.delivered()) == 3
+
+
+def test_5xx_is_recorded_as_failed_with_the_reply(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=4)
+    smtp_server.on = lambda stage, address, n: (
+        "550 5.1.1 no such user" if stage == "RCPT" and address == "reader2@example.com" else None
+    )
+    summary = send(config, issue_folder)
+    assert summary.sent == 3 and summary.failed == [("reader2@example.com", "550 5.1.1 no such user")]
+    assert not summary.ok
+    assert log_rows(config)["reader2@example.com"] == ("failed", 1, "550 5.1.1 no such user")
+    assert send(config, issue_folder).skipped["failed before"] == 1  # not retried by default
+    assert send(config, issue_folder, retry_failed=True).failed  # retried on request
+
+
+def test_connection_lost_after_data_is_in_doubt_and_not_resent(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=3)
+    smtp_server.on = lambda stage, address, n: (
+        DROP if stage == "DATA" and address == "reader1@example.com" else None
+    )
+    summary = send(config, issue_folder)
+    assert summary.in_doubt == ["reader1@example.com"] and summary.sent == 2
+    assert log_rows(config)["reader1@example.com"][0] == "sending"
+
+    smtp_server.on = lambda stage, address, n: None
+    again = send(config, issue_folder)
+    assert again.sent == 0 and again.in_doubt == ["reader1@example.com"]  # at most once
+    assert send(config, issue_folder, retry_unknown=True).sent == 1
+
+
+def test_suppressed_addresses_never_get_the_issue(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=4)
+    with open_state(config) as store:
+        store.suppress(["READER1@example.com", "reader3@example.com"], "unsubscribed")
+    summary = send(config, issue_folder)
+    assert summary.sent == 2 and summary.skipped["suppressed"] == 2
+    assert set(smtp_server.delivered()) == {"reader0@example.com", "reader2@example.com"}
+
+
+def test_rate_limit_per_second_and_per_minute():
+    clock = [0.0]
+    limiter = RateLimiter(10, 25, clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    times = []
+    for _ in range(40):
+        limiter.wait()
+        times.append(clock[0])
+    for start in times:
+        assert sum(start <= t < start + 1 for t in times) <= 10
+        assert sum(start <= t < start + 60 for t in times) <= 25
+    assert times[9] == 0 and times[10] == pytest.approx(1.0) and times[25] == pytest.approx(60.0)
+
+
+# -- TLS and AUTH ------------------------------------------------------------------------
+def authenticator(server, session, envelope, mechanism, auth_data):  # noqa: ANN001 (aiosmtpd's hook)
+    ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"right horse"
+    return AuthResult(success=True) if ok else AuthResult(success=False, handled=False)
+
+
+@pytest.fixture
+def tls_server(certificate) -> Iterator[SmtpServer]:
+    """STARTTLS (self-signed certificate) and AUTH required after it."""
+    server = SmtpServer(
+        ScriptedHandler(), tls_context=server_tls(certificate), require_starttls=True,
+        authenticator=authenticator, auth_required=True,
+    )  # fmt: skip
+    yield server
+    server.stop()
+
+
+def test_starttls_with_a_self_signed_ca_and_auth(
+    tls_server, make_config, issue_folder, certificate, monkeypatch
+):
+    monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "right horse")
+    config = make_config(
+        tls_server.port, recipients=3, security="starttls", username="news", cafile=str(certificate[0])
+    )
+    assert send(config, issue_folder).sent == 3
+    assert len(tls_server.messages) == 3
+
+
+def test_untrusted_certificate_is_one_clear_error(tls_server, make_config, issue_folder, monkeypatch):
+    monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "right horse")
+    config = make_config(tls_server.port, security="starttls", username="news")
+    with pytest.raises(SendError, match="certificate is not trusted.*smtp.cafile"):
+        send(config, issue_folder)
+
+
+def test_wrong_password_is_one_clear_error(tls_server, make_config, issue_folder, certificate, monkeypatch):
+    monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "wrong")
+    config = make_config(tls_server.port, security="starttls", username="news", cafile=str(certificate[0]))
+    with pytest.raises(SendError, match=r"refused the login of 'news': 535 .*DIGEST_SMTP_PASSWORD") as error:
+        send(config, issue_folder)
+    assert "\n" not in str(error.value)
+    assert not log_rows(config)  # nobody was marked as attempted
+
+
+def test_missing_password_variable_is_one_clear_error(tls_server, make_config, issue_folder, monkeypatch):
+    monkeypatch.delenv("DIGEST_SMTP_PASSWORD", raising=False)
+    config = make_config(tls_server.port, security="starttls", username="news", password_env="MY_RELAY_PW")
+    with pytest.raises(SendError, match="MY_RELAY_PW is empty"):
+        send(config, issue_folder)
+
+
+def test_implicit_tls(certificate, make_config, issue_folder):
+    server = SmtpServer(ScriptedHandler(), ssl_context=server_tls(certificate))
+    try:
+        config = make_config(server.port, recipients=2, security="ssl", cafile=str(certificate[0]))
+        assert send(config, issue_folder).sent == 2
+    finally:
+        server.stop()
+
+
+def test_unreachable_relay_is_one_clear_error(make_config, issue_folder):
+    config = make_config(free_port())
+    with pytest.raises(SendError, match=r"cannot reach the SMTP relay 127.0.0.1:\d+"):
+        send(config, issue_folder)
+
+
+# -- dry run, test copies, issue lookup --------------------------------------------------
+def test_dry_run_writes_one_eml_per_recipient(make_config, issue_folder):
+    config = make_config(free_port(), recipients=4)  # nothing listens: nothing may connect
+    with open_state(config) as store:
+        store.suppress(["reader0@example.com"], "test")
+        paths = write_dry_run(config, load_issue(issue_folder), store)
+    assert len(paths) == 3 and {p.parent for p in paths} == {issue_folder / "eml"}
+    msg = email.message_from_bytes(paths[0].read_bytes(), policy=policy.default)
+    assert str(msg["Subject"]) == SUBJECT and msg["To"].addresses[0].addr_spec == "reader1@example.com"
+    assert not log_rows(config)
+
+
+def test_test_copy_leaves_the_log_untouched(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port)
+    reply = send_test(config, load_issue(issue_folder), "Me@Example.org")
+    assert reply.startswith("250")
+    (msg,) = smtp_server.parsed().values()
+    assert str(msg["Subject"]) == f"[TEST] {SUBJECT}"
+    assert smtp_server.messages[0][1] == ["Me@example.org"]
+    assert not log_rows(config)
+
+
+def test_issue_lookup(tmp_path, issue_folder):
+    out = tmp_path / "out"
+    write_issue(out, "2025-06-15")
+    assert find_issue(None, out) == out / "2025-06-15"
+    assert find_issue(DATE, out) == issue_folder
+    assert find_issue(str(issue_folder), out) == issue_folder
+    with pytest.raises(SendError, match="no issue '2024-01-01'"):
+        find_issue("2024-01-01", out)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SendError, match="not an issue folder"):
+        load_issue(tmp_path / "empty")
+
+
+def test_links_without_configured_urls_fall_back_to_mailto(make_config, issue_folder):
+    config = make_config(free_port())
+    bare = config.model_copy(update={"recipients": None})
+    links = Composer(bare, load_issue(issue_folder)).links("a@b.example")
+    assert links.header == ("mailto:editor@digest.example?subject=unsubscribe",) and not links.one_click
+
+
+# -- a process killed between messages ------------------------------------------------
+def test_killed_between_messages_then_resumed_sends_each_exactly_once(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=8)
+    smtp_server.on = lambda stage, address, n: HOLD if stage == "MAIL" and n == 3 else None
+    env = {**os.environ, "DIGEST_UNSUBSCRIBE_SECRET": SECRET}
+    command = [sys.executable, "-m", "digest.cli", "send", DATE, "--sources", str(config.file)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: smtp_server.holding.is_set() or process.poll() is not None)
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        process.kill()  # after 3 accepted messages, while the 4th has not begun
+        process.wait(timeout=DEADLINE)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    smtp_server.release.set()
+    assert len(smtp_server.messages) == 3
+
+    smtp_server.on = lambda stage, address, n: None
+    summary = send(config, issue_folder)
+    assert summary.sent == 5 and summary.skipped["already sent"] == 3
+    assert smtp_server.delivered() == {f"reader{n}@example.com": 1 for n in range(8)}
+
+
+# -- the command line ----------------------------------------------------------------------
+def cli(*args: str) -> Any:
+    from click.testing import CliRunner
+
+    from digest.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_cli_send_exits_non_zero_when_a_recipient_failed(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=3)
+    smtp_server.on = lambda stage, address, n: (
+        "550 5.1.1 no such user" if stage == "RCPT" and address == "reader0@example.com" else None
+    )
+    result = cli("send", "--sources", str(config.file))
+    assert result.exit_code == 1
+    assert "failed reader0@example.com: 550 5.1.1 no such user" in result.output
+    assert "sent 2, failed 1" in result.output
+
+
+def test_cli_wrong_password_is_one_line_without_traceback(
+    tls_server, make_config, certificate, monkeypatch, issue_folder
+):
+    monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "wrong")
+    config = make_config(tls_server.port, security="starttls", username="news", cafile=str(certificate[0]))
+    result = cli("send", DATE, "--sources", str(config.file))
+    assert result.exit_code == SendError.exit_code
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "535" in lines[0] and "Traceback" not in result.output
+
+
+def test_cli_missing_issue_is_one_line(make_config, tmp_path):
+    config = make_config(free_port())
+    result = cli("send", "--sources", str(config.file))
+    assert result.exit_code == SendError.exit_code
+    assert result.output.strip().startswith("error: no issue in")
+
+
+def test_cli_dry_run_and_test_to(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=3)
+    result = cli("send", "--sources", str(config.file), "--dry-run")
+    assert result.exit_code == 0 and "wrote 3 messages" in result.output
+    assert len(list((issue_folder / "eml").glob("*.eml"))) == 3
+    result = cli("send", "--sources", str(config.file), "--test-to", "me@example.org")
+    assert result.exit_code == 0 and len(smtp_server.messages) == 1
+    assert not log_rows(config)
+
+
+def test_cli_unsubscribe_and_suppress_import(smtp_server, make_config, issue_folder, tmp_path):
+    config = make_config(smtp_server.port, recipients=4)
+    assert cli("unsubscribe", "Reader0@Example.com", "--sources", str(config.file)).exit_code == 0
+    listing = tmp_path / "bounces.txt"
+    listing.write_text("# hard bounces\nreader1@example.com\nnot an address\n\nreader0@example.com\n")
+    result = cli("suppress", "--import", str(listing), "--sources", str(config.file))
+    assert (
+        result.exit_code == 0 and "suppressed 1 new addresses (1 already there, 1 invalid)" in result.output
+    )
+    assert "not an address" in result.output
+    with open_state(config) as store:
+        assert store.suppressed() == {"reader0@example.com", "reader1@example.com"}
+    cli("send", "--sources", str(config.file))
+    assert set(smtp_server.delivered()) == {"reader2@example.com", "reader3@example.com"}
+
+
+def test_recipient_helper_is_case_insensitive():
+    assert Recipient("Reader@Example.com").key == "reader@example.com"
