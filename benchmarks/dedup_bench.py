@@ -53,8 +53,11 @@ def quality(eval_dir: Path) -> None:
         g, s = [gold[i] for i in ids], [pred.get(i, ("missing", i)) for i in ids]
         bp, br, bf = score.bcubed(g, s)
         pp, pr, pf = score.pairwise(g, s)
-        print(f"{path.name:28s} items {len(ids):5d}  B-cubed P {bp:.3f} R {br:.3f} F1 {bf:.3f}  "
-              f"pairwise P {pp:.3f} R {pr:.3f} F1 {pf:.3f}  ({took:.2f} s)", flush=True)
+        print(
+            f"{path.name:28s} items {len(ids):5d}  B-cubed P {bp:.3f} R {br:.3f} F1 {bf:.3f}  "
+            f"pairwise P {pp:.3f} R {pr:.3f} F1 {pf:.3f}  ({took:.2f} s)",
+            flush=True,
+        )
 
 
 def rewrite(text: str, rng: random.Random, extra: list[str]) -> str:
@@ -62,7 +65,7 @@ def rewrite(text: str, rng: random.Random, extra: list[str]) -> str:
     words = [w for w in text.split() if rng.random() > 0.15]
     for _ in range(len(words) // 8):
         k = rng.randrange(max(len(words) - 1, 1))
-        words[k:k + 2] = words[k:k + 2][::-1]
+        words[k : k + 2] = words[k : k + 2][::-1]
     words += rng.sample(extra, min(3, len(extra)))
     return " ".join(words)
 
@@ -70,8 +73,12 @@ def rewrite(text: str, rng: random.Random, extra: list[str]) -> str:
 def synthetic(eval_dir: Path, size: int, seed: int = 1) -> list[Item]:
     """``size`` items rewritten from the eval items; each copy of an event gets its own date."""
     rng = random.Random(seed)
-    rows = [json.loads(line) for path in sorted(eval_dir.glob("*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for path in sorted(eval_dir.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     extra = sorted({w for row in rows[:2000] for w in row["title"].split()})
     start = datetime(2025, 1, 1, tzinfo=UTC)
     items, dates = [], {}
@@ -80,9 +87,16 @@ def synthetic(eval_dir: Path, size: int, seed: int = 1) -> list[Item]:
         copy = n // len(rows)
         day = dates.setdefault((row["gold"], copy), rng.uniform(0, 365))
         when = start + timedelta(days=day, hours=rng.uniform(0, 30))
-        items.append(Item(id=f"syn-{n}", title=rewrite(row["title"], rng, extra), url=f"https://syn.example/{n}",
-                          source=row.get("source") or "Synthetic", published=when,
-                          summary=rewrite(row.get("text") or "", rng, extra)))
+        items.append(
+            Item(
+                id=f"syn-{n}",
+                title=rewrite(row["title"], rng, extra),
+                url=f"https://syn.example/{n}",
+                source=row.get("source") or "Synthetic",
+                published=when,
+                summary=rewrite(row.get("text") or "", rng, extra),
+            )
+        )
     return items
 
 
@@ -93,17 +107,25 @@ def timed_run(eval_dir: Path, size: int) -> None:
     stories = dedup(items)
     took = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"size": size, "seconds": round(took, 2), "peak_mb": round(peak), "stories": len(stories)}))
+    print(
+        json.dumps({"size": size, "seconds": round(took, 2), "peak_mb": round(peak), "stories": len(stories)})
+    )
 
 
 def speed(eval_dir: Path, sizes: list[int]) -> None:
     """Run each size in a fresh subprocess so that peak memory is its own."""
     for size in sizes:
-        out = subprocess.run([sys.executable, __file__, str(eval_dir), "--one", str(size)],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, str(eval_dir), "--one", str(size)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         r = json.loads(out.strip().splitlines()[-1])
-        print(f"{r['size']:7d} items  {r['seconds']:6.2f} s  peak {r['peak_mb']} MB  ({r['stories']} stories)",
-              flush=True)
+        print(
+            f"{r['size']:7d} items  {r['seconds']:6.2f} s  peak {r['peak_mb']} MB  ({r['stories']} stories)",
+            flush=True,
+        )
 
 
 def main() -> None:

@@ -92,9 +92,14 @@ def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> dict:
     mean, scale = z.mean(axis=0), z.std(axis=0)
     scale[scale == 0] = 1.0
     clf = LogisticRegression(C=c, max_iter=2000).fit((z - mean) / scale, y)
-    return {"features": list(FEATURES), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
-            "coef": clf.coef_[0].round(6).tolist(), "intercept": round(float(clf.intercept_[0]), 6),
-            "trained_on": {"pairs": int(len(y)), "positives": int(y.sum())}}
+    return {
+        "features": list(FEATURES),
+        "mean": mean.round(6).tolist(),
+        "scale": scale.round(6).tolist(),
+        "coef": clf.coef_[0].round(6).tolist(),
+        "intercept": round(float(clf.intercept_[0]), 6),
+        "trained_on": {"pairs": int(len(y)), "positives": int(y.sum())},
+    }
 
 
 def bcubed(gold: list[str], pred: list) -> tuple[float, float, float]:
@@ -123,9 +128,12 @@ def main() -> None:
     ap.add_argument("--holdout", type=float, default=0.0)
     ap.add_argument("--c", type=float, default=1.0)
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
-    ap.add_argument("--batches", default="",
-                    help="also learn from batches of these sizes (whole events, shuffled); off by default: "
-                         "eval events lie far apart in small batches and the model grows overconfident")
+    ap.add_argument(
+        "--batches",
+        default="",
+        help="also learn from batches of these sizes (whole events, shuffled); off by default: "
+        "eval events lie far apart in small batches and the model grows overconfident",
+    )
     ap.add_argument("--grid", default="0.3,0.4,0.5,0.6,0.7")
     args = ap.parse_args()
     settings = DedupSettings()

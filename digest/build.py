@@ -103,7 +103,8 @@ def build_issue(
     since = (issue_date - timedelta(days=config.dedup.memory_days)).isoformat()
     earlier = store.published_before(issue_date.isoformat(), since)
     published = already_published(stories, earlier, settings) if earlier else set()
-    number = store.issue_number(issue_date.isoformat(), issue_date.isoformat())
+    day = issue_date.isoformat()
+    number = store.next_issue_number(day)  # taken only once the issue is published
     issue = curate([s for s in stories if s.id not in published], config, issue_date, number, stats)
     if not issue.stories:
         raise BuildError(
@@ -112,6 +113,7 @@ def build_issue(
         )
     rendered = render_issue(issue, config, notes_for(config, issue_date))
     folder = publish(issue, rendered, report(stories), config, out)
+    store.issue_number(day, day)  # one build at a time: the number peeked above
     store.record_issue(number, issue.title, issue.stories)
     return Built(issue, rendered, folder)
 

@@ -76,7 +76,9 @@ def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
     """Turn a list of feeds into a finished newsletter issue, and send it."""
     ctx.obj = {"debug": debug}
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     for noisy in ("httpx", "httpcore", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -101,8 +103,12 @@ def out_dir(config: Config, out: Path | None) -> Path:
 
 @main.command()
 @sources_option
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: 'out' beside sources.yaml).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: 'out' beside sources.yaml).",
+)
 @date_option
 @click.option("--offline", is_flag=True, help="Use cached feed bodies; make no request.")
 def build(sources_path: Path, out: Path | None, issue_date: Any, offline: bool) -> None:
@@ -134,8 +140,13 @@ def _log_fetched(result: Any) -> None:
 
 @main.command()
 @click.argument("items_file", type=click.File("r", encoding="utf-8"))
-@click.option("--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Take the dedup settings from this sources.yaml (default: built-in).")
+@click.option(
+    "--sources",
+    "sources_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Take the dedup settings from this sources.yaml (default: built-in).",
+)
 def dedup(items_file: Any, sources_path: Path | None) -> None:
     """Cluster the items of ITEMS_FILE (JSON lines) into stories.
 
@@ -189,14 +200,20 @@ def _probe(result: Any, parse_feed: Any) -> str:
 
 @main.command()
 @sources_option
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (anything but loopback makes the preview public).")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
-              help="Port to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (anything but loopback makes the preview public).",
+)
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on."
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in the default browser.")
 @date_option
-@click.option("--refetch", is_flag=True,
-              help="Fetch the feeds anew first (default: cached bodies, no network).")
+@click.option(
+    "--refetch", is_flag=True, help="Fetch the feeds anew first (default: cached bodies, no network)."
+)
 def preview(
     sources_path: Path, host: str, port: int, open_browser: bool, issue_date: Any, refetch: bool
 ) -> None:
@@ -296,8 +313,12 @@ def unsubscribe(address: str, sources_path: Path) -> None:
 
 @main.command()
 @click.argument("addresses", nargs=-1)
-@click.option("--import", "import_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A file of addresses: one a line, or a CSV with an 'email' column.")
+@click.option(
+    "--import",
+    "import_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of addresses: one a line, or a CSV with an 'email' column.",
+)
 @click.option("--reason", default="suppressed", show_default=True, help="Why (kept in the state).")
 @sources_option
 def suppress(addresses: tuple[str, ...], import_file: Path | None, reason: str, sources_path: Path) -> None:

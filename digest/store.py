@@ -123,6 +123,14 @@ class Store:
             return db.total_changes - before
 
     # -- issues ------------------------------------------------------------------
+    def next_issue_number(self, date: str) -> int:
+        """The number the issue of ``date`` has or would get, without taking it."""
+        row = self.db.execute("SELECT number FROM issues WHERE date = ?", (date,)).fetchone()
+        if row:
+            return row[0]
+        (last,) = self.db.execute("SELECT COALESCE(MAX(number), 0) FROM issues").fetchone()
+        return last + 1
+
     def issue_number(self, date: str, slug: str) -> int:
         """The number of the issue of ``date``: the same on a rebuild, else the next one."""
         with self.transaction() as db:

@@ -12,6 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from digest.cli import main
+from digest.store import Store
 
 DEMO = Path(__file__).parent.parent / "examples" / "demo"
 DEMO_DATE = "2025-06-14"
@@ -96,13 +97,19 @@ def test_next_issue_does_not_repeat_published_stories(demo: Path, demo_issue: Pa
     # Every demo story went out on the 14th: nothing new for the 15th.
     assert code == 3
     assert "no stories" in err and "Traceback" not in err
+    # A day with nothing to send takes no issue number.
+    with Store(demo / ".digest" / "state.sqlite") as store:
+        assert store.next_issue_number("2025-06-16") == 2
 
 
 def test_archive_and_feed_list_the_issue(demo_issue: Path) -> None:
     out = demo_issue.parent
     assert LEAD_TITLE in (out / "index.html").read_text(encoding="utf-8")
     feed = ET.parse(out / "feed.xml").getroot()
-    titles = [e.findtext("{http://www.w3.org/2005/Atom}title") for e in feed.iter("{http://www.w3.org/2005/Atom}entry")]
+    titles = [
+        e.findtext("{http://www.w3.org/2005/Atom}title")
+        for e in feed.iter("{http://www.w3.org/2005/Atom}entry")
+    ]
     assert titles == [LEAD_TITLE]
     assert (out / "latest").resolve() == demo_issue.resolve()
 
@@ -110,7 +117,8 @@ def test_archive_and_feed_list_the_issue(demo_issue: Path) -> None:
 def test_a_config_mistake_is_one_line_with_exit_2(tmp_path: Path) -> None:
     sources = tmp_path / "sources.yaml"
     sources.write_text(
-        "newsletter:\n  name: X\nsources:\n  - name: A\n    url: https://a.example/feed\n    max_items: lots\n"
+        "newsletter:\n  name: X\n"
+        "sources:\n  - name: A\n    url: https://a.example/feed\n    max_items: lots\n"
     )
     code, out, err = build(sources)
     assert code == 2

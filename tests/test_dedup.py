@@ -26,9 +26,18 @@ def load(name: str) -> list[Item]:
     for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         published = datetime.fromisoformat(row["published"]) if row.get("published") else None
-        items.append(Item(id=row["id"], title=row["title"], url=f"https://example.org/{row['id']}",
-                          source=row["source"], published=published, summary=row.get("summary", ""),
-                          image=row.get("image"), weight=row.get("weight", 1.0)))
+        items.append(
+            Item(
+                id=row["id"],
+                title=row["title"],
+                url=f"https://example.org/{row['id']}",
+                source=row["source"],
+                published=published,
+                summary=row.get("summary", ""),
+                image=row.get("image"),
+                weight=row.get("weight", 1.0),
+            )
+        )
     return items
 
 
@@ -68,12 +77,19 @@ def test_same_url_and_same_title_merge(background):
 
 
 def test_syndicated_copy_merges_as_same_text(background):
-    body = ("The regional transit agency will add night buses on six routes from September, "
-            "after a pilot showed strong demand among shift workers and students. The agency "
-            "said the service would cost four million a year and be paid from fare revenue.")
+    body = (
+        "The regional transit agency will add night buses on six routes from September, "
+        "after a pilot showed strong demand among shift workers and students. The agency "
+        "said the service would cost four million a year and be paid from fare revenue."
+    )
     a = Item(id="orig", title="Transit agency adds night buses", url="https://a.org/1", source="A", text=body)
-    b = Item(id="copy", title="Night buses coming to six routes", url="https://b.org/2", source="B",
-             text=body.replace("The regional", "Our regional") + " (Syndicated.)")
+    b = Item(
+        id="copy",
+        title="Night buses coming to six routes",
+        url="https://b.org/2",
+        source="B",
+        text=body.replace("The regional", "Our regional") + " (Syndicated.)",
+    )
     stories = dedup([a, b, *background])
     assert together(stories, ["orig", "copy"])
     link = next(link for s in stories for link in s.links)
@@ -171,16 +187,28 @@ def test_already_published_finds_a_reworded_take(background):
 
 def test_two_thousand_synthetic_items_cluster():
     rng = random.Random(7)
-    vocab = sorted({"".join(rng.choices("bcdfghklmnprstvz", k=3)) + "".join(rng.choices("aeiou", k=2))
-                    for _ in range(3000)})
+    vocab = sorted(
+        {
+            "".join(rng.choices("bcdfghklmnprstvz", k=3)) + "".join(rng.choices("aeiou", k=2))
+            for _ in range(3000)
+        }
+    )
     items = []
     for event in range(500):
         core = rng.sample(vocab, 8)
         for take in range(4):
             words = core[:6] + rng.sample(vocab, 4)
             rng.shuffle(words)
-            items.append(Item(id=f"e{event}-{take}", title=" ".join(words[:6]), url=f"https://s.org/{event}/{take}",
-                              source=f"S{take}", summary=" ".join(words), published=T0 + timedelta(hours=event)))
+            items.append(
+                Item(
+                    id=f"e{event}-{take}",
+                    title=" ".join(words[:6]),
+                    url=f"https://s.org/{event}/{take}",
+                    source=f"S{take}",
+                    summary=" ".join(words),
+                    published=T0 + timedelta(hours=event),
+                )
+            )
     stories = dedup(items)
     assert sum(len(s.items) for s in stories) == 2000
     assert 400 <= len(stories) < 2000

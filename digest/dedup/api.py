@@ -27,9 +27,15 @@ class DedupSettings:
 
     def params(self, window_days: float | None = None) -> Params:
         """The engine's view of these settings."""
-        return Params(self.threshold, self.window_days if window_days is None else window_days,
-                      self.neighbors, self.min_candidate_similarity, self.same_text_jaccard, self.time_penalty,
-                      self.min_shared_terms)
+        return Params(
+            self.threshold,
+            self.window_days if window_days is None else window_days,
+            self.neighbors,
+            self.min_candidate_similarity,
+            self.same_text_jaccard,
+            self.time_penalty,
+            self.min_shared_terms,
+        )
 
 
 def _display_key(item: Item, position: int) -> tuple:
@@ -66,7 +72,9 @@ def dedup(items: Sequence[Item], settings: DedupSettings = DedupSettings()) -> l
     return _stories(items, labels, links)
 
 
-def already_published(stories: Sequence[Story], previous: Sequence[Item], settings: DedupSettings) -> set[str]:
+def already_published(
+    stories: Sequence[Story], previous: Sequence[Item], settings: DedupSettings
+) -> set[str]:
     """Ids of ``stories`` telling the same event as an item of an earlier issue."""
     if not stories or not previous:
         return set()
@@ -76,7 +84,7 @@ def already_published(stories: Sequence[Story], previous: Sequence[Item], settin
     old = [replace(item, id=f"\0previous:{n}", source="") for n, item in enumerate(previous)]
     window = max(settings.window_days, float(settings.memory_days))
     labels, _ = cluster([*current, *old], settings.params(window))
-    with_previous = set(labels[len(current):])
+    with_previous = set(labels[len(current) :])
     return {story_of[item.id] for item, label in zip(current, labels) if label in with_previous}
 
 
@@ -88,8 +96,12 @@ def report(stories: Sequence[Story]) -> dict:
         for link in story.links:
             layers[link.layer] = layers.get(link.layer, 0) + 1
     return {
-        "totals": {"items": sum(len(s.items) for s in stories), "stories": len(stories),
-                   "merged_stories": len(merged), "links": layers},
+        "totals": {
+            "items": sum(len(s.items) for s in stories),
+            "stories": len(stories),
+            "merged_stories": len(merged),
+            "links": layers,
+        },
         "stories": [_story_facts(s) for s in merged],
     }
 
@@ -99,9 +111,18 @@ def _story_facts(story: Story) -> dict:
     return {
         "id": story.id,
         "items": [{"id": i.id, "title": i.title, "source": i.source, "url": i.url} for i in story.items],
-        "links": [{"a": l.a, "b": l.b, "a_title": titles.get(l.a, ""), "b_title": titles.get(l.b, ""),
-                   "layer": l.layer, "similarity": l.similarity, "shared": list(l.shared)}
-                  for l in story.links],
+        "links": [
+            {
+                "a": link.a,
+                "b": link.b,
+                "a_title": titles.get(link.a, ""),
+                "b_title": titles.get(link.b, ""),
+                "layer": link.layer,
+                "similarity": link.similarity,
+                "shared": list(link.shared),
+            }
+            for link in story.links
+        ],
     }
 
 
@@ -118,10 +139,17 @@ def _parse_time(value: object) -> datetime | None:
 def item_from_json(row: dict, line_number: int) -> Item:
     """An ``Item`` from one ``digest dedup`` input object (only id and title required)."""
     if not isinstance(row, dict) or not isinstance(row.get("id"), (str, int)) or "title" not in row:
-        raise ValueError(f"line {line_number}: expected an object with \"id\" and \"title\"")
+        raise ValueError(f'line {line_number}: expected an object with "id" and "title"')
     text = lambda key: row.get(key) if isinstance(row.get(key), str) else ""  # noqa: E731
-    return Item(id=str(row["id"]), title=str(row["title"] or ""), url=text("url"), source=text("source"),
-                published=_parse_time(row.get("published")), summary=text("summary"), text=text("text"))
+    return Item(
+        id=str(row["id"]),
+        title=str(row["title"] or ""),
+        url=text("url"),
+        source=text("source"),
+        published=_parse_time(row.get("published")),
+        summary=text("summary"),
+        text=text("text"),
+    )
 
 
 def cluster_jsonl(lines: Iterable[str], settings: DedupSettings = DedupSettings()) -> Iterator[str]:

@@ -59,8 +59,9 @@ def _initial(groups: np.ndarray, days: np.ndarray, sources: list[str] | None) ->
     return clusters
 
 
-def _add_edges(clusters: dict[int, _Cluster], groups: np.ndarray, i: np.ndarray, j: np.ndarray,
-               score: np.ndarray) -> None:
+def _add_edges(
+    clusters: dict[int, _Cluster], groups: np.ndarray, i: np.ndarray, j: np.ndarray, score: np.ndarray
+) -> None:
     for a, b, s in zip(i.tolist(), j.tolist(), score.tolist()):
         ga, gb = int(groups[a]), int(groups[b])
         if ga == gb:
@@ -90,9 +91,16 @@ def _merge(clusters: dict[int, _Cluster], keep: int, gone: int) -> None:
         o.best.pop(gone, None)
 
 
-def average_link(groups: np.ndarray, days: np.ndarray, i: np.ndarray, j: np.ndarray,
-                 score: np.ndarray, threshold: float, window: float, sources: list[str] | None = None
-                 ) -> tuple[dict[int, int], list[tuple[int, int, float, float]]]:
+def average_link(
+    groups: np.ndarray,
+    days: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    score: np.ndarray,
+    threshold: float,
+    window: float,
+    sources: list[str] | None = None,
+) -> tuple[dict[int, int], list[tuple[int, int, float, float]]]:
     """Merge the ``groups`` (initial cluster of each item) by average link over the scored
     pairs; never let a cluster span more than ``window`` days, nor hold two items of one
     source (``sources[item]``, "" for unknown): an outlet does not publish two different
@@ -103,8 +111,12 @@ def average_link(groups: np.ndarray, days: np.ndarray, i: np.ndarray, j: np.ndar
     """
     clusters = _initial(groups, days, sources)
     _add_edges(clusters, groups, i, j, score)
-    heap = [(-s / (clusters[a].size * clusters[b].size), a, b)
-            for a, c in clusters.items() for b, s in c.sums.items() if a < b]
+    heap = [
+        (-s / (clusters[a].size * clusters[b].size), a, b)
+        for a, c in clusters.items()
+        for b, s in c.sums.items()
+        if a < b
+    ]
     heapq.heapify(heap)
     final = {g: g for g in clusters}
     joins = []
@@ -127,7 +139,9 @@ def average_link(groups: np.ndarray, days: np.ndarray, i: np.ndarray, j: np.ndar
         final[gone] = keep
         kc = clusters[keep]
         for other, total in kc.sums.items():
-            heapq.heappush(heap, (-total / (kc.size * clusters[other].size), min(keep, other), max(keep, other)))
+            heapq.heappush(
+                heap, (-total / (kc.size * clusters[other].size), min(keep, other), max(keep, other))
+            )
     return {g: _root(final, g) for g in final}, joins
 
 

@@ -16,7 +16,6 @@ from .cluster import UnionFind, average_link
 from .pairs import FEATURES, candidates, features, shingle_similarity
 from .vectors import Prepared, prepare
 
-
 MIN_HEADLINE = 0.05  # least title-title or title-lead cosine of a same-event pair
 
 
@@ -44,7 +43,11 @@ def _same_item(items: Sequence[Item], uf: UnionFind, links: list[Link]) -> None:
     seen: dict[tuple[str, str], int] = {}
     for idx, item in enumerate(items):
         title = normalized_title(item.title or "")
-        keys = [("url", item.url), ("guid", item.guid or ""), ("title", title if title.count(" ") >= 2 else "")]
+        keys = [
+            ("url", item.url),
+            ("guid", item.guid or ""),
+            ("title", title if title.count(" ") >= 2 else ""),
+        ]
         for kind, value in keys:
             if not value:
                 continue
@@ -53,16 +56,25 @@ def _same_item(items: Sequence[Item], uf: UnionFind, links: list[Link]) -> None:
                 links.append(Link(items[first].id, item.id, "same-item", 1.0, (f"{kind}: {value}"[:120],)))
 
 
-def _same_text(items: Sequence[Item], prep: Prepared, i: np.ndarray, j: np.ndarray, x: np.ndarray,
-               params: Params, uf: UnionFind, links: list[Link]) -> None:
+def _same_text(
+    items: Sequence[Item],
+    prep: Prepared,
+    i: np.ndarray,
+    j: np.ndarray,
+    x: np.ndarray,
+    params: Params,
+    uf: UnionFind,
+    links: list[Link],
+) -> None:
     """Layer 2: join syndicated copies and light rewrites by word-shingle Jaccard."""
     likely = np.flatnonzero(x[:, FEATURES.index("cos_body")] >= 0.5)
     sim = shingle_similarity(prep, i[likely], j[likely])
     for k in np.flatnonzero(sim >= params.same_text_jaccard):
         a, b = int(i[likely[k]]), int(j[likely[k]])
         if uf.union(a, b):
-            links.append(Link(items[a].id, items[b].id, "same-text", round(float(sim[k]), 3),
-                              shared_terms(prep, a, b)))
+            links.append(
+                Link(items[a].id, items[b].id, "same-text", round(float(sim[k]), 3), shared_terms(prep, a, b))
+            )
 
 
 def shared_terms(prep: Prepared, a: int, b: int, limit: int = 8) -> tuple[str, ...]:
@@ -76,8 +88,14 @@ def shared_terms(prep: Prepared, a: int, b: int, limit: int = 8) -> tuple[str, .
 def _enough_shared(prep: Prepared, i: np.ndarray, j: np.ndarray, least: int) -> np.ndarray:
     """Whether each pair shares at least ``least`` terms of title and lead: in a small
     batch, idf makes one shared word look significant; one word is never an event."""
-    return np.fromiter((len(set(prep.words[a]).intersection(prep.words[b])) >= least
-                        for a, b in zip(i.tolist(), j.tolist())), bool, i.size)
+    return np.fromiter(
+        (
+            len(set(prep.words[a]).intersection(prep.words[b])) >= least
+            for a, b in zip(i.tolist(), j.tolist())
+        ),
+        bool,
+        i.size,
+    )
 
 
 def cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Link]]:
@@ -106,8 +124,16 @@ def cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Link
     numbers, names = x[:, FEATURES.index("number_conflict")], x[:, FEATURES.index("title_name_missing")]
     keep &= ~((numbers > 0) & (names > 0))
     groups = np.array([uf.find(k) for k in range(n)])
-    final, joins = average_link(groups, prep.days, i[keep], j[keep], p[keep], params.threshold,
-                                params.window_days, [item.source or "" for item in items])
-    for a, b, best, avg in joins:
+    final, joins = average_link(
+        groups,
+        prep.days,
+        i[keep],
+        j[keep],
+        p[keep],
+        params.threshold,
+        params.window_days,
+        [item.source or "" for item in items],
+    )
+    for a, b, best, _avg in joins:
         links.append(Link(items[a].id, items[b].id, "same-event", round(best, 3), shared_terms(prep, a, b)))
     return [final[int(g)] for g in groups], links

@@ -13,15 +13,26 @@ from . import text as tx
 from .vectors import Prepared, shingles
 
 FEATURES = (
-    "cos_title", "cos_lead", "cos_body", "cos_blocking", "cos_names", "cos_title_names",
-    "shared_amounts", "money_conflict", "cos_title_lead", "relative_near", "relative_far",
-    "title_name_missing", "number_conflict",
+    "cos_title",
+    "cos_lead",
+    "cos_body",
+    "cos_blocking",
+    "cos_names",
+    "cos_title_names",
+    "shared_amounts",
+    "money_conflict",
+    "cos_title_lead",
+    "relative_near",
+    "relative_far",
+    "title_name_missing",
+    "number_conflict",
 )
 BLOCK_ROWS = 2000
 
 
-def _column_ranges(days: np.ndarray, order: np.ndarray, window: float, start: int, stop: int,
-                   dated: int) -> np.ndarray:
+def _column_ranges(
+    days: np.ndarray, order: np.ndarray, window: float, start: int, stop: int, dated: int
+) -> np.ndarray:
     """Columns an item block (rows ``order[start:stop]``) must meet: its time range and the undated."""
     undated = order[dated:]
     if start >= dated:  # undated rows meet everyone
@@ -97,8 +108,9 @@ def _amount_features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.n
     conflict = np.zeros(i.size, np.float32)
     numbers = np.zeros(i.size, np.float32)
     amounts, money = prep.amounts, prep.money
-    for idx in np.flatnonzero(np.fromiter((bool(amounts[a]) and bool(amounts[b]) for a, b in zip(i, j)),
-                                          bool, i.size)):
+    for idx in np.flatnonzero(
+        np.fromiter((bool(amounts[a]) and bool(amounts[b]) for a, b in zip(i, j)), bool, i.size)
+    ):
         a, b = amounts[i[idx]], amounts[j[idx]]
         common = a & b
         shared[idx] = min(len(common), 3) / 3
@@ -133,10 +145,19 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     shared, conflict, numbers = _amount_features(prep, i, j)
     cross = np.maximum(rowwise_dot(prep.title, prep.lead, i, j), rowwise_dot(prep.lead, prep.title, i, j))
     cols = [
-        rowwise_dot(prep.title, prep.title, i, j), rowwise_dot(prep.lead, prep.lead, i, j),
-        body, block,
-        rowwise_dot(prep.names, prep.names, i, j), rowwise_dot(prep.title_names, prep.title_names, i, j),
-        shared, conflict, cross, near, far, _missing_names(prep, i, j), numbers,
+        rowwise_dot(prep.title, prep.title, i, j),
+        rowwise_dot(prep.lead, prep.lead, i, j),
+        body,
+        block,
+        rowwise_dot(prep.names, prep.names, i, j),
+        rowwise_dot(prep.title_names, prep.title_names, i, j),
+        shared,
+        conflict,
+        cross,
+        near,
+        far,
+        _missing_names(prep, i, j),
+        numbers,
     ]
     return np.column_stack(cols).astype(np.float64)
 

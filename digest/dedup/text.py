@@ -59,8 +59,9 @@ def aliases() -> tuple[tuple[re.Pattern[str], dict[str, str]], ...]:
 def _alias_starts() -> frozenset[str]:
     """First words of every variant, lower-cased unless case-sensitive: a text holding
     none of them needs no rewriting."""
-    return frozenset(WORD.findall(v if p.flags & re.IGNORECASE == 0 else v.lower())[0]
-                     for p, m in aliases() for v in m)
+    return frozenset(
+        WORD.findall(v if p.flags & re.IGNORECASE == 0 else v.lower())[0] for p, m in aliases() for v in m
+    )
 
 
 def canonical_names(text: str) -> str:
@@ -71,9 +72,9 @@ def canonical_names(text: str) -> str:
         return text
     for pattern, mapping in aliases():
         if mapping and pattern.flags & re.IGNORECASE:
-            text = pattern.sub(lambda m: mapping[m.group().lower()], text)
+            text = pattern.sub(lambda m, names=mapping: names[m.group().lower()], text)
         else:
-            text = pattern.sub(lambda m: mapping[m.group()], text)
+            text = pattern.sub(lambda m, names=mapping: names[m.group()], text)
     return text
 
 
@@ -85,8 +86,17 @@ def stem(word: str) -> str:
         w = w[:-2]
     if len(w) <= 4:
         return w
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ied", "y"), ("ed", ""),
-                         ("ches", "ch"), ("shes", "sh"), ("xes", "x"), ("s", "")):
+    for suffix, repl in (
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("ing", ""),
+        ("ied", "y"),
+        ("ed", ""),
+        ("ches", "ch"),
+        ("shes", "sh"),
+        ("xes", "x"),
+        ("s", ""),
+    ):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not w.endswith(("ss", "us", "is")):
             w = w[: -len(suffix)] + repl
             break
@@ -130,19 +140,74 @@ def terms(text: str) -> list[str]:
     return out
 
 
-SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "mln": 1e6,
-         "billion": 1e9, "bn": 1e9, "b": 1e9, "bln": 1e9, "trillion": 1e12, "tn": 1e12,
-         "t": 1e12}
-CURRENCY = {"$": "$", "us$": "$", "usd": "$", "dollar": "$", "dollars": "$", "€": "€",
-            "eur": "€", "euro": "€", "euros": "€", "£": "£", "gbp": "£", "pound": "£",
-            "pounds": "£", "¥": "¥", "yen": "¥", "yuan": "¥"}
+SCALE = {
+    "thousand": 1e3,
+    "k": 1e3,
+    "million": 1e6,
+    "mn": 1e6,
+    "m": 1e6,
+    "mln": 1e6,
+    "billion": 1e9,
+    "bn": 1e9,
+    "b": 1e9,
+    "bln": 1e9,
+    "trillion": 1e12,
+    "tn": 1e12,
+    "t": 1e12,
+}
+CURRENCY = {
+    "$": "$",
+    "us$": "$",
+    "usd": "$",
+    "dollar": "$",
+    "dollars": "$",
+    "€": "€",
+    "eur": "€",
+    "euro": "€",
+    "euros": "€",
+    "£": "£",
+    "gbp": "£",
+    "pound": "£",
+    "pounds": "£",
+    "¥": "¥",
+    "yen": "¥",
+    "yuan": "¥",
+}
 PERCENT = {"%", "percent", "per cent", "pct", "percentage"}
-UNITS = {"0": 0, "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-         "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-         "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
-         "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
-         "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-         "hundred": 100, "half": 0.5, "dozen": 12}
+UNITS = {
+    "0": 0,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "half": 0.5,
+    "dozen": 12,
+}
 NUMBER_WORDS = "|".join(sorted((k for k in UNITS if k != "0"), key=len, reverse=True))
 SCALE_WORDS = "|".join(sorted(SCALE, key=len, reverse=True))
 UNIT = r"(?P<unit>%|percent\b|per cent\b|pct\b|dollars?\b|usd\b|euros?\b|eur\b|pounds?\b|yen\b|yuan\b)?"

@@ -42,8 +42,9 @@ def item_fields(item: Item) -> tuple[str, str]:
     return tx.canonical_names(item.title or ""), tx.canonical_names(body)
 
 
-def name_lexicon(title_tokens: list[list[tuple[bool, str]]], body_tokens: list[list[tuple[bool, str]]]
-                 ) -> frozenset[str]:
+def name_lexicon(
+    title_tokens: list[list[tuple[bool, str]]], body_tokens: list[list[tuple[bool, str]]]
+) -> frozenset[str]:
     """Words that are names in this collection: mostly capitalized inside sentences.
 
     Titles are often in title case, so capitalization is learned from body text; a word
@@ -73,10 +74,14 @@ def _counts_matrix(docs: list[list[str]], vocab: dict[str, int]) -> sparse.csr_m
             data.append(count)
         indptr.append(len(indices))
     shape = (len(docs), max(len(vocab), 1))
-    return sparse.csr_matrix((np.asarray(data, np.float32), np.asarray(indices, np.int64), indptr), shape=shape)
+    return sparse.csr_matrix(
+        (np.asarray(data, np.float32), np.asarray(indices, np.int64), indptr), shape=shape
+    )
 
 
-def _weighted(counts: sparse.csr_matrix, idf: np.ndarray, keep: np.ndarray | None = None) -> sparse.csr_matrix:
+def _weighted(
+    counts: sparse.csr_matrix, idf: np.ndarray, keep: np.ndarray | None = None
+) -> sparse.csr_matrix:
     """Sublinear tf times idf, optionally on the columns in ``keep`` only, rows l2-normalized."""
     m = counts.copy()
     m.resize((m.shape[0], idf.shape[0]))
@@ -144,13 +149,17 @@ def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int =
     nidf, _ = _idf([name_c], len(nvocab), n)
     amounts = [frozenset(tx.amounts(f"{f[0]} {f[1][:LEAD_CHARS]}")) for f in fields]
     return Prepared(
-        title=_weighted(title_c, idf), lead=_weighted(lead_c, idf), body=_weighted(body_c, idf),
-        names=_weighted(name_c, nidf), title_names=_weighted(tname_c, nidf),
+        title=_weighted(title_c, idf),
+        lead=_weighted(lead_c, idf),
+        body=_weighted(body_c, idf),
+        names=_weighted(name_c, nidf),
+        title_names=_weighted(tname_c, nidf),
         lead_names=(_resized(lname_c, len(nvocab) or 1) > 0).astype(np.float32).tocsr(),
         blocking=_weighted(block_c, idf, rare),
-        amounts=amounts, money=np.array([any(map(tx.is_money, a)) for a in amounts], bool),
+        amounts=amounts,
+        money=np.array([any(map(tx.is_money, a)) for a in amounts], bool),
         days=np.array([_days(i) for i in items], np.float64),
         fields=fields,
-        words=[tuple(dict.fromkeys(t + l)) for t, l in zip(t_terms, l_terms)],
+        words=[tuple(dict.fromkeys(t + lead)) for t, lead in zip(t_terms, l_terms)],
         idf=dict(zip(vocab, idf.tolist())),
     )
