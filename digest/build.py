@@ -19,12 +19,11 @@ from pathlib import Path
 from .config import Config
 from .curate import curate
 from .dedup import DedupSettings, already_published, dedup, report
-from .errors import BuildError, ParseError
+from .errors import BuildError
 from .fetch import Fetched, fetch_all
+from .ingest import ingest
 from .models import FeedFailure, Issue, Item, Stats
-from .normalize import normalize
 from .notes import Notes, load_notes
-from .parse import parse_feed
 from .publish import publish
 from .render import Rendered, render_issue
 from .store import Store
@@ -68,21 +67,10 @@ def _parse_all(results: list[Fetched], config: Config, fetched_at: datetime) -> 
     jobs = [(r, config.source_section(r.source), fetched_at) for r in results]
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) < PARALLEL_FROM or workers < 2:
-        return [_parse_one(job) for job in jobs]
+        return [ingest(job) for job in jobs]
     # "spawn": the caller may run threads (the preview server), which fork does not survive.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_parse_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
-
-
-def _parse_one(job: tuple[Fetched, str, datetime]) -> list[Item] | str:
-    result, section, fetched_at = job
-    if result.error:
-        return result.error
-    try:
-        entries = parse_feed(result.body or b"", result.source.name, result.url)
-    except ParseError as exc:
-        return str(exc)
-    return normalize(entries, result.source, fetched_at, section)
+        return list(pool.map(ingest, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
 
 
 def dedup_settings(config: Config) -> DedupSettings:
