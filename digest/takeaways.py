@@ -54,6 +54,13 @@ _TAIL_CLAUSE = re.compile(
     r"bringing|adding|putting|after|amid|following)\s"
 )
 _DANGLING_START = re.compile(r"^(?:this|that|these|those|it|they|he|she|there|here|such)\b", re.I)
+_HEDGE = re.compile(r"\b(?:may|might|could|would)\b(?! (?:have|be) (?:said|told|reported))", re.I)
+# "backs up that strategy", "this move": a sentence pointing back at one it follows.
+_BACK_REFERENCE = re.compile(
+    r"\b(?:this|that|these|those|such|the same) (?:strategy|move|deal|plan|approach|effort|decision"
+    r"|step|shift|push|bet|investment|partnership|announcement|news|report|idea|trend|vision)s?\b",
+    re.I,
+)
 MIN_WORDS, MAX_WORDS, SHORT_WORDS = 7, 45, 28
 
 
@@ -75,14 +82,20 @@ def takeaways(story: Story, most: int = 5) -> list[Takeaway]:
     candidates = [
         c for take, item in enumerate(story.items) for c in _candidates(item, take, vocabularies, topic)
     ]
-    # Sentences opening on "It", "This", "They"... need their context: only as a last resort.
-    standalone = [c for c in candidates if not _DANGLING_START.match(c.text)]
+    # Sentences opening on "It", "This", "They"... or pointing back ("that strategy") need
+    # their context, and guesses ("may redefine") are not facts: only as a last resort.
+    standalone = [c for c in candidates if not _needs_context(c.text)]
     chosen = _choose(standalone, topic, most, [])
     if len(chosen) < min(3, most):
         chosen = _choose(candidates, topic, min(3, most), chosen)
     chosen.sort(key=lambda c: (c.position, c.take))
     items = story.items
     return [Takeaway(c.text, items[c.take].url, items[c.take].source) for c in chosen]
+
+
+def _needs_context(text: str) -> bool:
+    """Whether ``text`` leans on the sentences around it, or only guesses."""
+    return bool(_DANGLING_START.match(text) or _BACK_REFERENCE.search(text) or _HEDGE.search(text))
 
 
 def split_sentences(text: str) -> list[tuple[int, str]]:

@@ -141,3 +141,35 @@ def test_shorten_drops_filler_and_attribution() -> None:
 def test_split_sentences_keeps_abbreviations() -> None:
     sentences = [s for _, s in split_sentences("He worked with the U.S. Department of Defense. Then more.")]
     assert sentences == ["He worked with the U.S. Department of Defense.", "Then more."]
+
+
+def _story(*texts: str) -> Story:
+    return Story(
+        "s",
+        [
+            Item(id=f"t{k}", title="Harbor City opens a tidal power plant", url=f"https://o{k}.example/a",
+                 source=f"Outlet {k}", text=text)
+            for k, text in enumerate(texts)
+        ],
+    )  # fmt: skip
+
+
+def test_guesses_and_back_references_do_not_become_bullets() -> None:
+    facts = (
+        "Harbor City opened a 40 megawatt tidal power plant on Tuesday in its northern bay. "
+        "The plant cost 300 million euros and powers 60,000 homes, the city said. "
+        "Construction took three years and employed 400 workers from the Algarve region. "
+        "Backers say that plan could reshape coastal energy across Portugal and Spain. "
+        "Building turbines in Lisbon backs up that strategy for the whole region."
+    )
+    again = (
+        "The northern bay of Harbor City now hosts a tidal power plant of 40 megawatt. "
+        "At 300 million euros, it powers 60,000 homes. "
+        "Three years of construction employed 400 Algarve workers. "
+        "The plant may reshape coastal energy across Portugal and Spain, engineers in Lisbon said. "
+        "Building turbines in Lisbon backs up that strategy for the whole region."
+    )
+    bullets = [t.text for t in takeaways(_story(facts, again))]
+    assert bullets and all("that strategy" not in b for b in bullets)
+    assert all(not re.search(r"\b(may|could)\b", b) for b in bullets), bullets
+    assert any("60,000 homes" in b for b in bullets)
