@@ -13,7 +13,8 @@ import pytest
 
 from digest.dedup import DedupSettings, already_published, cluster_jsonl, dedup, report
 from digest.dedup.cluster import average_link
-from digest.dedup.text import amounts, canonical_names
+from digest.dedup.pairs import _excess
+from digest.dedup.text import amounts, canonical_names, weekdays
 from digest.models import Item
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dedup"
@@ -109,6 +110,15 @@ def test_five_takes_on_one_deal_become_one_story_with_heaviest_source_first(back
 def test_name_variants_and_amounts_are_unified():
     assert set(amounts("$10B")) == set(amounts("$10 billion")) == set(amounts("ten billion dollars"))
     assert "Meta" in canonical_names("Meta Platforms") and "Meta" in canonical_names("the Facebook parent")
+
+
+def test_weekdays_and_background_excess():
+    assert weekdays("Council votes on Tuesday, after Monday's storm") == 0b11
+    assert weekdays("No day named here") == 0
+    # item 0 has five candidates; its fifth best (0.2) is its background, item 5 has none
+    i, j = np.zeros(5, np.int64), np.arange(1, 6)
+    excess = _excess(i, j, np.array([0.9, 0.5, 0.4, 0.3, 0.2], np.float32), 6)
+    assert np.allclose(excess, [0.7, 0.3, 0.2, 0.1, 0.0])
 
 
 def test_one_company_three_events_in_a_week_stay_apart(background):

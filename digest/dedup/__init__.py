@@ -4,6 +4,11 @@
 2. same text: syndicated copies and light rewrites (word-shingle Jaccard);
 3. same event: a pairwise model over title, lead, names, amounts and time, on candidate
    pairs from a rare-term index, clustered by constrained average link (no chaining).
+   Besides plain similarity the model sees how a pair stands out from each item's other
+   candidates (its best one and its fifth best: a large pool or a busy beat raises the
+   background) and conflicts of fact (amounts, central names, named weekdays); it is
+   fitted on takes of one event, many reports of like events and a dated stream at
+   once, so one probability threshold serves them all.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Candidates come from a sparse product of rare-term vectors (an inverted index in matrix
 form), item blocks sorted by time so that each block meets only the items of its window.
+Features are similarities of title, lead, body and names; how a pair compares with each
+item's other candidates (relative to the best, excess over the background); and
+conflicts of fact: amounts, central names, named weekdays.
 """
 
 from __future__ import annotations
@@ -26,7 +29,10 @@ FEATURES = (
     "relative_far",
     "title_name_missing",
     "number_conflict",
+    "excess",
+    "weekday_conflict",
 )
+BACKGROUND_RANK = 5  # the candidate whose similarity stands for "same beat, other event"
 BLOCK_ROWS = 2000
 
 
@@ -101,6 +107,28 @@ def _relative(i: np.ndarray, j: np.ndarray, v: np.ndarray, n: int) -> tuple[np.n
     return np.maximum(ra, rb) * strength, np.minimum(ra, rb) * strength
 
 
+def _excess(i: np.ndarray, j: np.ndarray, v: np.ndarray, n: int, rank: int = BACKGROUND_RANK) -> np.ndarray:
+    """How far a pair's similarity stands above both items' background, the similarity of
+    each item's ``rank``-th best candidate (0 for fewer): in a large pool, or a busy beat,
+    many unrelated items look alike, and only what rises above them tells one event."""
+    ends = np.concatenate([i, j])
+    vals = np.concatenate([v, v])
+    order = np.lexsort((-vals, ends))
+    ends, vals = ends[order], vals[order]
+    position = np.arange(ends.size) - np.searchsorted(ends, ends, side="left")
+    background = np.zeros(n, np.float32)
+    at_rank = position == rank - 1
+    background[ends[at_rank]] = vals[at_rank]
+    return v - np.maximum(background[i], background[j])
+
+
+def _weekday_conflict(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Whether both items name a weekday in title or lead but never the same one: two
+    takes of one event tell of the same day, a later development of another."""
+    a, b = prep.weekdays[i], prep.weekdays[j]
+    return ((a > 0) & (b > 0) & ((a & b) == 0)).astype(np.float32)
+
+
 def _amount_features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, ...]:
     """Shared amounts (capped, 0..1), whether both state money but never the same, and
     whether both state numbers (years and counts too) but share none."""
@@ -158,6 +186,8 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         far,
         _missing_names(prep, i, j),
         numbers,
+        _excess(i, j, body, prep.days.shape[0]),
+        _weekday_conflict(prep, i, j),
     ]
     return np.column_stack(cols).astype(np.float64)
 

@@ -140,6 +140,18 @@ def terms(text: str) -> list[str]:
     return out
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAY = re.compile(r"\b(" + "|".join(WEEKDAYS) + r")\b", re.IGNORECASE)
+
+
+def weekdays(text: str) -> int:
+    """The weekdays ``text`` names, as a bit mask (Monday = 1, Sunday = 64)."""
+    mask = 0
+    for found in WEEKDAY.findall(text):
+        mask |= 1 << WEEKDAYS.index(found.lower())
+    return mask
+
+
 SCALE = {
     "thousand": 1e3,
     "k": 1e3,

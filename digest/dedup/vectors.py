@@ -31,6 +31,7 @@ class Prepared:
     amounts: list[frozenset[str]]  # normalized amounts and numbers
     money: np.ndarray  # bool: the item states money, a percentage or a large count
     days: np.ndarray  # publication time in days (NaN when undated)
+    weekdays: np.ndarray  # bit mask of the weekdays named in title and lead
     fields: list[tuple[str, str]]  # title and body text, for shingles on demand
     words: list[tuple[str, ...]]  # terms of title and lead, for explaining links
     idf: dict[str, float]
@@ -159,6 +160,7 @@ def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int =
         amounts=amounts,
         money=np.array([any(map(tx.is_money, a)) for a in amounts], bool),
         days=np.array([_days(i) for i in items], np.float64),
+        weekdays=np.array([tx.weekdays(f"{f[0]} {f[1][:LEAD_CHARS]}") for f in fields], np.int64),
         fields=fields,
         words=[tuple(dict.fromkeys(t + lead)) for t, lead in zip(t_terms, l_terms)],
         idf=dict(zip(vocab, idf.tolist())),
