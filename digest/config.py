@@ -134,7 +134,9 @@ class CurateConfig(_Strict):
     lead_paragraphs: int = Field(3, ge=1, le=8)  # paragraphs of the lead story's summary
 
 
-Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]  # "#rrggbb": contrast is checked
+Color = Annotated[
+    str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")
+]  # "#rrggbb"; the build warns below 4.5:1 contrast
 
 
 class Theme(_Strict):

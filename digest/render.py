@@ -21,6 +21,7 @@ from mjml import mjml2html
 from premailer import Premailer
 
 from .config import Config
+from .contrast import low_contrast
 from .errors import TemplateError
 from .models import Issue
 from .notes import NoteBlock, Notes
@@ -126,6 +127,8 @@ def render_issue(issue: Issue, config: Config, notes: Notes) -> Rendered:
     html = inline_css(_mjml_to_html(source), _render_template(env, "theme.css", context))
     text = _render_template(env, "issue.txt", {**context, "ref": LinkRefs()})
     rendered = Rendered(html=html, text=text, mjml=source)
+    for problem in low_contrast(config.theme):
+        log.warning("theme: %s is below the 4.5:1 contrast readers need", problem)
     if rendered.html_bytes > GMAIL_CLIP_BYTES:
         log.warning(
             "issue HTML is %.0f KB: Gmail clips messages over 102 KB (fewer stories per section?)",

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from digest.config import Config, Theme
+from digest.contrast import low_contrast, ratio
 from digest.errors import TemplateError
 from digest.models import Issue, Item, Section, Stats, Story, Takeaway
 from digest.notes import parse_notes
@@ -282,33 +283,19 @@ def test_logo_and_lead_image_have_alt_text() -> None:
     }
 
 
-def _luminance(color: str) -> float:
-    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(a: str, b: str) -> float:
-    """WCAG contrast ratio of two ``#rrggbb`` colors."""
-    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
-
-
 def test_theme_colors_have_enough_contrast() -> None:
-    t = Theme()
-    light = {"surface": t.surface, "tint": t.tint, "background": t.background}
-    dark = {"surface": t.dark_surface, "tint": t.dark_tint, "background": t.dark_background}
-    pairs = {("button", "primary"): ("#ffffff", t.primary)}
-    for fg_name, fg, bg_set, prefix in (
-        ("text", t.text, light, ""), ("muted", t.muted, light, ""), ("primary", t.primary, light, ""),
-        ("text", t.dark_text, dark, "dark "), ("muted", t.dark_muted, dark, "dark "),
-        ("primary", t.dark_primary, dark, "dark "),
-    ):  # fmt: skip
-        for bg_name, bg in bg_set.items():
-            pairs[(prefix + fg_name, bg_name)] = (fg, bg)
-    low = {name: round(contrast(*pair), 2) for name, pair in pairs.items() if contrast(*pair) < 4.5}
-    assert not low
-    assert round(contrast("#000000", "#ffffff"), 1) == 21.0
+    assert low_contrast(Theme()) == []
+    assert round(ratio("#000000", "#ffffff"), 1) == 21.0
+    assert round(ratio("#767676", "#ffffff"), 2) == 4.54  # the lightest grey that passes on white
+
+
+def test_a_low_contrast_theme_warns(caplog: pytest.LogCaptureFixture) -> None:
+    config = make_config(theme={"muted": "#aaaaaa", "dark_text": "#333333"})
+    with caplog.at_level(logging.WARNING, logger="digest.render"):
+        render_issue(make_issue(), config, [])
+    warnings = " ".join(r.getMessage() for r in caplog.records)
+    assert "muted on surface" in warnings and "dark_text on dark_surface" in warnings
+    assert "text on surface" not in warnings.replace("dark_text on", "").replace("muted on", "")
 
 
 def _hrefs(html: str) -> list[str]:
