@@ -188,7 +188,17 @@ async def _get(
     except httpx.InvalidURL as exc:  # not an httpx.HTTPError: it would end the whole fetch
         raise FetchError(f"not a valid URL: {exc}") from None
     except (httpx.HTTPError, OSError) as exc:
-        raise FetchError(f"connection failed: {exc or type(exc).__name__}") from None
+        raise FetchError(_connection_error(url, exc)) from None
+
+
+def _connection_error(url: str, exc: BaseException) -> str:
+    """A reason a person can act on: the host that does not resolve, or what failed."""
+    text = str(exc) or type(exc).__name__
+    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        return f"cannot resolve the host {urlsplit(url).hostname!r} (a typo, or no network?)"
+    if "Connection refused" in text:
+        return f"connection refused by {urlsplit(url).netloc} (is the server running?)"
+    return f"connection failed: {text}"
 
 
 def _retry_delay(retry_after: str | None, attempt: int) -> float:
