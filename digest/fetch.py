@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -192,13 +193,15 @@ async def _get(
 
 
 def _connection_error(url: str, exc: BaseException) -> str:
-    """A reason a person can act on: the host that does not resolve, or what failed."""
-    text = str(exc) or type(exc).__name__
-    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
-        return f"cannot resolve the host {urlsplit(url).hostname!r} (a typo, or no network?)"
-    if "Connection refused" in text:
-        return f"connection refused by {urlsplit(url).netloc} (is the server running?)"
-    return f"connection failed: {text}"
+    """A reason a person can act on: the host that does not resolve, or refused us."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve the host {urlsplit(url).hostname!r} (a typo, or no network?)"
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused by {urlsplit(url).netloc} (is the server running?)"
+        cause = cause.__cause__ or cause.__context__
+    return f"connection failed: {exc or type(exc).__name__}"
 
 
 def _retry_delay(retry_after: str | None, attempt: int) -> float:

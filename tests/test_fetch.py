@@ -14,7 +14,7 @@ import pytest
 from conftest import FeedServer, Reply, Request, rss, rss_item
 
 from digest.config import Config
-from digest.fetch import MAX_RETRY_WAIT, USER_AGENT, Fetched, _retry_delay, fetch_all
+from digest.fetch import MAX_RETRY_WAIT, USER_AGENT, Fetched, _connection_error, _retry_delay, fetch_all
 from digest.store import Store
 
 FEED = rss(rss_item("Hello", "https://news.example/hello"))
@@ -260,7 +260,18 @@ def test_a_refused_connection_is_reported(write_config: WriteConfig, store: Stor
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     result = fetch_one(write_config([{"name": "A", "url": f"http://127.0.0.1:{port}/feed.xml"}]), store)
-    assert result.body is None and result.error is not None and result.error.startswith("connection failed")
+    assert (
+        result.body is None
+        and result.error == f"connection refused by 127.0.0.1:{port} (is the server running?)"
+    )
+
+
+def test_an_unknown_host_is_named() -> None:
+    try:
+        raise OSError("wrapped") from socket.gaierror(-2, "Name or service not known")
+    except OSError as exc:
+        reason = _connection_error("https://feeds.exampel.com/rss", exc)
+    assert reason == "cannot resolve the host 'feeds.exampel.com' (a typo, or no network?)"
 
 
 def test_a_malformed_url_fails_that_source_only(
