@@ -181,7 +181,7 @@ def test_report_lists_links_with_shared_terms(background):
     assert {i["id"] for i in story["items"]} == {f"deal-{n}" for n in range(1, 6)}
     assert len(story["links"]) == 4
     assert all(link["layer"] == "same-event" and link["shared"] for link in story["links"])
-    assert any("$1e+10" in link["shared"] or "scale" in link["shared"] for link in story["links"])
+    assert any("$10 billion" in link["shared"] for link in story["links"])
     json.dumps(facts)
 
 

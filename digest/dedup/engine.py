@@ -14,6 +14,7 @@ from ..models import Item, Link
 from . import model
 from .cluster import UnionFind, average_link
 from .pairs import FEATURES, candidates, features, shingle_similarity
+from .text import display_amount
 from .vectors import Prepared, prepare
 
 MIN_HEADLINE = 0.05  # least title-title or title-lead cosine of a same-event pair
@@ -79,7 +80,7 @@ def _same_text(
 
 def shared_terms(prep: Prepared, a: int, b: int, limit: int = 8) -> tuple[str, ...]:
     """What two items have in common, rarest first: amounts, then terms of title and lead."""
-    common_amounts = sorted(prep.amounts[a] & prep.amounts[b])
+    common_amounts = [display_amount(k) for k in sorted(prep.amounts[a] & prep.amounts[b])]
     words_b = set(prep.words[b])
     common = sorted((w for w in prep.words[a] if w in words_b), key=lambda w: (-prep.idf.get(w, 0), w))
     return tuple(common_amounts + common)[:limit]

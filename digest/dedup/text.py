@@ -282,6 +282,20 @@ def amounts(text: str) -> list[str]:
     return [key for key in map(_amount, matches) if key]
 
 
+def display_amount(key: str) -> str:
+    """An amount key as an editor writes it: "$1e+10" -> "$10 billion", "%50" -> "50%"."""
+    kind, digits = (key[0], key[1:]) if not key[0].isdigit() else ("", key)
+    value = float(digits)
+    for size, name in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        if value >= size:
+            number = f"{value / size:.2g} {name}"
+            break
+    else:
+        number = f"{value:.0f}" if value < 1e4 else f"{value:,.0f}"  # years keep no comma
+        number = number if value.is_integer() else f"{value:g}"
+    return f"{number}%" if kind == "%" else f"{kind}{number}"
+
+
 def is_money(key: str) -> bool:
     """Whether an amount key is money, a percentage or a large count (what tells events apart)."""
     return key[0] in "$€£¥%" or (key[0].isdigit() and float(key) >= 1000 and not _year(key))
