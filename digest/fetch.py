@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -112,6 +113,14 @@ async def _fetch_one(
         return await _fetch_remote(client, source, url, config.fetch, store)
     except FetchError as exc:
         return Fetched(source, url, error=str(exc))
+
+
+def local_feed_path(source: SourceConfig, config: Config) -> Path | None:
+    """The file of a local source (``path:`` or a ``file:`` URL); None for a remote one."""
+    location = _location(source, config)
+    if location.lower().startswith("file:"):
+        return config.resolve(unquote(urlsplit(location).path))
+    return config.resolve(location) if source.path else None
 
 
 def _read_local(location: str, config: Config) -> bytes:

@@ -423,3 +423,14 @@ def test_send_preview_fills_the_recipient(
 def test_send_page_is_served(preview: Preview) -> None:
     code, body = get(preview, "/_preview/send?to=bob%40example.org")
     assert code == 200 and b"bob@example.org" in body and b"List-Id" in body
+
+
+def test_editing_a_local_feed_file_rebuilds_with_its_items(preview: Preview, site: Path) -> None:
+    feed = site.parent / "feeds" / "news.xml"
+    added = rss_item("Harbor City opens a tidal power plant", "https://news.example/tidal", body="Tidal.")
+    items = [rss_item(t, f"https://news.example/{i}", body=s) for i, (t, s) in enumerate(TOPICS)]
+    feed.write_bytes(rss(added, *items))
+    index = site.parent / "out" / str(DAY) / "index.html"
+    wait_status(
+        preview, lambda s: s.state == "ok" and "tidal power plant" in index.read_text(encoding="utf-8")
+    )

@@ -24,6 +24,7 @@ from ..config import Config, load_config
 from ..errors import DigestError
 from ..models import Item, Stats
 from ..store import Store
+from .watch import local_feeds
 
 log = logging.getLogger("digest.preview")
 
@@ -156,13 +157,26 @@ class Rebuilder:
 
     def _collect(self, config: Config, store: Store, refetch: bool) -> _Collected:
         """The items of ``config``'s sources: kept from before unless the sources changed."""
-        key = (config.root, config.state, config.sources, config.fetch)
+        # a local feed file edited since is read again (still no network)
+        key = (config.root, config.state, config.sources, config.fetch, _stamps(local_feeds(config)))
         if refetch or self._collected is None or self._collected.key != key:
             if refetch:
                 log.info("fetching %d feeds", len(config.sources))
             items, stats = collect(config, store, offline=not refetch)
             self._collected = _Collected(key, items, stats)
         return self._collected
+
+
+def _stamps(paths: list[Path]) -> tuple[tuple[Path, int, int], ...]:
+    """Each file's modification time and size (-1 when missing): what tells an edit."""
+    stamps = []
+    for path in paths:
+        try:
+            stat = path.stat()
+            stamps.append((path, stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            stamps.append((path, -1, -1))
+    return tuple(stamps)
 
 
 def _describe(reasons: list[str]) -> str:

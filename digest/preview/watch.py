@@ -1,4 +1,4 @@
-"""File watching: sources.yaml, the notes file and every template folder.
+"""File watching: sources.yaml, the notes file, local feed files and every template folder.
 
 Folders are watched one by one, not recursively: the folder of sources.yaml may hold a
 virtualenv or ``out/``, and only a few files in it matter. What is watched follows the
@@ -18,6 +18,7 @@ import watchfiles
 
 from ..build import notes_path
 from ..config import Config
+from ..fetch import local_feed_path
 from ..render import builtin_templates
 
 log = logging.getLogger("digest.preview")
@@ -59,7 +60,13 @@ def targets_for(sources: Path, config: Config | None, issue_date: date | None) -
             files.add(notes_path(config, issue_date).resolve())
         if config.templates:
             folders.insert(0, config.resolve(config.templates).resolve())
+        files.update(feed.resolve() for feed in local_feeds(config))
     return Targets(frozenset(files), tuple(folders))
+
+
+def local_feeds(config: Config) -> list[Path]:
+    """The files of ``config``'s local sources: editing one is worth a rebuild too."""
+    return [path for source in config.sources if (path := local_feed_path(source, config))]
 
 
 def _existing(folder: Path) -> Path:
