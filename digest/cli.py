@@ -237,19 +237,22 @@ def preview(
 @click.option("--dry-run", is_flag=True, help="Write the messages to ISSUE/eml/*.eml; send nothing.")
 @click.option("--retry-failed", is_flag=True, help="Also resend to recipients whose relay answered 5xx.")
 @click.option("--retry-unknown", is_flag=True, help="Also resend to recipients left in doubt by a crash.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before sending (it asks only on a terminal).")
 def send(
     issue: str | None, sources_path: Path, test_to: str | None, dry_run: bool, retry_failed: bool,
-    retry_unknown: bool,
+    retry_unknown: bool, yes: bool,
 ) -> None:  # fmt: skip
     """Send ISSUE (an issue folder or a date; default: the latest in out/) to the recipients.
 
     Every recipient's delivery is logged in the state: a second run sends only to those
-    who have not had the issue yet. Suppressed addresses never get it. Prints a summary;
+    who have not had the issue yet. Suppressed addresses never get it. On a terminal it
+    asks first (--yes does not). Prints a summary;
     exits 1 if any recipient failed or is deferred, 6 if the relay could not be used
     (wrong password, unreachable, missing issue), 75 if another send or run is going on.
     """
     from .lock import lock_path, run_lock
     from .send import find_issue, load_issue, send_issue, send_test, write_dry_run
+    from .send.delivery import plan, recipients_of
 
     config = load_config(sources_path)
     files = load_issue(find_issue(issue, out_dir(config, None)))
@@ -262,9 +265,17 @@ def send(
         reply = send_test(config, files, test_to)
         click.echo(f"sent a test copy of {files.key} to {test_to}: {reply}")
         return
+    retry = {"retry_failed": retry_failed, "retry_unknown": retry_unknown}
+    if not yes and _interactive():
+        with open_store(config) as store:
+            todo, _ = plan(recipients_of(config), store, files.key, **retry)
+        relay = f"{config.smtp.host}:{config.smtp.port}"
+        if todo:
+            click.confirm(
+                f"Send “{files.title}” ({files.key}) to {len(todo)} recipients through {relay}?", abort=True
+            )
     with run_lock(lock_path(config)), open_store(config) as store:
         with _Progress(f"sending {files.key}") as on_result:
-            retry = {"retry_failed": retry_failed, "retry_unknown": retry_unknown}
             summary = send_issue(config, files, store, on_result=on_result, **retry)
     _report(summary)
 
@@ -342,6 +353,11 @@ def suppress(addresses: tuple[str, ...], import_file: Path | None, reason: str, 
     with open_store(config) as store:
         added = store.suppress(good, reason)
     click.echo(f"suppressed {added} new addresses ({len(good) - added} already there, {len(bad)} invalid)")
+
+
+def _interactive() -> bool:
+    """Whether a person is at the keyboard (a terminal on stdin), not cron or a pipe."""
+    return sys.stdin.isatty()
 
 
 class _Progress:

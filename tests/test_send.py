@@ -630,12 +630,24 @@ def test_killed_between_messages_then_resumed_sends_each_exactly_once(smtp_serve
 
 
 # -- the command line ----------------------------------------------------------------------
-def cli(*args: str) -> Any:
+def cli(*args: str, answer: str | None = None) -> Any:
     from click.testing import CliRunner
 
     from digest.cli import main
 
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return CliRunner().invoke(main, list(args), input=answer, catch_exceptions=False)
+
+
+def test_cli_send_on_a_terminal_asks_first(smtp_server, make_config, issue_folder, monkeypatch):
+    config = make_config(smtp_server.port, recipients=3)
+    monkeypatch.setattr("digest.cli._interactive", lambda: True)
+    result = cli("send", "--sources", str(config.file), answer="n\n")
+    assert "to 3 recipients through 127.0.0.1:" in result.output and result.exit_code == 1
+    assert smtp_server.messages == [] and not log_rows(config)
+    result = cli("send", "--sources", str(config.file), "--yes")  # no answer needed
+    assert result.exit_code == 0 and "Send “" not in result.output and len(smtp_server.messages) == 3
+    result = cli("send", "--sources", str(config.file))  # nobody left: nothing to ask
+    assert result.exit_code == 0 and "Send “" not in result.output and len(smtp_server.messages) == 3
 
 
 def test_cli_send_exits_non_zero_when_a_recipient_failed(smtp_server, make_config, issue_folder):
