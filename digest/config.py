@@ -182,6 +182,7 @@ class SmtpConfig(_Strict):
     dkim_domain: str | None = None  # the DKIM d= domain; default: the sender's domain
     backoff: float = Field(2.0, ge=0, le=600)  # seconds before the first retry, doubled for each next one
     envelope_from: str | None = None  # MAIL FROM (where bounces go); default: newsletter.sender.email
+    suppress_bounces: bool = True  # a 5xx "no such mailbox" (5.1.1 and kin) suppresses the address
 
     @model_validator(mode="after")
     def _dkim_pair(self) -> SmtpConfig:

@@ -448,15 +448,31 @@ def test_persistent_4xx_defers_and_a_later_run_delivers(smtp_server, make_config
 
 def test_5xx_is_recorded_as_failed_with_the_reply(smtp_server, make_config, issue_folder):
     config = make_config(smtp_server.port, recipients=4)
+    refused = "554 5.7.1 message refused by policy"
     smtp_server.on = lambda stage, address, n: (
-        "550 5.1.1 no such user" if stage == "RCPT" and address == "reader2@example.com" else None
+        refused if stage == "RCPT" and address == "reader2@example.com" else None
     )
     summary = send(config, issue_folder)
-    assert summary.sent == 3 and summary.failed == [("reader2@example.com", "550 5.1.1 no such user")]
+    assert summary.sent == 3 and summary.failed == [("reader2@example.com", refused)]
     assert not summary.ok
-    assert log_rows(config)["reader2@example.com"] == ("failed", 1, "550 5.1.1 no such user")
+    assert log_rows(config)["reader2@example.com"] == ("failed", 1, refused)
     assert send(config, issue_folder).skipped["failed before"] == 1  # not retried by default
     assert send(config, issue_folder, retry_failed=True).failed  # retried on request
+    with open_state(config) as store:
+        assert store.suppressed() == set()  # a policy refusal says nothing about the address
+
+
+def test_a_mailbox_that_does_not_exist_is_suppressed(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=3)
+    smtp_server.on = lambda stage, address, n: (
+        "550 5.1.1 no such user" if stage == "RCPT" and address == "reader1@example.com" else None
+    )
+    assert send(config, issue_folder).failed == [("reader1@example.com", "550 5.1.1 no such user")]
+    with open_state(config) as store:
+        assert store.suppressed() == {"reader1@example.com"}
+    second = send(config, issue_folder, retry_failed=True)
+    assert second.skipped["suppressed"] == 1 and not second.failed
+    assert smtp_server.delivered() == {"reader0@example.com": 1, "reader2@example.com": 1}
 
 
 def test_connection_lost_after_data_is_in_doubt_and_not_resent(smtp_server, make_config, issue_folder):

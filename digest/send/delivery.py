@@ -20,6 +20,7 @@ by the next run, and one with ``sent`` never again.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -43,6 +44,10 @@ from .transport import (
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
+# A 5xx reply saying the mailbox does not exist or is disabled (RFC 3463 X.1.0, X.1.1,
+# X.1.10, X.2.1): sending there again only hurts the sender's reputation. Other 5xx
+# replies (policy, content, relay) say nothing about the address and do not suppress.
+MAILBOX_GONE = re.compile(r"^55[0-3][ -](?:5\.1\.(?:0|1|10)|5\.2\.1)\b")
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,9 @@ class _Run:
                 )
             except PermanentFailure as exc:
                 self._log(recipient, "failed", exc.reply, exc.after_data)
+                if self.smtp.suppress_bounces and MAILBOX_GONE.match(exc.reply):
+                    self.store.suppress([recipient.email], f"bounced: {exc.reply}")
+                    log.info("%s: suppressed from now on (%s)", recipient.email, exc.reply)
                 return Outcome(recipient, "failed", exc.reply)
             except TemporaryFailure as exc:
                 reply = exc.reply
