@@ -15,10 +15,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Config
 from .curate import curate
-from .dedup import DedupSettings, already_published, dedup, report
 from .errors import BuildError
 from .fetch import Fetched, fetch_all
 from .ingest import ingest
@@ -27,6 +27,9 @@ from .notes import Notes, load_notes
 from .publish import publish
 from .render import Rendered, render_issue
 from .store import Store
+
+if TYPE_CHECKING:
+    from .dedup import DedupSettings
 
 log = logging.getLogger(__name__)
 PARALLEL_FROM = 48  # sources; below this, starting worker processes costs more than it saves
@@ -75,6 +78,10 @@ def _parse_all(results: list[Fetched], config: Config, fetched_at: datetime) -> 
 
 def dedup_settings(config: Config) -> DedupSettings:
     """The deduplicator's settings: the config's values over the tuned defaults."""
+    # dedup (numpy, scipy, scikit-learn) is imported where it is used: the CLI and the
+    # parse worker processes start without it.
+    from .dedup import DedupSettings
+
     given = config.dedup.model_dump(exclude_none=True)
     known = {f.name for f in fields(DedupSettings)}
     return DedupSettings(**{k: v for k, v in given.items() if k in known})
@@ -84,6 +91,8 @@ def build_issue(
     config: Config, issue_date: date, out: Path, store: Store, items: list[Item], stats: Stats
 ) -> Built:
     """Dedup, curate, render and publish the issue of ``issue_date`` from ``items``."""
+    from .dedup import already_published, dedup, report
+
     if not items:
         raise BuildError("nothing to build: no source returned any item (see the errors above)")
     settings = dedup_settings(config)
