@@ -29,6 +29,9 @@ DEFAULT_SECTION = "top-news"
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+SUBJECT_FIELDS = frozenset({"title", "name", "number", "date"})
+
+
 class _Strict(BaseModel):
     """Unknown keys are mistakes (a typo must not be silently ignored)."""
 
@@ -56,8 +59,22 @@ class Newsletter(_Strict):
     reply_to: str = ""
     subscribe_url: str = ""  # the "share with a friend" link; default: url
     sponsor_url: str = ""  # "become a sponsor" link in the closing; none by default
+    # The Subject of the email: {title} (the lead headline), {name}, {number}, {date}.
+    subject: str = "{title}"
     # Wording of the built-in templates, e.g. {agenda: "Today's menu"}; keys in render.LABELS.
     labels: dict[str, str] = {}
+
+    @field_validator("subject")
+    @classmethod
+    def _known_fields(cls, value: str) -> str:
+        used = set(re.findall(r"\{([^{}]*)\}", value))
+        unknown = sorted(used - SUBJECT_FIELDS)
+        if unknown:
+            allowed = ", ".join("{" + f + "}" for f in sorted(SUBJECT_FIELDS))
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}}; allowed: {allowed}")
+        if not value.strip():
+            raise ValueError("an empty subject; the default is {title}")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,18 @@ def publish(issue: Issue, rendered: Rendered, report: dict[str, Any], config: Co
     return folder
 
 
+def subject_line(issue: Issue, config: Config) -> str:
+    """The email's Subject from ``newsletter.subject``, as one line of plain text."""
+    fields = {
+        "title": issue.title,
+        "name": config.newsletter.name,
+        "number": issue.number,
+        "date": issue.date,
+    }
+    subject = re.sub(r"\{(\w+)\}", lambda m: str(fields[m.group(1)]), config.newsletter.subject)
+    return " ".join(subject.split())
+
+
 def issue_json(issue: Issue, config: Config) -> dict[str, Any]:
     """The ``issue.json`` document of the contract."""
     return {
@@ -47,6 +60,7 @@ def issue_json(issue: Issue, config: Config) -> dict[str, Any]:
         "date": issue.date,
         "title": issue.title,
         "subtitle": issue.subtitle,
+        "subject": subject_line(issue, config),
         "sections": [
             {
                 "id": section.id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import shutil
 import xml.etree.ElementTree as ET
@@ -154,3 +156,23 @@ def test_nothing_to_build_exits_3(tmp_path: Path) -> None:
     sources.write_text("newsletter:\n  name: X\nsources:\n  - name: A\n    path: missing.xml\n")
     code, _, err = build(sources)
     assert code == 3 and "nothing to build" in err
+
+
+def test_the_subject_line_follows_the_config_into_the_message(demo: Path, monkeypatch) -> None:
+    sources = demo / "sources.yaml"
+    text = sources.read_text(encoding="utf-8")
+    sources.write_text(
+        text.replace("newsletter:\n", 'newsletter:\n  subject: "{name} #{number} · {title} 🚀"\n', 1),
+        encoding="utf-8",
+    )
+    code, _, err = build(sources, "--date", DEMO_DATE)
+    assert code == 0, err
+    issue = json.loads((demo / "out" / DEMO_DATE / "issue.json").read_text(encoding="utf-8"))
+    assert issue["subject"] == f"Future Blueprint #1 · {LEAD_TITLE} 🚀"
+    monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", "a-secret-of-sixteen-chars")
+    result = CliRunner().invoke(main, ["send", "--sources", str(sources), "--dry-run", DEMO_DATE])
+    assert result.exit_code == 0, result.output
+    first = sorted((demo / "out" / DEMO_DATE / "eml").glob("*.eml"))[0]
+    message = email.message_from_bytes(first.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == issue["subject"]
+    assert "=?utf-8?" in first.read_text(encoding="ascii")  # RFC 2047, not raw UTF-8 in a header

@@ -193,3 +193,10 @@ def test_paths_resolve_against_the_folder_of_the_config(tmp_path: Path) -> None:
     config = load_config(path)
     assert config.resolve(config.sources[0].path or "") == folder.resolve() / "feeds" / "a.xml"
     assert config.resolve("/abs/x") == Path("/abs/x")
+
+
+def test_an_unknown_subject_placeholder_names_the_allowed_ones(tmp_path: Path) -> None:
+    text = MINIMAL.replace("  name: Example Digest\n", "  name: Example Digest\n  subject: '{titel} today'\n")
+    message = config_error(tmp_path, text)
+    assert ":3: newsletter.subject:" in message
+    assert "{titel}" in message and "{date}, {name}, {number}, {title}" in message

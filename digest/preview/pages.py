@@ -102,6 +102,11 @@ def _recipient(config: Config, address: str) -> Recipient:
     return Recipient(SAMPLE_RECIPIENT)
 
 
+def _subject(data: dict[str, Any], config: Config) -> str:
+    """The Subject as digest.send writes it: issue.json's subject, else its title."""
+    return str(data.get("subject") or data.get("title") or config.newsletter.name)
+
+
 def _computed(config: Config, folder: Path, address: str, note: str) -> SendPreview:
     """The headers as the preview reads the config (when digest.send cannot build them)."""
     recipient = address or SAMPLE_RECIPIENT
@@ -114,7 +119,7 @@ def _computed(config: Config, folder: Path, address: str, note: str) -> SendPrev
     headers = [
         ("From", formataddr((sender.name or config.newsletter.name, sender.email))),
         ("To", recipient),
-        ("Subject", str(read_issue(folder).get("title") or config.newsletter.name)),
+        ("Subject", _subject(read_issue(folder), config)),
         ("List-Unsubscribe", ", ".join(f"<{u}>" for u in (unsubscribe, mailto) if u)),
     ]
     if unsubscribe.startswith("https://"):

@@ -21,9 +21,10 @@ class IssueFiles:
     folder: Path
     key: str  # the issue's date: its name in the send log and the issues table
     number: int
-    title: str  # plain text, for the Subject
+    title: str  # plain text
     html: str
     text: str
+    subject: str = ""  # the Subject line (issue.json "subject"; the title for older issues)
 
 
 def find_issue(issue: str | None, out: Path) -> Path:
@@ -64,7 +65,9 @@ def load_issue(folder: Path) -> IssueFiles:
     if not isinstance(data, dict):
         raise SendError(f"{folder / 'issue.json'}: not an issue document")
     key = str(data.get("date") or folder.resolve().name)
-    return IssueFiles(folder, key, int(data.get("number") or 0), plain_title(data), body_html, body_text)
+    title = plain_title(data)
+    subject = " ".join(html.unescape(str(data.get("subject") or "")).split()) or title
+    return IssueFiles(folder, key, int(data.get("number") or 0), title, body_html, body_text, subject)
 
 
 def plain_title(data: dict[str, object]) -> str:
