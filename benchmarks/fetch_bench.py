@@ -5,7 +5,8 @@
 Generates the feeds in memory (RSS 2.0, ~2 KB of HTML an item, typographic quotes),
 serves them from a ThreadingHTTPServer on 127.0.0.1, writes a sources.yaml for them
 into a temporary folder and runs ``digest.build.collect`` on it (fetch_all, then
-parse_feed and normalize per source, in a process per core for this many sources).
+parse_feed and normalize per source: for this many sources in this process and in one
+worker process per other core).
 Prints wall time, items, and peak memory: ru_maxrss of the timed run, and the tracemalloc peak of a second,
 traced run (tracemalloc slows Python several times over, so it is not timed).
 Target on 2 cores: under 15 s and 500 MB; the exit code says whether it was met.

@@ -68,12 +68,17 @@ def collect(
 def _parse_all(results: list[Fetched], config: Config, fetched_at: datetime) -> list[list[Item] | str]:
     """Each source's items, or its error. Parsing is CPU-bound: many feeds use every core."""
     jobs = [(r, config.source_section(r.source), fetched_at) for r in results]
-    workers = min(os.cpu_count() or 1, 8)
-    if len(jobs) < PARALLEL_FROM or workers < 2:
+    cores = min(os.cpu_count() or 1, 8)
+    if len(jobs) < PARALLEL_FROM or cores < 2:
         return [ingest(job) for job in jobs]
+    # This process parses a share too: every core busy with one process fewer (less memory).
+    # It takes a little more than its share while the workers start up.
+    own = min(len(jobs), round(len(jobs) / cores * 1.15))
     # "spawn": the caller may run threads (the preview server), which fork does not survive.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(ingest, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+    with ProcessPoolExecutor(cores - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        theirs = pool.map(ingest, jobs[own:], chunksize=max(1, (len(jobs) - own) // (cores * 4)))
+        mine = [ingest(job) for job in jobs[:own]]
+        return mine + list(theirs)
 
 
 def dedup_settings(config: Config) -> DedupSettings:

@@ -1,0 +1,46 @@
+"""collect with many sources: worker processes give the same items, in source order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import rss, rss_item
+
+from digest import build
+from digest.build import collect
+from digest.store import Store
+
+SOURCES = build.PARALLEL_FROM + 12
+
+
+def test_many_sources_parse_in_parallel_like_one_by_one(
+    tmp_path: Path, write_config, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "feeds").mkdir()
+    sources = []
+    for n in range(SOURCES):
+        feed = tmp_path / "feeds" / f"f{n}.xml"
+        if n == 7:
+            feed.write_bytes(b"<html><body>not a feed</body></html>")
+        else:
+            items = [rss_item(f"Story {n}-{k} on topic {n}", f"https://s{n}.example/{k}") for k in range(3)]
+            feed.write_bytes(rss(*items, link=f"https://s{n}.example/"))
+        sources.append({"name": f"Source {n}", "path": f"feeds/f{n}.xml"})
+    config = write_config(sources)
+
+    items, stats = collect(config, store)  # over PARALLEL_FROM: worker processes
+    monkeypatch.setattr(build, "PARALLEL_FROM", 10**6)
+    alone, alone_stats = collect(config, store)  # one by one in this process
+
+    assert [i.id for i in items] == [i.id for i in alone]
+    assert [i.title for i in items[:3]] == [
+        "Story 0-0 on topic 0",
+        "Story 0-1 on topic 0",
+        "Story 0-2 on topic 0",
+    ]
+    assert items[-1].source == f"Source {SOURCES - 1}"
+    assert len(items) == 3 * (SOURCES - 1) and stats.feeds_ok == SOURCES - 1
+    assert (
+        [f.source for f in stats.feeds_failed] == ["Source 7"] == [f.source for f in alone_stats.feeds_failed]
+    )
