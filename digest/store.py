@@ -134,15 +134,12 @@ class Store:
     def issue_number(self, date: str, slug: str) -> int:
         """The number of the issue of ``date``: the same on a rebuild, else the next one."""
         with self.transaction() as db:
-            row = db.execute("SELECT number FROM issues WHERE date = ?", (date,)).fetchone()
-            if row:
-                return row[0]
-            (last,) = db.execute("SELECT COALESCE(MAX(number), 0) FROM issues").fetchone()
+            number = self.next_issue_number(date)
             db.execute(
-                "INSERT INTO issues (number, date, slug, built_at) VALUES (?, ?, ?, ?)",
-                (last + 1, date, slug, _now()),
+                "INSERT OR IGNORE INTO issues (number, date, slug, built_at) VALUES (?, ?, ?, ?)",
+                (number, date, slug, _now()),
             )
-            return last + 1
+            return number
 
     def record_issue(self, number: int, title: str, stories: Sequence[Story]) -> None:
         """Store the issue's title and every take it published (replacing a rebuild's)."""
