@@ -106,8 +106,8 @@ async def _fetch_one(
 ) -> Fetched:
     url = _location(source, config)
     try:
-        if source.path or url.lower().startswith("file:"):
-            return Fetched(source, url, body=_read_local(url, config), status=200)
+        if local := local_feed_path(source, config):
+            return Fetched(source, url, body=_read_local(local, config.fetch.max_bytes), status=200)
         if offline:
             return _from_cache(source, url, store)
         return await _fetch_remote(client, source, url, config.fetch, store)
@@ -123,18 +123,15 @@ def local_feed_path(source: SourceConfig, config: Config) -> Path | None:
     return config.resolve(location) if source.path else None
 
 
-def _read_local(location: str, config: Config) -> bytes:
+def _read_local(path: Path, max_bytes: int) -> bytes:
     """Read a local feed file, no more than ``max_bytes`` of it."""
-    if location.lower().startswith("file:"):
-        location = unquote(urlsplit(location).path)
-    path = config.resolve(location)
     try:
         with path.open("rb") as f:
-            body = f.read(config.fetch.max_bytes + 1)
+            body = f.read(max_bytes + 1)
     except OSError as exc:
         raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(body) > config.fetch.max_bytes:
-        raise FetchError(f"{path} is larger than the {config.fetch.max_bytes:,}-byte limit")
+    if len(body) > max_bytes:
+        raise FetchError(f"{path} is larger than the {max_bytes:,}-byte limit")
     return body
 
 
