@@ -22,9 +22,9 @@ class IssueFiles:
     key: str  # the issue's date: its name in the send log and the issues table
     number: int
     title: str  # plain text
+    subject: str  # the Subject line: issue.json's "subject", else (older issues) the title
     html: str
     text: str
-    subject: str = ""  # the Subject line (issue.json "subject"; the title for older issues)
 
 
 def find_issue(issue: str | None, out: Path) -> Path:
@@ -66,11 +66,16 @@ def load_issue(folder: Path) -> IssueFiles:
         raise SendError(f"{folder / 'issue.json'}: not an issue document")
     key = str(data.get("date") or folder.resolve().name)
     title = plain_title(data)
-    subject = " ".join(html.unescape(str(data.get("subject") or "")).split()) or title
-    return IssueFiles(folder, key, int(data.get("number") or 0), title, body_html, body_text, subject)
+    subject = _one_line(str(data.get("subject") or "")) or title
+    return IssueFiles(folder, key, int(data.get("number") or 0), title, subject, body_html, body_text)
 
 
 def plain_title(data: dict[str, object]) -> str:
     """The issue's title as one line of plain text (entities decoded, never shown raw)."""
     title = str(data.get("title") or "") or str((data.get("newsletter") or {}).get("name", ""))  # type: ignore[union-attr]
-    return " ".join(html.unescape(title).split())
+    return _one_line(title)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with entities decoded and all whitespace runs as single spaces."""
+    return " ".join(html.unescape(text).split())

@@ -79,15 +79,7 @@ class Composer:
         self.text, self.html = _crlf(issue.text), _crlf(issue.html)
         common = [("From", self.sender), ("Reply-To", config.newsletter.reply_to)]
         self.head = {
-            test: encode_headers(
-                [
-                    *common,
-                    (
-                        "Subject",
-                        f"[TEST] {issue.subject or issue.title}" if test else issue.subject or issue.title,
-                    ),
-                ]
-            )
+            test: encode_headers([*common, ("Subject", f"[TEST] {issue.subject}" if test else issue.subject)])
             for test in (False, True)
         }
         self.list_head = encode_headers([("List-Id", self.list_id)])
