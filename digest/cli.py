@@ -266,9 +266,10 @@ def send(
         click.echo(f"sent a test copy of {files.key} to {test_to}: {reply}")
         return
     retry = {"retry_failed": retry_failed, "retry_unknown": retry_unknown}
+    recipients = recipients_of(config)  # read (and its bad lines reported) once
     if not yes and _interactive():
         with open_store(config) as store:
-            todo, _ = plan(recipients_of(config), store, files.key, **retry)
+            todo, _ = plan(recipients, store, files.key, **retry)
         relay = f"{config.smtp.host}:{config.smtp.port}"
         if todo:
             click.confirm(
@@ -276,7 +277,7 @@ def send(
             )
     with run_lock(lock_path(config)), open_store(config) as store:
         with _Progress(f"sending {files.key}") as on_result:
-            summary = send_issue(config, files, store, on_result=on_result, **retry)
+            summary = send_issue(config, files, store, recipients, on_result=on_result, **retry)
     _report(summary)
 
 
