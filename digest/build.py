@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from .config import Config
 from .curate import curate
-from .errors import BuildError
+from .errors import BuildError, NothingNew
 from .fetch import Fetched, fetch_all
 from .ingest import ingest
 from .models import FeedFailure, Issue, Item, Stats
@@ -109,7 +109,7 @@ def build_issue(
     number = store.next_issue_number(day)  # taken only once the issue is published
     issue = curate([s for s in stories if s.id not in published], config, issue_date, number, stats)
     if not issue.stories:
-        raise BuildError(
+        raise NothingNew(
             f"no stories for {issue_date}: {len(items)} items, none new and within "
             f"{config.curate.lookback_days:g} days (try --date, or curate.lookback_days)"
         )

@@ -32,6 +32,10 @@ class BuildError(DigestError):
     exit_code = 3
 
 
+class NothingNew(BuildError):
+    """Items came in, but no story is new and recent enough for the issue: a quiet day."""
+
+
 class TemplateError(DigestError):
     """A template or its MJML is broken: the message names the file and line."""
 

@@ -19,6 +19,7 @@ from conftest import rss, rss_item
 from test_send import DEADLINE, HOLD, SECRET, ScriptedHandler, SmtpServer, wait_for, write_recipients
 
 from digest.cli import main
+from digest.errors import BuildError
 from digest.lock import AlreadyRunning, run_lock
 
 DATE = "2025-06-14"
@@ -77,6 +78,13 @@ def test_run_without_new_stories_skips_the_day(newsletter: Path, relay: SmtpServ
     code, output = run(newsletter, "2025-06-15")  # the same two stories: already published
     assert code == 0 and "no issue for 2025-06-15" in output
     assert len(relay.messages) == 4
+
+
+def test_run_with_every_feed_down_fails_and_sends_nothing(newsletter: Path, relay: SmtpServer) -> None:
+    (newsletter.parent / "feed.xml").write_bytes(b"<html>the feed moved</html>")
+    code, output = run(newsletter)
+    assert code == BuildError.exit_code and "nothing to build" in output  # not a quiet day: exit 3
+    assert not relay.messages
 
 
 def test_the_lock_refuses_a_second_run(newsletter: Path, relay: SmtpServer) -> None:

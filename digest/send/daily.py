@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..build import build_issue, collect
 from ..config import Config
-from ..errors import BuildError
+from ..errors import NothingNew
 from ..store import Store
 from .delivery import Outcome, SendSummary, send_issue
 from .issue import load_issue
@@ -49,11 +49,9 @@ def run_daily(
         log.info("resuming the send of %s, as built (not rebuilt mid-list)", key)
     else:
         items, stats = collect(config, store)
-        if not items:
-            raise BuildError("nothing to build: no source returned any item (see the errors above)")
         try:
             folder = build_issue(config, when, out, store, items, stats).folder
-        except BuildError as exc:
+        except NothingNew as exc:  # a quiet day; no items at all (every feed down) is a failure
             if not config.curate.skip_when_empty:
                 raise
             return RunResult("nothing new", f"no issue for {key}: {exc} (curate.skip_when_empty)")
