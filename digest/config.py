@@ -30,6 +30,7 @@ _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 SUBJECT_FIELDS = frozenset({"title", "name", "number", "date"})
+SUBJECT_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")  # {title}; filled by publish.subject_line
 
 
 class _Strict(BaseModel):
@@ -67,7 +68,7 @@ class Newsletter(_Strict):
     @field_validator("subject")
     @classmethod
     def _known_fields(cls, value: str) -> str:
-        used = set(re.findall(r"\{([^{}]*)\}", value))
+        used = set(SUBJECT_PLACEHOLDER.findall(value))
         unknown = sorted(used - SUBJECT_FIELDS)
         if unknown:
             allowed = ", ".join("{" + f + "}" for f in sorted(SUBJECT_FIELDS))
@@ -151,9 +152,8 @@ class CurateConfig(_Strict):
     lead_paragraphs: int = Field(3, ge=1, le=8)  # paragraphs of the lead story's summary
 
 
-Color = Annotated[
-    str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")
-]  # "#rrggbb"; the build warns below 4.5:1 contrast
+# "#rrggbb"; the build warns when text colors fall below 4.5:1 contrast (digest.contrast)
+Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 
 
 class Theme(_Strict):

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .config import Config
+from .config import SUBJECT_PLACEHOLDER, Config
 from .models import Issue, Item, Story
 from .render import MANAGE, RECIPIENT, UNSUBSCRIBE, Rendered, render_page
 
@@ -48,7 +47,7 @@ def subject_line(issue: Issue, config: Config) -> str:
         "number": issue.number,
         "date": issue.date,
     }
-    subject = re.sub(r"\{(\w+)\}", lambda m: str(fields[m.group(1)]), config.newsletter.subject)
+    subject = SUBJECT_PLACEHOLDER.sub(lambda m: str(fields[m.group(1)]), config.newsletter.subject)
     return " ".join(subject.split())
 
 
