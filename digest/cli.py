@@ -220,8 +220,8 @@ def preview(
     """Serve the issue and the archive from out/ and rebuild it on every save.
 
     Shows the issue at desktop (600 px) and phone (375 px) width, the plaintext, the
-    dedup report and the send headers. Saving sources.yaml, a template, the theme or the
-    notes file re-renders from the feeds already fetched and reloads the page; "Fetch
+    dedup report and the send headers. Saving sources.yaml, a template, the theme, the
+    notes file or a local feed file re-renders without fetching and reloads the page; "Fetch
     again" (or --refetch) fetches the feeds anew. Ctrl-C stops it.
     """
     from .preview import serve
