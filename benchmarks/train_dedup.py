@@ -1,23 +1,26 @@
 """Retrain the pairwise same-event model of dedup and write its weights as JSON.
 
-Usage (from the repository root, with the dev environment)::
+Usage (from the repository root, with scikit-learn: ``pip install -e '.[train]'``)::
 
     python benchmarks/train_dedup.py [--eval DIR] [--train FILE ...] [--holdout 0.5 | --odd]
+                                     [--trees 80 --depth 4 --rate 0.15 | --logistic]
                                      [--out digest/data/dedup_model.json]
 
-Features are computed exactly as ``digest.dedup`` computes them at run time, on the
-candidate pairs it would score; a pair is positive when both items carry the same
-``gold`` label. The model is a logistic regression (scikit-learn, needed only here) on
-standardized features; the JSON holds the feature names, means, scales, coefficients
-and intercept. With ``--holdout F`` a share F of the training events (chosen by a hash
-of their label, deterministic) is kept out of fitting, and the script reports B-cubed
-F1 over a threshold grid on the held-out part and on every other eval file, so the
-threshold can be chosen on data the model did not see; ``--odd`` holds out every other
-event instead (labels in sorted order). The shipped weights are fitted on every pair of
-the three eval files (the default ``--train``), one threshold for all of them: news of
-different kinds (three outlets' takes, many short reports of two like events, a dated
-stream) calibrate one probability. Eval data stay outside the repo: only the fitted
-weights are written.
+Features are computed exactly as ``digest.dedup`` computes them at run time (word
+vectors included), on the candidate pairs it would score; a pair is positive when both
+items carry the same ``gold`` label. The model is gradient-boosted trees (scikit-learn's
+histogram boosting) on the raw features, exported as JSON node arrays that
+``digest.dedup.model`` walks with numpy, so scikit-learn is needed only here; the export
+is checked against scikit-learn's own scores before it is kept. ``--logistic`` fits a
+logistic regression on standardized features instead. With ``--holdout F`` a share F of
+the training events (chosen by a hash of their label, deterministic) is kept out of
+fitting, and the script reports B-cubed F1 over a threshold grid on the held-out part
+and on every other eval file, so the threshold can be chosen on data the model did not
+see; ``--odd`` holds out every other event instead (labels in sorted order). The shipped
+weights are fitted on every pair of the three eval files (the default ``--train``), one
+threshold for all of them: news of different kinds (three outlets' takes, many short
+reports of two like events, a dated stream) calibrate one probability. Eval data stay
+outside the repo: only the fitted weights are written.
 """
 
 from __future__ import annotations
@@ -71,7 +74,13 @@ def odd_event(labels: list[str]) -> dict[str, bool]:
 def pair_data(items: list, gold: list[str], settings: DedupSettings) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels of the candidate pairs dedup would score on ``items``."""
     prep = prepare(items)
-    i, j = candidates(prep, settings.window_days, settings.neighbors, settings.min_candidate_similarity)
+    i, j = candidates(
+        prep,
+        settings.window_days,
+        settings.neighbors,
+        settings.min_candidate_similarity,
+        settings.meaning_neighbors,
+    )
     x = features(prep, i, j)
     y = np.array([gold[a] == gold[b] for a, b in zip(i, j)], bool)
     return x, y
@@ -114,6 +123,37 @@ def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> dict:
     }
 
 
+def fit_trees(x: np.ndarray, y: np.ndarray, trees: int, depth: int, rate: float) -> dict:
+    """Gradient-boosted trees (scikit-learn's histogram boosting) on the raw features, as a
+    JSON-able dict of node arrays that ``digest.dedup.model`` walks with numpy."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    clf = HistGradientBoostingClassifier(
+        max_iter=trees, max_depth=depth, learning_rate=rate, l2_regularization=1.0, random_state=0
+    ).fit(x, y)
+    exported = []
+    for (predictor,) in clf._predictors:  # one tree per iteration (binary classification)
+        nodes = predictor.nodes
+        leaf = nodes["is_leaf"].astype(bool)
+        exported.append(
+            {
+                "feature": nodes["feature_idx"].tolist(),
+                "threshold": nodes["num_threshold"].tolist(),  # exact: ties decide
+                "left": np.where(leaf, -1, nodes["left"].astype(np.int64)).tolist(),
+                "right": np.where(leaf, -1, nodes["right"].astype(np.int64)).tolist(),
+                "value": [round(float(v), 6) for v in np.where(leaf, nodes["value"], 0.0)],
+            }
+        )
+    return {
+        "features": list(FEATURES),
+        "baseline": float(np.ravel(clf._baseline_prediction)[0]),
+        "depth": depth,
+        "trees": exported,
+        "trained_on": {"pairs": int(len(y)), "positives": int(y.sum())},
+        "_check": clf.decision_function(x[:2000]),
+    }
+
+
 def bcubed(gold: list[str], pred: list) -> tuple[float, float, float]:
     """B-cubed precision, recall and F1 (as in shared/eval/score.py)."""
     from collections import Counter
@@ -144,6 +184,10 @@ def main() -> None:
     ap.add_argument("--holdout", type=float, default=0.0)
     ap.add_argument("--odd", action="store_true", help="hold out every other event")
     ap.add_argument("--c", type=float, default=1.0)
+    ap.add_argument("--logistic", action="store_true", help="a logistic regression instead of trees")
+    ap.add_argument("--trees", type=int, default=80)
+    ap.add_argument("--depth", type=int, default=4)
+    ap.add_argument("--rate", type=float, default=0.15)
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     ap.add_argument(
         "--batches",
@@ -169,18 +213,25 @@ def main() -> None:
         if args.holdout or args.odd:
             test = [(it, g) for it, g, h in zip(items, gold, part) if h]
             tests.append((f"{name} (held out)", [t[0] for t in test], [t[1] for t in test]))
-    model = fit(np.vstack(xs), np.concatenate(ys), args.c)
-    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    x, y = np.vstack(xs), np.concatenate(ys)
+    if args.logistic:
+        model = fit(x, y, args.c)
+    else:
+        model = fit_trees(x, y, args.trees, args.depth, args.rate)
+        check = model.pop("_check")
+    args.out.write_text(json.dumps(model, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"wrote {args.out}: {model['trained_on']}")
-    for name, coef in zip([*FEATURES, *EXTRA], model["coef"]):
-        print(f"  {name:16s} {coef:+.3f}")
     from digest.dedup import model as runtime
 
+    runtime.MODEL_PATH = args.out  # score with the model just written
     runtime.load.cache_clear()
-    if args.out != MODEL_PATH:  # score with the weights just written, not the shipped ones
-        from functools import partial
-
-        runtime.load = partial(runtime.load, args.out)
+    runtime._forest.cache_clear()
+    if args.logistic:
+        for name, coef in zip([*FEATURES, *EXTRA], model["coef"]):
+            print(f"  {name:16s} {coef:+.3f}")
+    else:
+        logit = np.log(runtime.probability(x[:2000]) / (1 - runtime.probability(x[:2000])))
+        assert np.allclose(logit, check, atol=1e-3), "the exported trees disagree with the fitted model"
     grid = [float(g) for g in args.grid.split(",")]
     others = [p for p in sorted(args.eval.glob("*.jsonl")) if p.name not in args.train]
     for path in others:

@@ -251,3 +251,56 @@ def test_demo_day_merges_the_five_deal_takes_and_nothing_else(tmp_path):
     assert all("Meta" in i.title for i in deal.items)
     assert any(i.title == "Meta to spend billions on data deal" for i in deal.items)
     assert sum(len(s.items) for s in stories) == len(items)
+
+
+def test_word_vectors_see_a_rewording_that_shares_no_word():
+    from digest.dedup.meaning import embed
+
+    deal, reworded, other = embed(
+        [
+            "Meta buys a big stake in Scale AI".split(),
+            "Facebook owner acquires large share of data labeling startup".split(),
+            "Earthquake shakes northern Japan, tsunami warning lifted".split(),
+        ]
+    )
+    assert float(deal @ reworded) > float(deal @ other) + 0.1
+    assert not embed([["zzqx", "qqzz"]]).any()  # no known word: a zero vector, similar to nothing
+
+
+def test_takes_in_other_words_become_candidates_by_meaning():
+    from digest.dedup.pairs import candidates
+    from digest.dedup.vectors import prepare
+
+    titles = [
+        "Carmaker recalls half a million vehicles over faulty brakes",
+        "Automaker pulls 500,000 cars back to fix braking defect",
+        "Central bank holds interest rates steady",
+        "Heavy snow closes mountain passes",
+        "Museum returns looted statues to Greece",
+    ]
+    items = [
+        Item(id=str(k), title=t, url=f"https://example.org/{k}", source=f"s{k}") for k, t in enumerate(titles)
+    ]
+    prep = prepare(items)
+    by_terms = set(zip(*(a.tolist() for a in candidates(prep, 3.0, 20, 0.05, 0))))
+    by_meaning = set(zip(*(a.tolist() for a in candidates(prep, 3.0, 20, 0.05, 1))))
+    assert (0, 1) not in by_terms  # no rare term in common
+    assert (0, 1) in by_meaning
+
+
+def test_tree_model_walks_each_tree_to_its_leaf(tmp_path):
+    from digest.dedup import model
+    from digest.dedup.pairs import FEATURES
+
+    # two stumps on cos_title (feature 0) and cos_lead (feature 1), baseline -1
+    stump = {"left": [1, -1, -1], "right": [2, -1, -1], "value": [0.0, -2.0, 3.0]}
+    trees = [{**stump, "feature": [0, 0, 0], "threshold": [0.5, 0, 0]}]
+    trees.append({**stump, "feature": [1, 0, 0], "threshold": [0.2, 0, 0], "value": [0.0, 0.0, 1.0]})
+    path = tmp_path / "trees.json"
+    path.write_text(json.dumps({"features": list(FEATURES), "baseline": -1.0, "depth": 1, "trees": trees}))
+    x = np.zeros((3, len(FEATURES)))
+    x[1, 0] = 0.9  # right in the first tree: -1 + 3
+    x[2, 0], x[2, 1] = 0.9, 0.5  # right in both: -1 + 3 + 1
+    logit = -1.0 + np.array([-2.0, 3.0, 4.0])
+    assert np.allclose(model.probability(x, path=path), 1 / (1 + np.exp(-logit)))
+    assert "trees" in model.load()  # the shipped model is the boosted trees

@@ -27,6 +27,7 @@ class Params:
     threshold: float
     window_days: float
     neighbors: int
+    meaning_neighbors: int
     min_candidate_similarity: float
     same_text_jaccard: float
     time_penalty: float
@@ -108,22 +109,27 @@ def cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Link
     uf = UnionFind(n)
     _same_item(items, uf, links)
     prep = prepare(items)
-    i, j = candidates(prep, params.window_days, params.neighbors, params.min_candidate_similarity)
+    i, j = candidates(
+        prep, params.window_days, params.neighbors, params.min_candidate_similarity, params.meaning_neighbors
+    )
     x = features(prep, i, j)
     _same_text(items, prep, i, j, x, params, uf, links)
-    gap = np.nan_to_num(np.abs(prep.days[i] - prep.days[j])) / max(params.window_days, 1e-9)
-    p = model.probability(x, offset=-params.time_penalty * gap) if len(i) else np.zeros(0)
-    keep = p >= 0.05  # negligible scores only dilute averages; dropping them saves time
-    keep[keep] = _enough_shared(prep, i[keep], j[keep], params.min_shared_terms)
+    # cheap rules first, so that the model scores only pairs that could merge:
     # the headlines must share something (title with title or with the other's lead): two
     # leads alike under unrelated headlines are two stories of one beat, mostly in small batches
     headline = np.maximum(x[:, FEATURES.index("cos_title")], x[:, FEATURES.index("cos_title_lead")])
-    keep &= headline >= MIN_HEADLINE
+    keep = headline >= MIN_HEADLINE
     # names and numbers tell two events of one kind apart: both state numbers yet share
     # none, and a central name of one is missing from the other (a deal with Nvidia by 2030
     # against a schools plan by 2026) is another event, however alike the words
     numbers, names = x[:, FEATURES.index("number_conflict")], x[:, FEATURES.index("title_name_missing")]
     keep &= ~((numbers > 0) & (names > 0))
+    keep[keep] = _enough_shared(prep, i[keep], j[keep], params.min_shared_terms)
+    gap = np.nan_to_num(np.abs(prep.days[i] - prep.days[j])) / max(params.window_days, 1e-9)
+    p = np.zeros(i.size)
+    if keep.any():
+        p[keep] = model.probability(x[keep], offset=-params.time_penalty * gap[keep])
+    keep &= p >= 0.05  # negligible scores only dilute averages; dropping them saves time
     groups = np.array([uf.find(k) for k in range(n)])
     final, joins = average_link(
         groups,

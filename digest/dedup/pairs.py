@@ -2,9 +2,11 @@
 
 Candidates come from a sparse product of rare-term vectors (an inverted index in matrix
 form), item blocks sorted by time so that each block meets only the items of its window.
-Features are similarities of title, lead, body and names; how a pair compares with each
-item's other candidates (relative to the best, excess over the background); and
-conflicts of fact: amounts, central names, named weekdays.
+Candidates also come from each item's nearest by meaning (static word vectors), which
+finds takes told in other words. Features are similarities of title, lead, body, names
+and meaning; how a pair compares with each item's other candidates (relative to the
+best, excess over the background); and conflicts of fact: amounts, central names, named
+weekdays.
 """
 
 from __future__ import annotations
@@ -31,9 +33,14 @@ FEATURES = (
     "number_conflict",
     "excess",
     "weekday_conflict",
+    "cos_meaning",
+    "meaning_near",
+    "meaning_far",
+    "meaning_excess",
 )
 BACKGROUND_RANK = 5  # the candidate whose similarity stands for "same beat, other event"
 BLOCK_ROWS = 2000
+DENSE_CELLS = 8_000_000  # similarities of the meaning vectors held at once (32 MB)
 
 
 def _column_ranges(
@@ -65,9 +72,35 @@ def _blocks(n: int, dated: int) -> list[tuple[int, int]]:
     return bounds + [(s, min(s + BLOCK_ROWS, n)) for s in range(dated, n, BLOCK_ROWS)]
 
 
-def candidates(prep: Prepared, window: float, k: int, min_sim: float) -> tuple[np.ndarray, ...]:
-    """Pairs (i < j) worth scoring, each item's ``k`` nearest within the time window,
-    with their rare-term cosine."""
+def _dense_top_k(
+    prep: Prepared, rows: np.ndarray, cols: np.ndarray, window: float, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest columns by meaning (within the time window), in chunks of
+    rows so that no more than ``DENSE_CELLS`` similarities are held at once."""
+    if k <= 0 or cols.size <= 1:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    days, vecs = prep.days, prep.meaning
+    k = min(k, cols.size - 1)
+    step = max(1, DENSE_CELLS // cols.size)
+    found_r, found_c = [], []
+    target = vecs[cols].T
+    for s in range(0, rows.size, step):
+        part = rows[s : s + step]
+        sim = vecs[part] @ target
+        sim[part[:, None] == cols[None, :]] = -np.inf
+        sim[np.abs(days[part][:, None] - days[cols][None, :]) > window] = -np.inf
+        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        ok = np.isfinite(np.take_along_axis(sim, top, axis=1))
+        found_r.append(np.repeat(part, k)[ok.ravel()])
+        found_c.append(cols[top.ravel()][ok.ravel()])
+    return np.concatenate(found_r), np.concatenate(found_c)
+
+
+def candidates(
+    prep: Prepared, window: float, k: int, min_sim: float, k_meaning: int = 0
+) -> tuple[np.ndarray, ...]:
+    """Pairs (i < j) worth scoring: each item's ``k`` nearest by rare terms (with a cosine
+    of at least ``min_sim``) and its ``k_meaning`` nearest by meaning, within the time window."""
     days, n = prep.days, prep.days.shape[0]
     order = np.argsort(np.where(np.isnan(days), np.inf, days), kind="stable")
     dated = int((~np.isnan(days)).sum())
@@ -81,6 +114,7 @@ def candidates(prep: Prepared, window: float, k: int, min_sim: float) -> tuple[n
         r, c, v = r[ok], c[ok], v[ok]
         keep = _top_k(r, c, v, k)
         found.append((r[keep], c[keep]))
+        found.append(_dense_top_k(prep, rows, cols, window, k_meaning))
     i = np.concatenate([f[0] for f in found] + [np.zeros(0, np.int64)]).astype(np.int64)
     j = np.concatenate([f[1] for f in found] + [np.zeros(0, np.int64)]).astype(np.int64)
     key = np.unique(np.minimum(i, j) * n + np.maximum(i, j))
@@ -93,6 +127,15 @@ def rowwise_dot(a: sparse.csr_matrix, b: sparse.csr_matrix, i: np.ndarray, j: np
     for s in range(0, i.size, 200_000):
         sl = slice(s, s + 200_000)
         out[sl] = np.asarray(a[i[sl]].multiply(b[j[sl]]).sum(axis=1)).ravel()
+    return out
+
+
+def _dense_rowwise(vecs: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Dot products of dense rows ``vecs[i]`` and ``vecs[j]``, in chunks to bound memory."""
+    out = np.zeros(i.size, np.float32)
+    for s in range(0, i.size, 100_000):
+        sl = slice(s, s + 100_000)
+        out[sl] = np.einsum("ij,ij->i", vecs[i[sl]], vecs[j[sl]])
     return out
 
 
@@ -170,6 +213,8 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     block = rowwise_dot(prep.blocking, prep.blocking, i, j)
     body = rowwise_dot(prep.body, prep.body, i, j)
     near, far = _relative(i, j, body, prep.days.shape[0])
+    meaning = _dense_rowwise(prep.meaning, i, j)
+    meaning_near, meaning_far = _relative(i, j, np.maximum(meaning, 0), prep.days.shape[0])
     shared, conflict, numbers = _amount_features(prep, i, j)
     cross = np.maximum(rowwise_dot(prep.title, prep.lead, i, j), rowwise_dot(prep.lead, prep.title, i, j))
     cols = [
@@ -188,6 +233,10 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         numbers,
         _excess(i, j, body, prep.days.shape[0]),
         _weekday_conflict(prep, i, j),
+        meaning,
+        meaning_near,
+        meaning_far,
+        _excess(i, j, meaning, prep.days.shape[0]),
     ]
     return np.column_stack(cols).astype(np.float64)
 

@@ -10,11 +10,13 @@ import numpy as np
 from scipy import sparse
 
 from ..models import Item
+from . import meaning as mn
 from . import text as tx
 
 BODY_CHARS = 1000  # enough of the body to tell events apart; bounds the cost per item
 LEAD_WORDS = 45  # the lead: roughly the first two sentences
 LEAD_CHARS = 400  # where amounts are looked for, after the title
+MEANING_WORDS = 100  # words of the body that go into the meaning vector, after the title
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Prepared:
     title_names: sparse.csr_matrix  # names of the title only
     lead_names: sparse.csr_matrix  # names of the lead only (binary)
     blocking: sparse.csr_matrix  # title and lead on rare terms: candidate generation
+    meaning: np.ndarray  # unit word-vector sum of title and start of body (dense, float32)
     amounts: list[frozenset[str]]  # normalized amounts and numbers
     money: np.ndarray  # bool: the item states money, a percentage or a large count
     days: np.ndarray  # publication time in days (NaN when undated)
@@ -157,6 +160,9 @@ def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int =
         title_names=_weighted(tname_c, nidf),
         lead_names=(_resized(lname_c, len(nvocab) or 1) > 0).astype(np.float32).tocsr(),
         blocking=_weighted(block_c, idf, rare),
+        meaning=mn.embed(
+            [[w for _, w in t] + [w for _, w in b[:MEANING_WORDS]] for t, b in zip(title_toks, body_toks)]
+        ),
         amounts=amounts,
         money=np.array([any(map(tx.is_money, a)) for a in amounts], bool),
         days=np.array([_days(i) for i in items], np.float64),
