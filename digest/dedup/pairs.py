@@ -37,6 +37,8 @@ FEATURES = (
     "meaning_near",
     "meaning_far",
     "meaning_excess",
+    "rank_worse",
+    "rank_better",
 )
 BACKGROUND_RANK = 5  # the candidate whose similarity stands for "same beat, other event"
 BLOCK_ROWS = 2000
@@ -139,6 +141,19 @@ def _dense_rowwise(vecs: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray
     return out
 
 
+def _ranks(i: np.ndarray, j: np.ndarray, v: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each pair stands among each endpoint's candidates by ``v`` (0 = its nearest),
+    capped at 5: the worse and the better of the two ranks."""
+    ends = np.concatenate([i, j])
+    vals = np.concatenate([v, v])
+    order = np.lexsort((-vals, ends))
+    position = np.empty(ends.size, np.int64)
+    sorted_ends = ends[order]
+    position[order] = np.arange(ends.size) - np.searchsorted(sorted_ends, sorted_ends, side="left")
+    a, b = np.minimum(position[: i.size], 5), np.minimum(position[i.size :], 5)
+    return np.maximum(a, b).astype(np.float32), np.minimum(a, b).astype(np.float32)
+
+
 def _relative(i: np.ndarray, j: np.ndarray, v: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Each pair's similarity over each endpoint's best candidate similarity (1 = its nearest):
     the higher and the lower of the two ratios."""
@@ -237,6 +252,7 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         meaning_near,
         meaning_far,
         _excess(i, j, meaning, prep.days.shape[0]),
+        *_ranks(i, j, body + meaning, prep.days.shape[0]),
     ]
     return np.column_stack(cols).astype(np.float64)
 
