@@ -20,7 +20,7 @@ class DedupSettings:
     window_days: float = 3.0  # max time gap between takes of one event
     memory_days: int = 7  # how far back already_published looks (the caller picks the items)
     neighbors: int = 20  # candidates kept per item, by rare terms
-    meaning_neighbors: int = 10  # and by meaning (word vectors)
+    meaning_neighbors: int = 5  # and by meaning (word vectors)
     min_candidate_similarity: float = 0.05  # rare-term cosine below which pairs are not scored
     same_text_jaccard: float = 0.5  # word-3-shingle Jaccard of a syndicated copy
     time_penalty: float = 2.0  # log-odds taken off a pair whose gap is the whole window

@@ -77,24 +77,37 @@ def _blocks(n: int, dated: int) -> list[tuple[int, int]]:
 def _dense_top_k(
     prep: Prepared, rows: np.ndarray, cols: np.ndarray, window: float, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ``k`` nearest columns by meaning (within the time window), in chunks of
-    rows so that no more than ``DENSE_CELLS`` similarities are held at once."""
+    """Each row's ``k`` nearest columns by meaning, within the time window, in chunks of
+    rows so that no more than ``DENSE_CELLS`` similarities are held at once. ``cols`` are
+    the dated items in time order, then the undated (as ``_column_ranges`` gives them)."""
     if k <= 0 or cols.size <= 1:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     days, vecs = prep.days, prep.meaning
     k = min(k, cols.size - 1)
     step = max(1, DENSE_CELLS // cols.size)
+    col_days = days[cols]
+    dated = int((~np.isnan(col_days)).sum())
+    position = np.full(days.shape[0], -1)
+    position[cols] = np.arange(cols.size)
+    column = np.arange(cols.size)[None, :]
     found_r, found_c = [], []
     target = vecs[cols].T
     for s in range(0, rows.size, step):
         part = rows[s : s + step]
         sim = vecs[part] @ target
-        sim[part[:, None] == cols[None, :]] = -np.inf
-        sim[np.abs(days[part][:, None] - days[cols][None, :]) > window] = -np.inf
+        row_days = days[part]
+        # the window is a run of the time-ordered dated columns; undated rows meet all
+        undated = np.isnan(row_days)
+        lo = np.where(undated, 0, np.searchsorted(col_days[:dated], row_days - window, "left"))
+        hi = np.where(undated, dated, np.searchsorted(col_days[:dated], row_days + window, "right"))
+        outside = ((column < lo[:, None]) | (column >= hi[:, None])) & (column < dated)
+        np.copyto(sim, -np.inf, where=outside)
+        own = position[part]
+        sim[np.flatnonzero(own >= 0), own[own >= 0]] = -np.inf
         top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-        ok = np.isfinite(np.take_along_axis(sim, top, axis=1))
-        found_r.append(np.repeat(part, k)[ok.ravel()])
-        found_c.append(cols[top.ravel()][ok.ravel()])
+        ok = np.isfinite(np.take_along_axis(sim, top, axis=1)).ravel()
+        found_r.append(np.repeat(part, k)[ok])
+        found_c.append(cols[top.ravel()][ok])
     return np.concatenate(found_r), np.concatenate(found_c)
 
 
