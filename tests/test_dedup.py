@@ -304,3 +304,28 @@ def test_tree_model_walks_each_tree_to_its_leaf(tmp_path):
     logit = -1.0 + np.array([-2.0, 3.0, 4.0])
     assert np.allclose(model.probability(x, path=path), 1 / (1 + np.exp(-logit)))
     assert "trees" in model.load()  # the shipped model is the boosted trees
+
+
+def test_meaning_neighbors_match_a_brute_force_search_within_the_window():
+    from types import SimpleNamespace
+
+    from scipy import sparse
+
+    from digest.dedup.pairs import candidates
+
+    rng = np.random.default_rng(1)
+    n, k, window = 600, 4, 3.0
+    days = rng.uniform(0, 30, n)
+    days[rng.random(n) < 0.2] = np.nan  # undated items meet everyone
+    vecs = rng.normal(size=(n, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    prep = SimpleNamespace(days=days, meaning=vecs, blocking=sparse.csr_matrix((n, 5), dtype=np.float32))
+    found = set(zip(*(a.tolist() for a in candidates(prep, window, 0, 0.05, k))))
+    expected = set()
+    for row in range(n):
+        sim = vecs @ vecs[row]
+        sim[row] = -np.inf
+        if not np.isnan(days[row]):
+            sim[np.abs(days - days[row]) > window] = -np.inf
+        expected |= {(min(row, c), max(row, c)) for c in np.argsort(-sim)[:k] if np.isfinite(sim[c])}
+    assert found == expected
