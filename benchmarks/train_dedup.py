@@ -3,7 +3,7 @@
 Usage (from the repository root, with scikit-learn: ``pip install -e '.[train]'``)::
 
     python benchmarks/train_dedup.py [--eval DIR] [--train FILE ...] [--holdout 0.5 | --odd]
-                                     [--trees 80 --depth 4 --rate 0.15 | --logistic]
+                                     [--trees 80 --depth 4 --rate 0.15]
                                      [--out digest/data/dedup_model.json]
 
 Features are computed exactly as ``digest.dedup`` computes them at run time (word
@@ -11,8 +11,7 @@ vectors included), on the candidate pairs it would score; a pair is positive whe
 items carry the same ``gold`` label. The model is gradient-boosted trees (scikit-learn's
 histogram boosting) on the raw features, exported as JSON node arrays that
 ``digest.dedup.model`` walks with numpy, so scikit-learn is needed only here; the export
-is checked against scikit-learn's own scores before it is kept. ``--logistic`` fits a
-logistic regression on standardized features instead. With ``--holdout F`` a share F of
+is checked against scikit-learn's own scores once written. With ``--holdout F`` a share F of
 the training events (chosen by a hash of their label, deterministic) is kept out of
 fitting, and the script reports B-cubed F1 over a threshold grid on the held-out part
 and on every other eval file, so the threshold can be chosen on data the model did not
@@ -39,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from digest.dedup import DedupSettings  # noqa: E402
 from digest.dedup.api import item_from_json  # noqa: E402
 from digest.dedup.engine import cluster  # noqa: E402
-from digest.dedup.model import EXTRA, MODEL_PATH, expand  # noqa: E402
+from digest.dedup.model import MODEL_PATH  # noqa: E402
 from digest.dedup.pairs import FEATURES, candidates, features  # noqa: E402
 from digest.dedup.vectors import prepare  # noqa: E402
 
@@ -105,27 +104,10 @@ def day_batches(rows: list, size: int, seed: int = 3) -> list[list]:
     return batches + ([current] if len(current) > 1 else [])
 
 
-def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> dict:
-    """A logistic regression on standardized expanded features, as a JSON-able dict."""
-    from sklearn.linear_model import LogisticRegression
-
-    z = expand(x)
-    mean, scale = z.mean(axis=0), z.std(axis=0)
-    scale[scale == 0] = 1.0
-    clf = LogisticRegression(C=c, max_iter=2000).fit((z - mean) / scale, y)
-    return {
-        "features": list(FEATURES),
-        "mean": mean.round(6).tolist(),
-        "scale": scale.round(6).tolist(),
-        "coef": clf.coef_[0].round(6).tolist(),
-        "intercept": round(float(clf.intercept_[0]), 6),
-        "trained_on": {"pairs": int(len(y)), "positives": int(y.sum())},
-    }
-
-
-def fit_trees(x: np.ndarray, y: np.ndarray, trees: int, depth: int, rate: float) -> dict:
-    """Gradient-boosted trees (scikit-learn's histogram boosting) on the raw features, as a
-    JSON-able dict of node arrays that ``digest.dedup.model`` walks with numpy."""
+def fit_trees(x: np.ndarray, y: np.ndarray, trees: int, depth: int, rate: float) -> tuple[dict, object]:
+    """Gradient-boosted trees (scikit-learn's histogram boosting) on the raw features: a
+    JSON-able dict of node arrays that ``digest.dedup.model`` walks with numpy, and the
+    fitted classifier (to check the export against)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     clf = HistGradientBoostingClassifier(
@@ -144,14 +126,14 @@ def fit_trees(x: np.ndarray, y: np.ndarray, trees: int, depth: int, rate: float)
                 "value": [round(float(v), 6) for v in np.where(leaf, nodes["value"], 0.0)],
             }
         )
-    return {
+    model = {
         "features": list(FEATURES),
         "baseline": float(np.ravel(clf._baseline_prediction)[0]),
         "depth": depth,
         "trees": exported,
         "trained_on": {"pairs": int(len(y)), "positives": int(y.sum())},
-        "_check": clf.decision_function(x[:2000]),
     }
+    return model, clf
 
 
 def bcubed(gold: list[str], pred: list) -> tuple[float, float, float]:
@@ -183,8 +165,6 @@ def main() -> None:
     )
     ap.add_argument("--holdout", type=float, default=0.0)
     ap.add_argument("--odd", action="store_true", help="hold out every other event")
-    ap.add_argument("--c", type=float, default=1.0)
-    ap.add_argument("--logistic", action="store_true", help="a logistic regression instead of trees")
     ap.add_argument("--trees", type=int, default=80)
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--rate", type=float, default=0.15)
@@ -214,11 +194,7 @@ def main() -> None:
             test = [(it, g) for it, g, h in zip(items, gold, part) if h]
             tests.append((f"{name} (held out)", [t[0] for t in test], [t[1] for t in test]))
     x, y = np.vstack(xs), np.concatenate(ys)
-    if args.logistic:
-        model = fit(x, y, args.c)
-    else:
-        model = fit_trees(x, y, args.trees, args.depth, args.rate)
-        check = model.pop("_check")
+    model, clf = fit_trees(x, y, args.trees, args.depth, args.rate)
     args.out.write_text(json.dumps(model, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"wrote {args.out}: {model['trained_on']}")
     from digest.dedup import model as runtime
@@ -226,12 +202,8 @@ def main() -> None:
     runtime.MODEL_PATH = args.out  # score with the model just written
     runtime.load.cache_clear()
     runtime._forest.cache_clear()
-    if args.logistic:
-        for name, coef in zip([*FEATURES, *EXTRA], model["coef"]):
-            print(f"  {name:16s} {coef:+.3f}")
-    else:
-        logit = np.log(runtime.probability(x[:2000]) / (1 - runtime.probability(x[:2000])))
-        assert np.allclose(logit, check, atol=1e-3), "the exported trees disagree with the fitted model"
+    if not np.allclose(runtime.logit(x[:2000]), clf.decision_function(x[:2000]), atol=1e-3):
+        sys.exit(f"{args.out}: the exported trees disagree with the fitted model")
     grid = [float(g) for g in args.grid.split(",")]
     others = [p for p in sorted(args.eval.glob("*.jsonl")) if p.name not in args.train]
     for path in others:

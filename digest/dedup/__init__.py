@@ -2,8 +2,9 @@
 
 1. same item: the same canonical URL, GUID or normalized title;
 2. same text: syndicated copies and light rewrites (word-shingle Jaccard);
-3. same event: a pairwise model over title, lead, names, amounts and time, on candidate
-   pairs from a rare-term index, clustered by constrained average link (no chaining).
+3. same event: a pairwise model (boosted trees) over title, lead, names, amounts, meaning
+   (static word vectors) and time, on candidate pairs from a rare-term index and from
+   nearest neighbours by meaning, clustered by constrained average link (no chaining).
    Besides plain similarity the model sees how a pair stands out from each item's other
    candidates (its best one and its fifth best: a large pool or a busy beat raises the
    background) and conflicts of fact (amounts, central names, named weekdays); it is

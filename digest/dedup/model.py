@@ -1,6 +1,6 @@
-"""The pairwise same-event model over pair features, shipped as JSON in
-``digest/data/dedup_model.json`` (retrain with ``benchmarks/train_dedup.py``): a logistic
-regression, or gradient-boosted trees (``"trees"``), evaluated here with numpy alone."""
+"""The pairwise same-event model: gradient-boosted trees over pair features, shipped as
+JSON node arrays in ``digest/data/dedup_model.json`` (retrain with
+``benchmarks/train_dedup.py``) and walked here with numpy alone."""
 
 from __future__ import annotations
 
@@ -24,21 +24,11 @@ def load(path: Path = MODEL_PATH) -> dict:
     return model
 
 
-EXTRA = ("title*lead", "title*names", "lead*names", "sqrt_blocking", "conflict*names")
-
-
-def expand(x: np.ndarray) -> np.ndarray:
-    """Base features plus the products that let a linear model weigh agreement jointly."""
-    title, lead, names = x[:, 0], x[:, 1], x[:, 4]
-    extra = [title * lead, title * names, lead * names, np.sqrt(x[:, 3]), x[:, 7] * names]
-    return np.column_stack([x, *extra])
-
-
 TREE_CHUNK = 4_000  # pairs walked down all trees at once: temporaries of a few MB
 
 
 @lru_cache(maxsize=4)
-def _forest(path: Path = MODEL_PATH) -> tuple[np.ndarray, ...]:
+def _forest(path: Path) -> tuple[np.ndarray, ...]:
     """The trees of ``path`` as complete binary trees of the model's depth in heap order
     (the children of inner node k are 2k+1 and 2k+2): per tree, the feature and threshold
     of each inner node and the value of each leaf. A leaf above the full depth becomes a
@@ -66,9 +56,11 @@ def _forest(path: Path = MODEL_PATH) -> tuple[np.ndarray, ...]:
     return feature, threshold, value
 
 
-def _tree_logit(x: np.ndarray, path: Path) -> np.ndarray:
-    """The baseline plus the leaf value each pair reaches in every tree (going right
-    where its feature exceeds the threshold, as in scikit-learn)."""
+def logit(x: np.ndarray, path: Path | None = None) -> np.ndarray:
+    """Log-odds of each pair: the baseline plus the leaf value it reaches in every tree
+    (going right where its feature exceeds the threshold, as in scikit-learn). ``path``
+    defaults to the shipped model."""
+    path = path or MODEL_PATH
     model = load(path)
     feature, threshold, value = _forest(path)
     n_trees, inner = feature.shape
@@ -89,12 +81,5 @@ def _tree_logit(x: np.ndarray, path: Path) -> np.ndarray:
 
 def probability(x: np.ndarray, offset: np.ndarray | float = 0.0, path: Path | None = None) -> np.ndarray:
     """Probability that each pair (a row of features) tells the same event; ``offset`` is
-    added to the log-odds (the time prior). ``path`` defaults to the shipped model."""
-    path = path or MODEL_PATH
-    model = load(path)
-    if "trees" in model:
-        logit = _tree_logit(x, path) + offset
-    else:
-        z = (expand(x) - np.asarray(model["mean"])) / np.asarray(model["scale"])
-        logit = z @ np.asarray(model["coef"]) + model["intercept"] + offset
-    return 1.0 / (1.0 + np.exp(-logit))
+    added to the log-odds (the time prior)."""
+    return 1.0 / (1.0 + np.exp(-(logit(x, path) + offset)))
