@@ -13,7 +13,7 @@ import pytest
 
 from digest.dedup import DedupSettings, already_published, cluster_jsonl, dedup, report
 from digest.dedup.cluster import average_link
-from digest.dedup.pairs import _excess
+from digest.dedup.pairs import _excess, _ranks
 from digest.dedup.text import amounts, canonical_names, weekdays
 from digest.models import Item
 
@@ -119,6 +119,9 @@ def test_weekdays_and_background_excess():
     i, j = np.zeros(5, np.int64), np.arange(1, 6)
     excess = _excess(i, j, np.array([0.9, 0.5, 0.4, 0.3, 0.2], np.float32), 6)
     assert np.allclose(excess, [0.7, 0.3, 0.2, 0.1, 0.0])
+    # for item 0 these pairs rank 0..4; for items 1..5 each is their only candidate (rank 0)
+    worse, better = _ranks(i, j, np.array([0.9, 0.5, 0.4, 0.3, 0.2], np.float32))
+    assert worse.tolist() == [0, 1, 2, 3, 4] and better.tolist() == [0, 0, 0, 0, 0]
 
 
 def test_one_company_three_events_in_a_week_stay_apart(background):

@@ -154,16 +154,21 @@ def _dense_rowwise(vecs: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray
     return out
 
 
-def _ranks(i: np.ndarray, j: np.ndarray, v: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Where each pair stands among each endpoint's candidates by ``v`` (0 = its nearest),
-    capped at 5: the worse and the better of the two ranks."""
+def _positions(i: np.ndarray, j: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Where each pair stands among the candidates of each endpoint by ``v`` (0 = the
+    nearest): for ``i`` in the first half of the result, for ``j`` in the second."""
     ends = np.concatenate([i, j])
-    vals = np.concatenate([v, v])
-    order = np.lexsort((-vals, ends))
-    position = np.empty(ends.size, np.int64)
+    order = np.lexsort((-np.concatenate([v, v]), ends))
     sorted_ends = ends[order]
+    position = np.empty(ends.size, np.int64)
     position[order] = np.arange(ends.size) - np.searchsorted(sorted_ends, sorted_ends, side="left")
-    a, b = np.minimum(position[: i.size], 5), np.minimum(position[i.size :], 5)
+    return position
+
+
+def _ranks(i: np.ndarray, j: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The worse and the better of a pair's two ranks by ``v`` (capped at 5)."""
+    position = np.minimum(_positions(i, j, v), 5)
+    a, b = position[: i.size], position[i.size :]
     return np.maximum(a, b).astype(np.float32), np.minimum(a, b).astype(np.float32)
 
 
@@ -182,14 +187,9 @@ def _excess(i: np.ndarray, j: np.ndarray, v: np.ndarray, n: int, rank: int = BAC
     """How far a pair's similarity stands above both items' background, the similarity of
     each item's ``rank``-th best candidate (0 for fewer): in a large pool, or a busy beat,
     many unrelated items look alike, and only what rises above them tells one event."""
-    ends = np.concatenate([i, j])
-    vals = np.concatenate([v, v])
-    order = np.lexsort((-vals, ends))
-    ends, vals = ends[order], vals[order]
-    position = np.arange(ends.size) - np.searchsorted(ends, ends, side="left")
+    at_rank = _positions(i, j, v) == rank - 1
     background = np.zeros(n, np.float32)
-    at_rank = position == rank - 1
-    background[ends[at_rank]] = vals[at_rank]
+    background[np.concatenate([i, j])[at_rank]] = np.concatenate([v, v])[at_rank]
     return v - np.maximum(background[i], background[j])
 
 
@@ -265,7 +265,7 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         meaning_near,
         meaning_far,
         _excess(i, j, meaning, prep.days.shape[0]),
-        *_ranks(i, j, body + meaning, prep.days.shape[0]),
+        *_ranks(i, j, body + meaning),
     ]
     return np.column_stack(cols).astype(np.float64)
 
