@@ -16,7 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import rss, rss_item
-from test_send import DEADLINE, HOLD, SECRET, ScriptedHandler, SmtpServer, wait_for, write_recipients
+from test_send import DEADLINE, HOLD, SECRET, ScriptedHandler, SmtpServer, once_at, wait_for, write_recipients
 
 from digest.cli import main
 from digest.errors import BuildError
@@ -97,15 +97,7 @@ def test_the_lock_refuses_a_second_run(newsletter: Path, relay: SmtpServer) -> N
 
 
 def test_two_concurrent_runs_the_second_is_refused(newsletter: Path, relay: SmtpServer) -> None:
-    held = []
-
-    def script(stage: str, address: str, n: int) -> str | None:
-        if stage == "MAIL" and n == 1 and not held:
-            held.append(n)
-            return HOLD
-        return None
-
-    relay.on = script
+    relay.on = once_at("MAIL", 1, HOLD)
     command = [sys.executable, "-m", "digest.cli", "run", "--sources", str(newsletter), "--date", DATE]
     first = subprocess.Popen(command, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -146,6 +146,19 @@ class SmtpServer:
         self.controller.stop()
 
 
+def once_at(stage: str, n: int, reply: str) -> Callable[[str, str, int], str | None]:
+    """A script for ``SmtpServer.on``: ``reply`` to the ``n``-th command ``stage``, once."""
+    done: list[bool] = []
+
+    def script(at: str, address: str, count: int) -> str | None:
+        if at == stage and count == n and not done:
+            done.append(True)
+            return reply
+        return None
+
+    return script
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -394,15 +407,7 @@ def test_4xx_replies_are_retried_and_each_recipient_gets_one_copy(smtp_server, m
 
 def test_dropped_connection_reconnects_and_sends_each_once(smtp_server, make_config, issue_folder):
     config = make_config(smtp_server.port, recipients=6)
-    dropped = []
-
-    def script(stage: str, address: str, n: int) -> str | None:
-        if stage == "MAIL" and n == 3 and not dropped:
-            dropped.append(n)
-            return DROP
-        return None
-
-    smtp_server.on = script
+    smtp_server.on = once_at("MAIL", 3, DROP)
     summary = send(config, issue_folder)
     assert summary.sent == 6
     assert set(smtp_server.delivered().values()) == {1} and len(smtp_server.delivered()) == 6
