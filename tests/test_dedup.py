@@ -110,6 +110,25 @@ def test_five_takes_on_one_deal_become_one_story_with_heaviest_source_first(back
 def test_name_variants_and_amounts_are_unified():
     assert set(amounts("$10B")) == set(amounts("$10 billion")) == set(amounts("ten billion dollars"))
     assert "Meta" in canonical_names("Meta Platforms") and "Meta" in canonical_names("the Facebook parent")
+    # the longest variant wins, case is ignored except for the case-sensitive ("US"), and a
+    # variant inside a longer word is left alone
+    assert canonical_names("META PLATFORMS INC and the GOP's plan") == "Meta and the Republican's plan"
+    assert canonical_names("US and us, U.S.-made, Alphabetical") == "USA and us, USA-made, Alphabetical"
+    # "İ" is two characters once lower-cased: offsets in the lower-cased text would be off
+    assert canonical_names("İstanbul talks with Meta Platforms") == "İstanbul talks with Meta"
+
+
+def test_tokens_of_many_texts_keep_each_text_s_words_positions_and_sentence_starts():
+    from digest.dedup.vectors import tokenize
+
+    texts = ["Meta buys. Scale AI", "", "“Quote” starts here", "Meta again"]
+    toks = tokenize(texts, chunk=2)  # chunks share one vocabulary
+    words = [toks.vocab[k] for k in toks.ids]
+    assert words == ["Meta", "buys", "Scale", "AI", "Quote", "starts", "here", "Meta", "again"]
+    assert toks.doc.tolist() == [0, 0, 0, 0, 2, 2, 2, 3, 3]
+    assert toks.pos.tolist() == [0, 1, 2, 3, 0, 1, 2, 0, 1]
+    assert toks.start.tolist() == [True, False, True, False, True, True, False, True, False]  # after a quote
+    assert toks.vocab.count("Meta") == 1
 
 
 def test_weekdays_and_background_excess():

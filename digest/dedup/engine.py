@@ -13,7 +13,7 @@ import numpy as np
 from ..models import Item, Link
 from . import model
 from .cluster import UnionFind, average_link
-from .pairs import FEATURES, candidates, features, shingle_similarity
+from .pairs import FEATURES, candidates, features, rowwise_dot, shingle_similarity
 from .text import display_amount
 from .vectors import Prepared, prepare
 
@@ -82,22 +82,16 @@ def _same_text(
 def shared_terms(prep: Prepared, a: int, b: int, limit: int = 8) -> tuple[str, ...]:
     """What two items have in common, rarest first: amounts, then terms of title and lead."""
     common_amounts = [display_amount(k) for k in sorted(prep.amounts[a] & prep.amounts[b])]
-    words_b = set(prep.words[b])
-    common = sorted((w for w in prep.words[a] if w in words_b), key=lambda w: (-prep.idf.get(w, 0), w))
-    return tuple(common_amounts + common)[:limit]
+    h = prep.headline
+    both = np.intersect1d(h.indices[h.indptr[a] : h.indptr[a + 1]], h.indices[h.indptr[b] : h.indptr[b + 1]])
+    common = sorted((-float(prep.idf[t]), prep.terms[t]) for t in both.tolist())
+    return tuple(common_amounts + [term for _, term in common])[:limit]
 
 
 def _enough_shared(prep: Prepared, i: np.ndarray, j: np.ndarray, least: int) -> np.ndarray:
     """Whether each pair shares at least ``least`` terms of title and lead: in a small
     batch, idf makes one shared word look significant; one word is never an event."""
-    return np.fromiter(
-        (
-            len(set(prep.words[a]).intersection(prep.words[b])) >= least
-            for a, b in zip(i.tolist(), j.tolist())
-        ),
-        bool,
-        i.size,
-    )
+    return rowwise_dot(prep.headline, prep.headline, i, j) >= least
 
 
 def cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Link]]:

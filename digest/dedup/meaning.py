@@ -29,21 +29,32 @@ def load(path: Path = VECTORS_PATH) -> tuple[dict[str, int], np.ndarray]:
     return {w: k for k, w in enumerate(words)}, vectors
 
 
-def embed(docs: Sequence[Sequence[str]], path: Path = VECTORS_PATH) -> np.ndarray:
-    """Unit vectors (float32, one row per doc) of lists of words; a doc with no known
-    word gets a zero row, similar to nothing."""
-    vocab, vectors = load(path)
-    indptr, indices = [0], []
-    for doc in docs:
-        for word in doc:
-            row = vocab.get(word.lower())
-            if row is not None:
-                indices.append(row)
-        indptr.append(len(indices))
-    counts = sparse.csr_matrix(
-        (np.ones(len(indices), np.float32), np.asarray(indices, np.int64), indptr),
-        shape=(len(docs), vectors.shape[0]),
-    )
-    out = np.asarray(counts @ vectors, dtype=np.float32)
+def size(path: Path = VECTORS_PATH) -> int:
+    """How many words have a vector."""
+    return load(path)[1].shape[0]
+
+
+def rows(words: Sequence[str], path: Path = VECTORS_PATH) -> np.ndarray:
+    """The vector row of each word (looked up lower-cased), -1 for a word without one."""
+    vocab, _ = load(path)
+    return np.fromiter((vocab.get(w.lower(), -1) for w in words), np.int64, len(words))
+
+
+def embed_counts(counts: sparse.csr_matrix, path: Path = VECTORS_PATH) -> np.ndarray:
+    """Unit vectors (float32) of documents given as word counts over the vector rows; a
+    document with no known word gets a zero row, similar to nothing."""
+    out = np.asarray(counts @ load(path)[1], dtype=np.float32)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.maximum(norms, 1e-9)
+
+
+def embed(docs: Sequence[Sequence[str]], path: Path = VECTORS_PATH) -> np.ndarray:
+    """Unit vectors (float32, one row per doc) of lists of words."""
+    found = [rows(doc, path) for doc in docs]
+    cols = np.concatenate([np.zeros(0, np.int64), *found])
+    doc = np.repeat(np.arange(len(docs)), [len(f) for f in found])
+    keep = cols >= 0
+    counts = sparse.csr_matrix(
+        (np.ones(int(keep.sum()), np.float32), (doc[keep], cols[keep])), shape=(len(docs), size(path))
+    )
+    return embed_counts(counts, path)

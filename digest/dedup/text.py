@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,12 +34,42 @@ STOPWORDS = frozenset(
 WORD = re.compile(r"[^\W\d_]+(?:[.'’][^\W\d_]+)*|\d+(?:[.,]\d+)*", re.UNICODE)
 
 
-@lru_cache(maxsize=1)
-def aliases() -> tuple[tuple[re.Pattern[str], dict[str, str]], ...]:
-    """The shipped name-variant lexicon: (pattern, variant -> canonical form) per case rule.
+def _trie_pattern(words: list[str]) -> str:
+    """A regex matching any of ``words``, the longest first, factored by common prefixes:
+    Python's re tries the branches of a flat alternation one by one at every position,
+    which is slow for dozens of words; a trie fails after a character or two."""
+    root: dict[str, dict] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
 
-    Matching is case-insensitive except for variants listed as case-sensitive ("US").
-    """
+    def pattern(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        group = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{group})?" if "" in node else group
+
+    return pattern(root)
+
+
+@dataclass(frozen=True)
+class Aliases:
+    """The shipped name-variant lexicon, compiled: variants that keep their case ("US")
+    and variants matched in lower case, each mapped to its canonical form."""
+
+    exact: dict[str, str]
+    exact_pattern: re.Pattern[str]
+    folded: dict[str, str]
+    folded_pattern: re.Pattern[str]  # matches lower-cased text
+
+
+@lru_cache(maxsize=1)
+def aliases() -> Aliases:
+    """The lexicon of ``digest/data/dedup_aliases.json``. Matching ignores case except for
+    variants listed as case-sensitive."""
     table = json.loads((DATA / "dedup_aliases.json").read_text(encoding="utf-8"))
     exact, folded = {}, {}
     for canonical, variants in table["aliases"].items():
@@ -47,35 +78,28 @@ def aliases() -> tuple[tuple[re.Pattern[str], dict[str, str]], ...]:
                 exact[variant] = canonical
             else:
                 folded[variant.lower()] = canonical
-    out = []
-    for mapping, flags in ((exact, 0), (folded, re.IGNORECASE)):
-        if mapping:
-            alternation = "|".join(re.escape(v) for v in sorted(mapping, key=len, reverse=True))
-            out.append((re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", flags), mapping))
-    return tuple(out)
-
-
-@lru_cache(maxsize=1)
-def _alias_starts() -> frozenset[str]:
-    """First words of every variant, lower-cased unless case-sensitive: a text holding
-    none of them needs no rewriting."""
-    return frozenset(
-        WORD.findall(v if p.flags & re.IGNORECASE == 0 else v.lower())[0] for p, m in aliases() for v in m
+    return Aliases(
+        exact,
+        re.compile(rf"(?<!\w){_trie_pattern(list(exact))}(?!\w)" if exact else r"(?!)"),
+        folded,
+        re.compile(rf"(?<!\w){_trie_pattern(list(folded))}(?!\w)" if folded else r"(?!)"),
     )
 
 
 def canonical_names(text: str) -> str:
     """``text`` with name variants ("Meta Platforms", "Facebook parent") in one spelling."""
-    found = WORD.findall(text)
-    starts = _alias_starts()
-    if starts.isdisjoint(found) and starts.isdisjoint(w.lower() for w in found):
-        return text
-    for pattern, mapping in aliases():
-        if mapping and pattern.flags & re.IGNORECASE:
-            text = pattern.sub(lambda m, names=mapping: names[m.group().lower()], text)
-        else:
-            text = pattern.sub(lambda m, names=mapping: names[m.group()], text)
-    return text
+    lexicon = aliases()
+    if any(variant in text for variant in lexicon.exact):  # a few short literals: cheap
+        text = lexicon.exact_pattern.sub(lambda m: lexicon.exact[m.group()], text)
+    lower = text.lower()
+    if len(lower) != len(text):  # a rare letter changed length when lower-cased: no offsets
+        folded = re.compile(lexicon.folded_pattern.pattern, re.IGNORECASE)
+        return folded.sub(lambda m: lexicon.folded[m.group().lower()], text)
+    pieces, last = [], 0
+    for m in lexicon.folded_pattern.finditer(lower):
+        pieces += (text[last : m.start()], lexicon.folded[m.group()])
+        last = m.end()
+    return "".join(pieces) + text[last:] if pieces else text
 
 
 @lru_cache(maxsize=200_000)
@@ -141,14 +165,16 @@ def terms(text: str) -> list[str]:
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-WEEKDAY = re.compile(r"\b(" + "|".join(WEEKDAYS) + r")\b", re.IGNORECASE)
+WEEKDAY = re.compile(r"\b(" + "|".join(WEEKDAYS) + r")\b")  # on lower-cased text
 
 
 def weekdays(text: str) -> int:
     """The weekdays ``text`` names, as a bit mask (Monday = 1, Sunday = 64)."""
+    text = text.lower()
     mask = 0
-    for found in WEEKDAY.findall(text):
-        mask |= 1 << WEEKDAYS.index(found.lower())
+    if "day" in text:
+        for found in WEEKDAY.findall(text):
+            mask |= 1 << WEEKDAYS.index(found)
     return mask
 
 
@@ -223,8 +249,8 @@ UNITS = {
 NUMBER_WORDS = "|".join(sorted((k for k in UNITS if k != "0"), key=len, reverse=True))
 SCALE_WORDS = "|".join(sorted(SCALE, key=len, reverse=True))
 UNIT = r"(?P<unit>%|percent\b|per cent\b|pct\b|dollars?\b|usd\b|euros?\b|eur\b|pounds?\b|yen\b|yuan\b)?"
-DIGIT_AMOUNT = re.compile(
-    rf"(?:(?P<cur>us\$|\$|€|£|¥)\s?)?(?P<num>\d+(?:,\d{{3}})*(?:\.\d+)?)"
+DIGIT_AMOUNT = re.compile(  # the lookahead lets the scan skip most positions at once
+    rf"(?=[\d$€£¥u])(?:(?P<cur>us\$|\$|€|£|¥)\s?)?(?P<num>\d+(?:,\d{{3}})*(?:\.\d+)?)"
     rf"(?:\s?(?P<scale>(?:{SCALE_WORDS})\b))?\s?{UNIT}",
 )
 WORD_AMOUNT = re.compile(

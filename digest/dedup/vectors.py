@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from scipy import sparse
@@ -30,57 +30,101 @@ class Prepared:
     title_names: sparse.csr_matrix  # names of the title only
     lead_names: sparse.csr_matrix  # names of the lead only (binary)
     blocking: sparse.csr_matrix  # title and lead on rare terms: candidate generation
+    headline: sparse.csr_matrix  # binary: the terms of title and lead
     meaning: np.ndarray  # unit word-vector sum of title and start of body (dense, float32)
     amounts: list[frozenset[str]]  # normalized amounts and numbers
     money: np.ndarray  # bool: the item states money, a percentage or a large count
     days: np.ndarray  # publication time in days (NaN when undated)
     weekdays: np.ndarray  # bit mask of the weekdays named in title and lead
     fields: list[tuple[str, str]]  # title and body text, for shingles on demand
-    words: list[tuple[str, ...]]  # terms of title and lead, for explaining links
-    idf: dict[str, float]
+    terms: list[str]  # the term of each column of the tf-idf matrices
+    idf: np.ndarray  # idf of each term
+
+
+@dataclass
+class Tokens:
+    """The words of many texts, flat: each distinct word once in ``vocab``, each token an
+    index into it. Work per word is then done once per distinct word, and the rest with numpy."""
+
+    vocab: list[str]  # the distinct words, case kept
+    ids: np.ndarray  # the word of each token (index into vocab)
+    doc: np.ndarray  # the text each token is in
+    pos: np.ndarray  # the token's position in its text
+    start: np.ndarray  # bool: the token starts its text, a sentence, a quote or a clause
+
+
+def tokenize(texts: Sequence[str], chunk: int = 5000) -> Tokens:
+    """The tokens of ``texts`` (see ``text.TOKEN``), read ``chunk`` texts at a time so
+    that only one chunk's words are ever held as Python strings."""
+    index: dict[str, int] = {}
+    ids, lengths, starts = [], [], []
+    for s in range(0, len(texts), chunk):
+        found = [tx.TOKEN.findall(t) for t in texts[s : s + chunk]]
+        lengths.append(np.fromiter(map(len, found), np.int64, len(found)))
+        flat = list(chain.from_iterable(found))
+        words = [w for _, w in flat]
+        for word in dict.fromkeys(words):
+            index.setdefault(word, len(index))
+        ids.append(np.fromiter(map(index.__getitem__, words), np.int32, len(words)))
+        starts.append(np.fromiter((bool(mark) for mark, _ in flat), bool, len(flat)))
+    length = np.concatenate([np.zeros(0, np.int64), *lengths])
+    first = np.cumsum(length) - length  # each text's first token
+    start = np.concatenate([np.zeros(0, bool), *starts])
+    start[first[length > 0]] = True
+    doc = np.repeat(np.arange(length.size, dtype=np.int32), length)
+    return Tokens(
+        vocab=list(index),
+        ids=np.concatenate([np.zeros(0, np.int32), *ids]),
+        doc=doc,
+        pos=(np.arange(doc.size) - first[doc]).astype(np.int32),
+        start=start,
+    )
+
+
+def name_lexicon(toks: Tokens, in_title: np.ndarray, lower_of: np.ndarray, lower: list[str]) -> np.ndarray:
+    """Which lower-cased words (``lower``; ``lower_of`` maps each word of ``toks.vocab``)
+    are names in this collection: mostly capitalized inside sentences.
+
+    Titles are often in title case, so capitalization is learned from body text; a word
+    seen only in titles counts as a name when capitalized in most of them.
+    """
+    size = len(lower)
+    low = lower_of[toks.ids]
+    capital = np.fromiter((w[0].isupper() for w in toks.vocab), bool, len(toks.vocab))[toks.ids] & ~toks.start
+
+    def counts(where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.bincount(low[where], minlength=size), np.bincount(low[where & capital], minlength=size)
+
+    total, caps = counts(~in_title)
+    title_total, title_caps = counts(in_title)
+    longer = np.fromiter((len(w) > 2 for w in lower), bool, size)
+    stop = np.fromiter((w in tx.STOPWORDS for w in lower), bool, size)
+    names = (total > 0) & (caps >= 0.6 * total)
+    names |= (total == 0) & (title_total > 0) & (title_caps >= 0.8 * title_total) & longer
+    return names & ~stop
+
+
+def _index(keys: Sequence[str], where: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """Each key's position among the distinct keys (-1 where ``where`` is False), and those keys."""
+    found: dict[str, int] = {}
+    out = np.full(len(keys), -1, np.int32)
+    for k, key in enumerate(keys):
+        if where is None or where[k]:
+            out[k] = found.setdefault(key, len(found))
+    return out, list(found)
+
+
+def _counts(rows: np.ndarray, cols: np.ndarray, n: int, size: int) -> sparse.csr_matrix:
+    """Count matrix (n x size) of (row, column) occurrences."""
+    m = sparse.csr_matrix((np.ones(rows.size, np.float32), (rows, cols)), shape=(n, size))
+    m.sum_duplicates()
+    return m
 
 
 def item_fields(item: Item) -> tuple[str, str]:
     """Title and body text of ``item`` (summary, then text, cut short), name variants unified."""
     body = " ".join(x for x in (item.summary, item.text) if x)[:BODY_CHARS]
     return tx.canonical_names(item.title or ""), tx.canonical_names(body)
-
-
-def name_lexicon(
-    title_tokens: list[list[tuple[bool, str]]], body_tokens: list[list[tuple[bool, str]]]
-) -> frozenset[str]:
-    """Words that are names in this collection: mostly capitalized inside sentences.
-
-    Titles are often in title case, so capitalization is learned from body text; a word
-    seen only in titles counts as a name when capitalized in most of them.
-    """
-    caps: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    for toks in body_tokens:
-        total.update(w.lower() for _, w in toks)
-        caps.update(w.lower() for start, w in toks if not start and w[0].isupper())
-    title_caps: Counter[str] = Counter()
-    title_total: Counter[str] = Counter()
-    for toks in title_tokens:
-        title_total.update(w.lower() for _, w in toks)
-        title_caps.update(w.lower() for start, w in toks if not start and w[0].isupper())
-    names = {w for w, n in total.items() if caps[w] >= 0.6 * n}
-    names |= {w for w, n in title_total.items() if w not in total and title_caps[w] >= 0.8 * n and len(w) > 2}
-    return frozenset(names - tx.STOPWORDS)
-
-
-def _counts_matrix(docs: list[list[str]], vocab: dict[str, int]) -> sparse.csr_matrix:
-    """Term-count matrix of ``docs`` over ``vocab`` (new terms are added to it)."""
-    indptr, indices, data = [0], [], []
-    for doc in docs:
-        for term, count in Counter(doc).items():
-            indices.append(vocab.setdefault(term, len(vocab)))
-            data.append(count)
-        indptr.append(len(indices))
-    shape = (len(docs), max(len(vocab), 1))
-    return sparse.csr_matrix(
-        (np.asarray(data, np.float32), np.asarray(indices, np.int64), indptr), shape=shape
-    )
 
 
 def _weighted(
@@ -97,17 +141,11 @@ def _weighted(
     return sparse.csr_matrix(m, dtype=np.float32)
 
 
-def _idf(matrices: Sequence[sparse.csr_matrix], size: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Smoothed idf and document frequency, a document being the union of an item's fields."""
-    total = sum((sparse.csr_matrix(m, shape=(n, size)) for m in matrices), sparse.csr_matrix((n, size)))
-    df = np.asarray((total > 0).sum(axis=0)).ravel().astype(np.float64)
+def _idf(counts: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed idf and document frequency of each column of ``counts``."""
+    n = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
     return (np.log((n + 1) / (df + 1)) + 1.0).astype(np.float32), df
-
-
-def _resized(m: sparse.csr_matrix, size: int) -> sparse.csr_matrix:
-    m = m.copy()
-    m.resize((m.shape[0], size))
-    return m
 
 
 def shingles(words: list[str], vocab: dict[str, int]) -> np.ndarray:
@@ -122,35 +160,36 @@ def _days(item: Item) -> float:
     return item.published.timestamp() / 86400.0 if item.published else np.nan
 
 
-def _terms(toks: list[tuple[bool, str]]) -> list[str]:
-    return [t for t in map(tx.term, (w for _, w in toks)) if t]
-
-
 def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int = 30) -> Prepared:
     """Vectors and extracted facts for every item of ``items``."""
     fields = [item_fields(item) for item in items]
     n = len(items)
-    title_toks = [tx.tokens(f[0]) for f in fields]
-    body_toks = [tx.tokens(f[1]) for f in fields]
-    names_lex = name_lexicon(title_toks, body_toks)
-    vocab: dict[str, int] = {}
-    t_terms = [_terms(t) for t in title_toks]
-    b_terms = [_terms(b) for b in body_toks]
-    l_terms = [_terms(b[:LEAD_WORDS]) for b in body_toks]
-    title_c = _counts_matrix(t_terms, vocab)
-    lead_c = _counts_matrix(l_terms, vocab)
-    body_c = _counts_matrix([t + b for t, b in zip(t_terms, b_terms)], vocab)
-    size = len(vocab)
-    idf, df = _idf([title_c, body_c], size, n)
+    toks = tokenize([f[0] for f in fields] + [f[1] for f in fields])
+    in_title = toks.doc < n
+    row = np.where(in_title, toks.doc, toks.doc - n)
+    lead = ~in_title & (toks.pos < LEAD_WORDS)
+    lower_of, lower = _index([w.lower() for w in toks.vocab])
+    word_terms = [tx.term(w) for w in lower]
+    term_of, terms = _index(word_terms, [bool(t) for t in word_terms])
+    size = max(len(terms), 1)
+    term = term_of[lower_of[toks.ids]]
+    has = term >= 0
+    title_c = _counts(row[in_title & has], term[in_title & has], n, size)
+    lead_c = _counts(row[lead & has], term[lead & has], n, size)
+    body_c = _counts(row[has], term[has], n, size)  # title and body
+    idf, df = _idf(body_c)
     rare = ((df >= 2) & (df <= max(min_df_cap, max_df_share * n))).astype(np.float32)
-    block_c = _resized(title_c, size) * 2 + _resized(lead_c, size)
-    nvocab: dict[str, int] = {}
-    title_names = [[tx.term(w) for _, w in t if w.lower() in names_lex] for t in title_toks]
-    lead_names = [[tx.term(w) for _, w in b[:LEAD_WORDS] if w.lower() in names_lex] for b in body_toks]
-    name_c = _counts_matrix([t + b for t, b in zip(title_names, lead_names)], nvocab)
-    tname_c = _counts_matrix(title_names, nvocab)
-    lname_c = _counts_matrix(lead_names, nvocab)
-    nidf, _ = _idf([name_c], len(nvocab), n)
+    # names keep the term of one-letter initials, which stand for nothing else
+    name_of, name_terms = _index(word_terms, name_lexicon(toks, in_title, lower_of, lower))
+    nsize = max(len(name_terms), 1)
+    name = name_of[lower_of[toks.ids]]
+    named = name >= 0
+    name_c = _counts(row[named & (in_title | lead)], name[named & (in_title | lead)], n, nsize)
+    tname_c = _counts(row[named & in_title], name[named & in_title], n, nsize)
+    lname_c = _counts(row[named & lead], name[named & lead], n, nsize)
+    nidf, _ = _idf(name_c)
+    vector = mn.rows(lower)[lower_of[toks.ids]]
+    said = (vector >= 0) & (in_title | (toks.pos < MEANING_WORDS))
     amounts = [frozenset(tx.amounts(f"{f[0]} {f[1][:LEAD_CHARS]}")) for f in fields]
     return Prepared(
         title=_weighted(title_c, idf),
@@ -158,16 +197,15 @@ def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int =
         body=_weighted(body_c, idf),
         names=_weighted(name_c, nidf),
         title_names=_weighted(tname_c, nidf),
-        lead_names=(_resized(lname_c, len(nvocab) or 1) > 0).astype(np.float32).tocsr(),
-        blocking=_weighted(block_c, idf, rare),
-        meaning=mn.embed(
-            [[w for _, w in t] + [w for _, w in b[:MEANING_WORDS]] for t, b in zip(title_toks, body_toks)]
-        ),
+        lead_names=(lname_c > 0).astype(np.float32).tocsr(),
+        blocking=_weighted(title_c * 2 + lead_c, idf, rare),
+        headline=((title_c + lead_c) > 0).astype(np.float32).tocsr(),
+        meaning=mn.embed_counts(_counts(row[said], vector[said], n, mn.size())),
         amounts=amounts,
         money=np.array([any(map(tx.is_money, a)) for a in amounts], bool),
         days=np.array([_days(i) for i in items], np.float64),
         weekdays=np.array([tx.weekdays(f"{f[0]} {f[1][:LEAD_CHARS]}") for f in fields], np.int64),
         fields=fields,
-        words=[tuple(dict.fromkeys(t + lead)) for t, lead in zip(t_terms, l_terms)],
-        idf=dict(zip(vocab, idf.tolist())),
+        terms=terms,
+        idf=idf,
     )
