@@ -7,7 +7,7 @@ Usage (from the repository root)::
 Scores ``digest dedup`` on every ``*.jsonl`` of EVAL_DIR (default ``../shared/eval``)
 with the functions of its ``score.py`` (B-cubed and pairwise P/R/F1), then times
 ``dedup()`` on synthetic inputs of each size, each run in a fresh subprocess that
-reports wall time and peak memory (ru_maxrss). Synthetic items are rewritten copies of
+reports wall time and peak memory (the peak resident size). Synthetic items are rewritten copies of
 the eval items (words dropped and swapped, a few new words), one date per event spread
 over a year, generated at run time and never stored.
 """
