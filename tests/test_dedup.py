@@ -204,6 +204,8 @@ def test_report_lists_links_with_shared_terms(background):
     assert len(story["links"]) == 4
     assert all(link["layer"] == "same-event" and link["shared"] for link in story["links"])
     assert any("$10 billion" in link["shared"] for link in story["links"])
+    shared = {term for link in story["links"] for term in link["shared"]}
+    assert "labeling" in shared and "label" not in shared  # words as written, not stems
     json.dumps(facts)
 
 

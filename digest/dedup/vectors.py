@@ -37,7 +37,7 @@ class Prepared:
     days: np.ndarray  # publication time in days (NaN when undated)
     weekdays: np.ndarray  # bit mask of the weekdays named in title and lead
     fields: list[tuple[str, str]]  # title and body text, for shingles on demand
-    terms: list[str]  # the term of each column of the tf-idf matrices
+    terms: list[str]  # each column's term as first written (lower-cased): "finalizing", not "finaliz"
     idf: np.ndarray  # idf of each term
 
 
@@ -171,6 +171,7 @@ def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int =
     lower_of, lower = _index([w.lower() for w in toks.vocab])
     word_terms = [tx.term(w) for w in lower]
     term_of, terms = _index(word_terms, [bool(t) for t in word_terms])
+    written = dict(zip(term_of.tolist()[::-1], lower[::-1]))  # the first word of each term wins
     size = max(len(terms), 1)
     term = term_of[lower_of[toks.ids]]
     has = term >= 0
@@ -206,6 +207,6 @@ def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int =
         days=np.array([_days(i) for i in items], np.float64),
         weekdays=np.array([tx.weekdays(f"{f[0]} {f[1][:LEAD_CHARS]}") for f in fields], np.int64),
         fields=fields,
-        terms=terms,
+        terms=[written[t] for t in range(len(terms))],
         idf=idf,
     )
