@@ -62,7 +62,9 @@ def _stories(items: Sequence[Item], labels: list[int], links: list[Link]) -> lis
         by_label.setdefault(label_of[link.a], []).append(link)
     stories = []
     for label, positions in members.items():  # dicts keep first-seen order: input order
-        ordered = [items[p] for p in sorted(positions, key=lambda p: _display_key(items[p], p))]
+        if len(positions) > 1:
+            positions.sort(key=lambda p: _display_key(items[p], p))
+        ordered = [items[p] for p in positions]
         stories.append(Story(story_id(ordered), ordered, by_label.get(label, [])))
     return stories
 
