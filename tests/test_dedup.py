@@ -353,3 +353,13 @@ def test_meaning_neighbors_match_a_brute_force_search_within_the_window():
             sim[np.abs(days - days[row]) > window] = -np.inf
         expected |= {(min(row, c), max(row, c)) for c in np.argsort(-sim)[:k] if np.isfinite(sim[c])}
     assert found == expected
+
+
+def test_a_hostile_title_is_read_only_as_far_as_a_headline_goes():
+    from digest.dedup.vectors import BODY_CHARS, TITLE_CHARS, item_fields
+
+    huge = Item(id="h", title="Meta " * 200_000, url="https://example.org/h", source="s", summary="x" * 9999)
+    title, body = item_fields(huge)
+    assert len(title) <= TITLE_CHARS and len(body) <= BODY_CHARS
+    stories = dedup([huge, Item(id="m", title="Meta buys a stake", url="https://example.org/m", source="t")])
+    assert sorted(len(s.items) for s in stories) == [1, 1]

@@ -14,6 +14,7 @@ from . import meaning as mn
 from . import text as tx
 
 BODY_CHARS = 1000  # enough of the body to tell events apart; bounds the cost per item
+TITLE_CHARS = 500  # longer than any headline; bounds the cost of a hostile one
 LEAD_WORDS = 45  # the lead: roughly the first two sentences
 LEAD_CHARS = 400  # where amounts are looked for, after the title
 MEANING_WORDS = 100  # words of the body that go into the meaning vector, after the title
@@ -124,7 +125,7 @@ def _counts(rows: np.ndarray, cols: np.ndarray, n: int, size: int) -> sparse.csr
 def item_fields(item: Item) -> tuple[str, str]:
     """Title and body text of ``item`` (summary, then text, cut short), name variants unified."""
     body = " ".join(x for x in (item.summary, item.text) if x)[:BODY_CHARS]
-    return tx.canonical_names(item.title or ""), tx.canonical_names(body)
+    return tx.canonical_names((item.title or "")[:TITLE_CHARS]), tx.canonical_names(body)
 
 
 def _weighted(
