@@ -161,37 +161,38 @@ def _days(item: Item) -> float:
     return item.published.timestamp() / 86400.0 if item.published else np.nan
 
 
+def _counts_in(
+    row: np.ndarray, column: np.ndarray, where: np.ndarray, n: int, size: int
+) -> sparse.csr_matrix:
+    """Count matrix (n x size) of the tokens in ``where`` that have a column (not -1)."""
+    keep = where & (column >= 0)
+    return _counts(row[keep], column[keep], n, size)
+
+
 def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int = 30) -> Prepared:
     """Vectors and extracted facts for every item of ``items``."""
     fields = [item_fields(item) for item in items]
     n = len(items)
     toks = tokenize([f[0] for f in fields] + [f[1] for f in fields])
     in_title = toks.doc < n
-    row = np.where(in_title, toks.doc, toks.doc - n)
+    row = np.where(in_title, toks.doc, toks.doc - n)  # titles are texts 0..n-1, bodies n..2n-1
     lead = ~in_title & (toks.pos < LEAD_WORDS)
     lower_of, lower = _index([w.lower() for w in toks.vocab])
+    low = lower_of[toks.ids]  # the lower-cased word of each token
     word_terms = [tx.term(w) for w in lower]
     term_of, terms = _index(word_terms, [bool(t) for t in word_terms])
     written = dict(zip(term_of.tolist()[::-1], lower[::-1]))  # the first word of each term wins
-    size = max(len(terms), 1)
-    term = term_of[lower_of[toks.ids]]
-    has = term >= 0
-    title_c = _counts(row[in_title & has], term[in_title & has], n, size)
-    lead_c = _counts(row[lead & has], term[lead & has], n, size)
-    body_c = _counts(row[has], term[has], n, size)  # title and body
+    term, size = term_of[low], max(len(terms), 1)
+    title_c, lead_c, body_c = (_counts_in(row, term, w, n, size) for w in (in_title, lead, term >= 0))
     idf, df = _idf(body_c)
     rare = ((df >= 2) & (df <= max(min_df_cap, max_df_share * n))).astype(np.float32)
     # names keep the term of one-letter initials, which stand for nothing else
     name_of, name_terms = _index(word_terms, name_lexicon(toks, in_title, lower_of, lower))
-    nsize = max(len(name_terms), 1)
-    name = name_of[lower_of[toks.ids]]
-    named = name >= 0
-    name_c = _counts(row[named & (in_title | lead)], name[named & (in_title | lead)], n, nsize)
-    tname_c = _counts(row[named & in_title], name[named & in_title], n, nsize)
-    lname_c = _counts(row[named & lead], name[named & lead], n, nsize)
+    name, nsize = name_of[low], max(len(name_terms), 1)
+    tname_c, lname_c = (_counts_in(row, name, w, n, nsize) for w in (in_title, lead))
+    name_c = tname_c + lname_c
     nidf, _ = _idf(name_c)
-    vector = mn.rows(lower)[lower_of[toks.ids]]
-    said = (vector >= 0) & (in_title | (toks.pos < MEANING_WORDS))
+    meaning_c = _counts_in(row, mn.rows(lower)[low], in_title | (toks.pos < MEANING_WORDS), n, mn.size())
     amounts = [frozenset(tx.amounts(f"{f[0]} {f[1][:LEAD_CHARS]}")) for f in fields]
     return Prepared(
         title=_weighted(title_c, idf),
@@ -202,7 +203,7 @@ def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int =
         lead_names=(lname_c > 0).astype(np.float32).tocsr(),
         blocking=_weighted(title_c * 2 + lead_c, idf, rare),
         headline=((title_c + lead_c) > 0).astype(np.float32).tocsr(),
-        meaning=mn.embed_counts(_counts(row[said], vector[said], n, mn.size())),
+        meaning=mn.embed_counts(meaning_c),
         amounts=amounts,
         money=np.array([any(map(tx.is_money, a)) for a in amounts], bool),
         days=np.array([_days(i) for i in items], np.float64),
