@@ -277,18 +277,28 @@ def test_demo_day_merges_the_five_deal_takes_and_nothing_else(tmp_path):
     assert sum(len(s.items) for s in stories) == len(items)
 
 
-def test_word_vectors_see_a_rewording_that_shares_no_word():
-    from digest.dedup.meaning import embed
+def titled(titles: list[str]) -> list[Item]:
+    """Title-only items, each from its own source."""
+    return [
+        Item(id=str(k), title=t, url=f"https://example.org/{k}", source=f"s{k}") for k, t in enumerate(titles)
+    ]
 
-    deal, reworded, other = embed(
-        [
-            "Meta buys a big stake in Scale AI".split(),
-            "Facebook owner acquires large share of data labeling startup".split(),
-            "Earthquake shakes northern Japan, tsunami warning lifted".split(),
-        ]
-    )
+
+def test_word_vectors_see_a_rewording_that_shares_no_word():
+    from digest.dedup.vectors import prepare
+
+    titles = [
+        "Meta buys a big stake in Scale AI",
+        "Facebook owner acquires large share of data labeling startup",
+        "Earthquake shakes northern Japan, tsunami warning lifted",
+        "zzqx qqzz",
+    ]
+    items = [
+        Item(id=str(k), title=t, url=f"https://example.org/{k}", source=f"s{k}") for k, t in enumerate(titles)
+    ]
+    deal, reworded, other, unknown = prepare(items).meaning
     assert float(deal @ reworded) > float(deal @ other) + 0.1
-    assert not embed([["zzqx", "qqzz"]]).any()  # no known word: a zero vector, similar to nothing
+    assert not unknown.any()  # no known word: a zero vector, similar to nothing
 
 
 def test_takes_in_other_words_become_candidates_by_meaning():
@@ -302,10 +312,7 @@ def test_takes_in_other_words_become_candidates_by_meaning():
         "Heavy snow closes mountain passes",
         "Museum returns looted statues to Greece",
     ]
-    items = [
-        Item(id=str(k), title=t, url=f"https://example.org/{k}", source=f"s{k}") for k, t in enumerate(titles)
-    ]
-    prep = prepare(items)
+    prep = prepare(titled(titles))
     by_terms = set(zip(*(a.tolist() for a in candidates(prep, 3.0, 20, 0.05, 0))))
     by_meaning = set(zip(*(a.tolist() for a in candidates(prep, 3.0, 20, 0.05, 1))))
     assert (0, 1) not in by_terms  # no rare term in common

@@ -46,15 +46,3 @@ def embed_counts(counts: sparse.csr_matrix, path: Path = VECTORS_PATH) -> np.nda
     out = np.asarray(counts @ load(path)[1], dtype=np.float32)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.maximum(norms, 1e-9)
-
-
-def embed(docs: Sequence[Sequence[str]], path: Path = VECTORS_PATH) -> np.ndarray:
-    """Unit vectors (float32, one row per doc) of lists of words."""
-    found = [rows(doc, path) for doc in docs]
-    cols = np.concatenate([np.zeros(0, np.int64), *found])
-    doc = np.repeat(np.arange(len(docs)), [len(f) for f in found])
-    keep = cols >= 0
-    counts = sparse.csr_matrix(
-        (np.ones(int(keep.sum()), np.float32), (doc[keep], cols[keep])), shape=(len(docs), size(path))
-    )
-    return embed_counts(counts, path)
