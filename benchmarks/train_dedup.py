@@ -2,7 +2,7 @@
 
 Usage (from the repository root, with scikit-learn: ``pip install -e '.[train]'``)::
 
-    python benchmarks/train_dedup.py [--eval DIR] [--train FILE ...] [--holdout 0.5 | --odd]
+    python benchmarks/train_dedup.py [--eval DIR] [--train FILE ...] [--holdout 0.5 | --odd | --even]
                                      [--trees 80 --depth 4 --rate 0.15]
                                      [--out digest/data/dedup_model.json]
 
@@ -15,11 +15,11 @@ is checked against scikit-learn's own scores once written. With ``--holdout F`` 
 the training events (chosen by a hash of their label, deterministic) is kept out of
 fitting, and the script reports B-cubed F1 over a threshold grid on the held-out part
 and on every other eval file, so the threshold can be chosen on data the model did not
-see; ``--odd`` holds out every other event instead (labels in sorted order). The shipped
-weights are fitted on every pair of the three eval files (the default ``--train``), one
-threshold for all of them: news of different kinds (three outlets' takes, many short
-reports of two like events, a dated stream) calibrate one probability. Eval data stay
-outside the repo: only the fitted weights are written.
+see; ``--odd`` holds out every other event instead (labels in sorted order), ``--even``
+the other half. The shipped weights are fitted on every pair of the three eval files
+(the default ``--train``), one threshold for all of them: news of different kinds (three
+outlets' takes, many short reports of two like events, a dated stream) calibrate one
+probability. Eval data stay outside the repo: only the fitted weights are written.
 """
 
 from __future__ import annotations
@@ -62,12 +62,12 @@ def held_out(label: str, share: float) -> bool:
     return int(hashlib.sha1(group.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
 
 
-def odd_event(labels: list[str]) -> dict[str, bool]:
-    """Whether each label is held out by ``--odd``: every other event (ECB+ topic) in
-    sorted order, so that both halves hold events of every kind."""
+def odd_event(labels: list[str], parity: int = 1) -> dict[str, bool]:
+    """Whether each label is held out by ``--odd`` (by ``--even`` with parity 0): every
+    other event (ECB+ topic) in sorted order, so that both halves hold events of every kind."""
     group = {g: g.split("-")[1] if g.startswith("ecb-") else g for g in labels}
     order = {k: n for n, k in enumerate(sorted(set(group.values())))}
-    return {g: order[k] % 2 == 1 for g, k in group.items()}
+    return {g: order[k] % 2 == parity for g, k in group.items()}
 
 
 def pair_data(items: list, gold: list[str], settings: DedupSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -165,6 +165,7 @@ def main() -> None:
     )
     ap.add_argument("--holdout", type=float, default=0.0)
     ap.add_argument("--odd", action="store_true", help="hold out every other event")
+    ap.add_argument("--even", action="store_true", help="hold out the other half of --odd")
     ap.add_argument("--trees", type=int, default=80)
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--rate", type=float, default=0.15)
@@ -181,8 +182,9 @@ def main() -> None:
     xs, ys, tests = [], [], []
     for name in args.train:
         items, gold = load_eval(args.eval / name)
-        odd = odd_event(gold) if args.odd else {}
-        part = [odd[g] if args.odd else held_out(g, args.holdout) for g in gold]
+        half = args.odd or args.even
+        odd = odd_event(gold, 1 if args.odd else 0) if half else {}
+        part = [odd[g] if half else held_out(g, args.holdout) for g in gold]
         train = [(it, g) for it, g, h in zip(items, gold, part) if not h]
         x, y = pair_data([t[0] for t in train], [t[1] for t in train], settings)
         xs.append(x), ys.append(y)
@@ -190,7 +192,7 @@ def main() -> None:
             for batch in day_batches(train, size):
                 x, y = pair_data([t[0] for t in batch], [t[1] for t in batch], settings)
                 xs.append(x), ys.append(y)
-        if args.holdout or args.odd:
+        if args.holdout or half:
             test = [(it, g) for it, g, h in zip(items, gold, part) if h]
             tests.append((f"{name} (held out)", [t[0] for t in test], [t[1] for t in test]))
     x, y = np.vstack(xs), np.concatenate(ys)
