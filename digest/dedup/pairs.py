@@ -274,12 +274,11 @@ def shingle_similarity(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarr
     """Jaccard similarity of the word 3-shingles of each pair (shingled on demand: only
     pairs already close by tf-idf get here)."""
     out = np.zeros(i.size)
-    vocab: dict[str, int] = {}
     cache: dict[int, np.ndarray] = {}
     for idx, (a, b) in enumerate(zip(i.tolist(), j.tolist())):
         for k in (a, b):
             if k not in cache:
-                cache[k] = shingles(tx.words(" ".join(prep.fields[k])), vocab)
+                cache[k] = shingles(prep, k)
         sa, sb = cache[a], cache[b]
         if sa.size and sb.size:
             inter = np.intersect1d(sa, sb, assume_unique=True).size

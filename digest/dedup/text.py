@@ -31,8 +31,6 @@ STOPWORDS = frozenset(
     thursday friday saturday sunday today yesterday tomorrow""".split()
 )
 
-WORD = re.compile(r"[^\W\d_]+(?:[.'’][^\W\d_]+)*|\d+(?:[.,]\d+)*", re.UNICODE)
-
 
 def _trie_pattern(words: list[str]) -> str:
     """A regex matching any of ``words``, the longest first, factored by common prefixes:
@@ -127,41 +125,13 @@ def stem(word: str) -> str:
     return w.rstrip(".'")
 
 
-_TERM: dict[str, str] = {}
 TOKEN = re.compile(r"([.!?:;\"“”(]\s*)?([^\W\d_][^\W_]*(?:[.'’][^\W\d_]+)*|\d+(?:[.,]\d+)*)", re.UNICODE)
 
 
 def term(word: str) -> str:
-    """The term a word counts as ("" for stopwords, numbers and one-letter words); cached."""
-    found = _TERM.get(word)
-    if found is None:
-        low = word.lower()
-        found = "" if low in STOPWORDS or word[0].isdigit() or len(low) < 2 else stem(low)
-        if len(_TERM) < 500_000:
-            _TERM[word] = found
-    return found
-
-
-def tokens(text: str) -> list[tuple[bool, str]]:
-    """The words of ``text``, each with whether it starts a sentence (or quote, or clause)."""
-    found = TOKEN.findall(text)
-    return [(bool(b) or n == 0, w) for n, (b, w) in enumerate(found)]
-
-
-def words(text: str) -> list[str]:
-    """The raw word tokens of ``text`` (letters or digits), case kept."""
-    return WORD.findall(text)
-
-
-def terms(text: str) -> list[str]:
-    """Stemmed content words of ``text``, stopwords and bare numbers left out."""
-    out = []
-    for w in WORD.findall(text):
-        low = w.lower()
-        if low in STOPWORDS or w[0].isdigit() or len(low) < 2:
-            continue
-        out.append(stem(low))
-    return out
+    """The term a word counts as ("" for stopwords, numbers and one-letter words)."""
+    low = word.lower()
+    return "" if low in STOPWORDS or word[0].isdigit() or len(low) < 2 else stem(low)
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

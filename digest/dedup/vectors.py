@@ -1,4 +1,4 @@
-"""Items as sparse tf-idf vectors, name vectors, amounts and shingles, built once per run."""
+"""Items as sparse tf-idf vectors, name vectors, meaning vectors, amounts and word ids, built once per run."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ class Prepared:
     money: np.ndarray  # bool: the item states money, a percentage or a large count
     days: np.ndarray  # publication time in days (NaN when undated)
     weekdays: np.ndarray  # bit mask of the weekdays named in title and lead
-    fields: list[tuple[str, str]]  # title and body text, for shingles on demand
+    words: np.ndarray  # lower-cased word ids of each item's title then body, item after item
+    word_starts: np.ndarray  # where each item's words start in ``words`` (n + 1 bounds)
     terms: list[str]  # each column's term as first written (lower-cased): "finalizing", not "finaliz"
     idf: np.ndarray  # idf of each term
 
@@ -149,9 +150,9 @@ def _idf(counts: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     return (np.log((n + 1) / (df + 1)) + 1.0).astype(np.float32), df
 
 
-def shingles(words: list[str], vocab: dict[str, int]) -> np.ndarray:
-    """Sorted unique hashes of the word 3-shingles of ``words`` (case folded)."""
-    ids = np.fromiter((vocab.setdefault(w.lower(), len(vocab)) for w in words), np.int64)
+def shingles(prep: Prepared, k: int) -> np.ndarray:
+    """Sorted unique hashes of the word 3-shingles of item ``k`` (title, then body)."""
+    ids = prep.words[prep.word_starts[k] : prep.word_starts[k + 1]].astype(np.int64)
     if ids.size < 3:
         return ids[:0]
     return np.unique((ids[:-2] * 1_000_003 + ids[1:-1]) * 1_000_003 + ids[2:])
@@ -193,6 +194,7 @@ def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int =
     name_c = tname_c + lname_c
     nidf, _ = _idf(name_c)
     meaning_c = _counts_in(row, mn.rows(lower)[low], in_title | (toks.pos < MEANING_WORDS), n, mn.size())
+    by_item = np.argsort(row, kind="stable")  # title tokens come first: texts 0..n-1
     amounts = [frozenset(tx.amounts(f"{f[0]} {f[1][:LEAD_CHARS]}")) for f in fields]
     return Prepared(
         title=_weighted(title_c, idf),
@@ -208,7 +210,8 @@ def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int =
         money=np.array([any(map(tx.is_money, a)) for a in amounts], bool),
         days=np.array([_days(i) for i in items], np.float64),
         weekdays=np.array([tx.weekdays(f"{f[0]} {f[1][:LEAD_CHARS]}") for f in fields], np.int64),
-        fields=fields,
+        words=low[by_item],
+        word_starts=np.searchsorted(row[by_item], np.arange(n + 1)),
         terms=[written[t] for t in range(len(terms))],
         idf=idf,
     )
