@@ -134,7 +134,6 @@ def _weighted(
 ) -> sparse.csr_matrix:
     """Sublinear tf times idf, optionally on the columns in ``keep`` only, rows l2-normalized."""
     m = counts.copy()
-    m.resize((m.shape[0], idf.shape[0]))
     m.data = 1.0 + np.log(m.data)
     m = m @ sparse.diags(idf if keep is None else idf * keep)
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
