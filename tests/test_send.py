@@ -480,6 +480,31 @@ def test_a_mailbox_that_does_not_exist_is_suppressed(smtp_server, make_config, i
     assert smtp_server.delivered() == {"reader0@example.com": 1, "reader2@example.com": 1}
 
 
+def test_a_refused_sender_stops_the_send_and_blames_no_recipient(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=3)
+    smtp_server.on = lambda stage, address, n: (
+        "550 5.1.0 sender address rejected" if stage == "MAIL" else None
+    )
+    with pytest.raises(SendError, match="refuses the sender news@digest.example: 550 5.1.0"):
+        send(config, issue_folder)
+    with open_state(config) as store:
+        assert store.suppressed() == set()
+    assert log_rows(config) == {}  # nobody failed: the next run sends to everyone
+    smtp_server.on = lambda stage, address, n: None
+    assert send(config, issue_folder).sent == 3
+
+
+def test_a_recipients_file_without_a_valid_address_is_an_error_not_a_sent_issue(
+    smtp_server, make_config, issue_folder, tmp_path
+):
+    config = make_config(smtp_server.port, recipients=2)
+    (tmp_path / "subscribers.csv").write_text("email,name\nnot-an-address,Nobody\n", encoding="utf-8")
+    with pytest.raises(SendError, match="subscribers.csv: no valid recipient address"):
+        send(config, issue_folder)
+    write_recipients(tmp_path / "subscribers.csv", 2)  # fixed: the issue still goes out
+    assert send(config, issue_folder).sent == 2
+
+
 def test_connection_lost_after_data_is_in_doubt_and_not_resent(smtp_server, make_config, issue_folder):
     config = make_config(smtp_server.port, recipients=3)
     smtp_server.on = lambda stage, address, n: (

@@ -112,6 +112,8 @@ def recipients_of(config: Config) -> list[Recipient]:
         log.warning("skipped a bad address: %s", problem)
     if loaded.duplicates:
         log.info("%d duplicate addresses in the recipients file were dropped", loaded.duplicates)
+    if not loaded.recipients:  # sending to nobody would mark the issue sent for good
+        raise SendError(f"{config.resolve(config.recipients.csv)}: no valid recipient address in it")
     return loaded.recipients
 
 
@@ -189,7 +191,7 @@ class _Run:
         self.key, self.store, self.composer, self.transport = key, store, composer, transport
         self.smtp, self.sleep = config.smtp, sleep
         self.limiter = RateLimiter(config.smtp.rate_per_second, config.smtp.rate_per_minute, sleep=sleep)
-        self.envelope_from = config.smtp.envelope_from or config.newsletter.sender.email
+        self.envelope_from = _envelope_from(config)
 
     def deliver(self, recipient: Recipient, summary: SendSummary) -> Outcome:
         """Send to one recipient, retrying 4xx replies and dropped connections."""
@@ -205,6 +207,11 @@ class _Run:
                     self.envelope_from, recipient.email, message, lambda: self._log(recipient, "sending")
                 )
             except PermanentFailure as exc:
+                if exc.command == "MAIL FROM":  # the sender is refused: so will everyone be
+                    raise SendError(
+                        f"the relay refuses the sender {self.envelope_from}: {exc.reply} "
+                        "(check smtp.envelope_from and newsletter.sender.email)"
+                    ) from None
                 self._log(recipient, "failed", exc.reply, exc.after_data)
                 if self.smtp.suppress_bounces and MAILBOX_GONE.match(exc.reply):
                     self.store.suppress([recipient.email], f"bounced: {exc.reply}")
@@ -253,6 +260,11 @@ class _Run:
         return min(MAX_BACKOFF, self.smtp.backoff * 2 ** (attempt - 1))
 
 
+def _envelope_from(config: Config) -> str:
+    """The envelope sender (where bounces go): smtp.envelope_from, else the From address."""
+    return config.smtp.envelope_from or config.newsletter.sender.email
+
+
 def _cafile(config: Config) -> Path | None:
     return config.resolve(config.smtp.cafile) if config.smtp.cafile else None
 
@@ -261,11 +273,10 @@ def send_test(config: Config, issue: IssueFiles, address: str) -> str:
     """Send one copy of ``issue`` marked ``[TEST]`` to ``address``; the send log is untouched."""
     recipient = _test_recipient(address)
     message = Composer(config, issue).compose(recipient, test=True)
-    envelope_from = config.smtp.envelope_from or config.newsletter.sender.email
     with SmtpTransport(config.smtp, _cafile(config)) as transport:
         transport.connect()
         try:
-            return transport.send(envelope_from, recipient.email, message, lambda: None)
+            return transport.send(_envelope_from(config), recipient.email, message, lambda: None)
         except (PermanentFailure, TemporaryFailure) as exc:
             raise SendError(f"the relay refused the test message to {address}: {exc.reply}") from None
         except ConnectionLost as exc:

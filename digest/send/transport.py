@@ -25,20 +25,26 @@ class RelayUnavailable(SendError):
     """The relay cannot be reached or refuses connections for now (worth retrying)."""
 
 
-class TemporaryFailure(Exception):
+class RefusedReply(Exception):
+    """A reply refusing one step of a message: ``command`` is "MAIL FROM", "RCPT TO",
+    "DATA" or "end of data" (the reply after the final ".")."""
+
+    def __init__(self, reply: str, command: str) -> None:
+        super().__init__(reply)
+        self.reply, self.command = reply, command
+
+    @property
+    def after_data(self) -> bool:
+        """Whether the whole message had been sent when the reply came."""
+        return self.command == "end of data"
+
+
+class TemporaryFailure(RefusedReply):
     """A 4xx reply: try this recipient again later."""
 
-    def __init__(self, reply: str, after_data: bool = False) -> None:
-        super().__init__(reply)
-        self.reply, self.after_data = reply, after_data
 
-
-class PermanentFailure(Exception):
-    """A 5xx reply: this recipient will not get the message."""
-
-    def __init__(self, reply: str, after_data: bool = False) -> None:
-        super().__init__(reply)
-        self.reply, self.after_data = reply, after_data
+class PermanentFailure(RefusedReply):
+    """A 5xx reply: this message will not go through as it is."""
 
 
 class ConnectionLost(Exception):
@@ -148,9 +154,9 @@ class SmtpTransport:
         assert smtp is not None
         committed = False
         try:
-            self._expect(smtp.mail(sender), 250)
-            self._expect(smtp.rcpt(recipient), 250, 251)
-            self._expect(smtp.docmd("DATA"), 354)
+            self._expect(smtp.mail(sender), "MAIL FROM", 250)
+            self._expect(smtp.rcpt(recipient), "RCPT TO", 250, 251)
+            self._expect(smtp.docmd("DATA"), "DATA", 354)
             smtp.send(_dot_stuffed(message))
             try:
                 before_commit()
@@ -160,13 +166,13 @@ class SmtpTransport:
                 raise
             committed = True
             smtp.send(b".\r\n")
-            return self._expect(smtp.getreply(), 250, after_data=True)
+            return self._expect(smtp.getreply(), "end of data", 250)
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             _quietly_close(smtp)
             self.smtp = None
             raise ConnectionLost(str(exc) or type(exc).__name__, committed) from None
 
-    def _expect(self, response: tuple[int, bytes], *ok: int, after_data: bool = False) -> str:
+    def _expect(self, response: tuple[int, bytes], command: str, *ok: int) -> str:
         code, text = response
         reply = _reply(code, text)
         if code in ok:
@@ -174,11 +180,11 @@ class SmtpTransport:
         if code == 421 or code < 0:  # the relay is closing the connection
             _quietly_close(self.smtp)
             self.smtp = None
-        elif not after_data:
+        elif command != "end of data":
             self._reset()
         if 400 <= code < 500 or code < 0:
-            raise TemporaryFailure(reply, after_data)
-        raise PermanentFailure(reply, after_data)
+            raise TemporaryFailure(reply, command)
+        raise PermanentFailure(reply, command)
 
     def _reset(self) -> None:
         try:
