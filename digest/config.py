@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -39,9 +42,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _mail_address(value: str) -> str:
+    """``value`` if the mail headers can carry it (local@domain, ASCII before the @); "" stays."""
+    if value:
+        try:
+            parsed = Address(addr_spec=value)
+        except (ValueError, IndexError, HeaderParseError):
+            parsed = None
+        if parsed is None or not parsed.username or not parsed.domain:
+            raise ValueError(f"{value!r} is not an email address (name@example.org, ASCII before the @)")
+    return value
+
+
+MailAddress = Annotated[str, AfterValidator(_mail_address)]
+
+
 class Sender(_Strict):
     name: str = ""
-    email: str = "newsletter@localhost"
+    email: MailAddress = "newsletter@localhost"
 
 
 class Newsletter(_Strict):
@@ -57,7 +75,7 @@ class Newsletter(_Strict):
     author: str = ""
     postal_address: str = ""
     sender: Sender = Sender()
-    reply_to: str = ""
+    reply_to: MailAddress = ""
     subscribe_url: str = ""  # the "share with a friend" link; default: url
     sponsor_url: str = ""  # "become a sponsor" link in the closing; none by default
     # The Subject of the email: {title} (the lead headline), {name}, {number}, {date}.
@@ -198,7 +216,7 @@ class SmtpConfig(_Strict):
     dkim_selector: str | None = None
     dkim_domain: str | None = None  # the DKIM d= domain; default: the sender's domain
     backoff: float = Field(2.0, ge=0, le=600)  # seconds before the first retry, doubled for each next one
-    envelope_from: str | None = None  # MAIL FROM (where bounces go); default: newsletter.sender.email
+    envelope_from: MailAddress | None = None  # MAIL FROM (where bounces go); default: newsletter.sender.email
     suppress_bounces: bool = True  # a 5xx "no such mailbox" (5.1.1 and kin) suppresses the address
 
     @model_validator(mode="after")
@@ -212,7 +230,7 @@ class RecipientsConfig(_Strict):
     csv: str
     unsubscribe_url: str = ""
     manage_url: str = ""
-    unsubscribe_mailto: str = ""
+    unsubscribe_mailto: MailAddress = ""
     # {token} in the URLs is an HMAC of the address keyed with this environment variable's value.
     secret_env: str = "DIGEST_UNSUBSCRIBE_SECRET"
     list_id: str = ""  # the List-Id header; default: "<name> <name-slug.sender-domain>"

@@ -200,3 +200,17 @@ def test_an_unknown_subject_placeholder_names_the_allowed_ones(tmp_path: Path) -
     message = config_error(tmp_path, text)
     assert ":3: newsletter.subject:" in message
     assert "{titel}" in message and "{date}, {name}, {number}, {title}" in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "line"),
+    [
+        ("sender:\n    email", "not an address", 4),
+        ("reply_to", "news@x>", 3),
+        ("sender:\n    email", "nëws@example.org", 4),
+    ],
+)
+def test_a_bad_sender_address_names_its_line(tmp_path: Path, key: str, value: str, line: int) -> None:
+    text = MINIMAL.replace("  name: Example Digest\n", f'  name: Example Digest\n  {key}: "{value}"\n', 1)
+    message = config_error(tmp_path, text)
+    assert f":{line}: newsletter." in message and f"'{value}' is not an email address" in message, message

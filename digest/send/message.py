@@ -71,7 +71,7 @@ class Composer:
         self.config, self.issue = config, issue
         sender = config.newsletter.sender
         self.sender = Address(sender.name or config.newsletter.name, addr_spec=sender.email)
-        self.domain = sender.email.rpartition("@")[2] or "localhost"
+        self.domain = sender.email.rpartition("@")[2]
         self.secret = _secret(config)
         self.list_id = _list_id(config, self.domain)
         self.signer = DkimSigner.from_config(config, self.domain)
