@@ -83,7 +83,7 @@ def _parse_all(results: list[Fetched], config: Config, fetched_at: datetime) -> 
 
 def dedup_settings(config: Config) -> DedupSettings:
     """The deduplicator's settings: the config's values over the tuned defaults."""
-    # dedup (numpy, scipy, scikit-learn) is imported where it is used: the CLI and the
+    # dedup (numpy, scipy) is imported where it is used: the CLI and the
     # parse worker processes start without it.
     from .dedup import DedupSettings
 
@@ -115,7 +115,8 @@ def build_issue(
         )
     rendered = render_issue(issue, config, notes_for(config, issue_date))
     folder = publish(issue, rendered, report(stories), config, out)
-    store.issue_number(day, day)  # one build at a time: the number peeked above
+    if store.issue_number(day, day) != number:  # a build of another day took it meanwhile
+        raise BuildError(f"another build took issue #{number} while this one ran: build {day} again")
     store.record_issue(number, issue.title, issue.stories)
     return Built(issue, rendered, folder)
 

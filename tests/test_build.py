@@ -176,3 +176,26 @@ def test_the_subject_line_follows_the_config_into_the_message(demo: Path, monkey
     message = email.message_from_bytes(first.read_bytes(), policy=email.policy.default)
     assert message["Subject"] == issue["subject"]
     assert "=?utf-8?" in first.read_text(encoding="ascii")  # RFC 2047, not raw UTF-8 in a header
+
+
+def test_a_number_taken_by_another_build_meanwhile_is_not_overwritten(demo: Path, monkeypatch) -> None:
+    import digest.build
+
+    publish = digest.build.publish
+
+    def publish_while_another_build_finishes(*args, **kwargs):
+        folder = publish(*args, **kwargs)
+        with Store(demo / ".digest" / "state.sqlite") as other:  # a second connection, as another process
+            assert other.issue_number("2025-06-01", "2025-06-01") == 1
+        return folder
+
+    monkeypatch.setattr(digest.build, "publish", publish_while_another_build_finishes)
+    code, _, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
+    assert code != 0 and f"another build took issue #1 while this one ran: build {DEMO_DATE} again" in err
+    with Store(demo / ".digest" / "state.sqlite") as store:
+        assert store.next_issue_number("2025-06-01") == 1  # the other day keeps its number
+        assert store.next_issue_number(DEMO_DATE) == 2  # and this day gets the next one when rebuilt
+    monkeypatch.setattr(digest.build, "publish", publish)
+    code, _, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
+    assert code == 0, err
+    assert json.loads((demo / "out" / DEMO_DATE / "issue.json").read_text(encoding="utf-8"))["number"] == 2
