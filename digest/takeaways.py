@@ -54,7 +54,8 @@ _TAIL_CLAUSE = re.compile(
     r"bringing|adding|putting|after|amid|following)\s"
 )
 _DANGLING_START = re.compile(r"^(?:this|that|these|those|it|they|he|she|there|here|such)\b", re.I)
-_HEDGE = re.compile(r"\b(?:may|might|could|would)\b(?! (?:have|be) (?:said|told|reported))", re.I)
+# "may" only in lower case: "in May" is a date, not a guess
+_HEDGE = re.compile(r"\b(?:(?-i:may)|might|could|would)\b(?! (?:have|be) (?:said|told|reported))", re.I)
 # "backs up that strategy", "this move": a sentence pointing back at one it follows.
 _BACK_REFERENCE = re.compile(
     r"\b(?:this|that|these|those|such|the same) (?:strategy|move|deal|plan|approach|effort|decision"

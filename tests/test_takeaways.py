@@ -173,3 +173,11 @@ def test_guesses_and_back_references_do_not_become_bullets() -> None:
     assert bullets and all("that strategy" not in b for b in bullets)
     assert all(not re.search(r"\b(may|could)\b", b) for b in bullets), bullets
     assert any("60,000 homes" in b for b in bullets)
+
+
+def test_a_month_is_not_a_guess() -> None:
+    from digest.takeaways import _needs_context
+
+    assert not _needs_context("Meta announced in May that it raised $10 billion from investors.")
+    assert _needs_context("The deal may close in May.")
+    assert _needs_context("Could the deal close by June?")
