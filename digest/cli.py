@@ -273,7 +273,7 @@ def send(
         relay = f"{config.smtp.host}:{config.smtp.port}"
         if todo:
             click.confirm(
-                f"Send “{files.title}” ({files.key}) to {len(todo)} recipients through {relay}?", abort=True
+                f"Send “{files.subject}” ({files.key}) to {len(todo)} recipients through {relay}?", abort=True
             )
     with run_lock(lock_path(config)), open_store(config) as store:
         with _Progress(f"sending {files.key}") as on_result:

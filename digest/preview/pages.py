@@ -3,13 +3,13 @@
 The send preview shows the headers a subscriber's copy will carry, with the
 per-recipient placeholders filled for a sample recipient (the first in the recipients
 file). ``digest send`` owns the real message: the preview asks its ``Composer`` to build
-it, and reads the config itself only if that module cannot be imported.
+it; where sending would stop (a missing secret or DKIM key), the preview still shows
+the headers it can, from the same helpers, and says why.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.utils import formataddr
@@ -63,13 +63,9 @@ SHOWN_HEADERS = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID", "Lis
 
 def send_preview(config: Config, folder: Path, address: str = "") -> SendPreview:
     """What ``digest send`` would put in the headers of ``address``'s copy of the issue in
-    ``folder`` (default: the first recipient); computed here if ``digest.send`` cannot say."""
-    try:
-        from ..send import Composer, load_issue
-    except ImportError:  # digest.send missing or broken: our own reading of the config
-        return _computed(
-            config, folder, address, "digest.send is not available: headers computed by the preview."
-        )
+    ``folder`` (default: the first recipient); computed here if sending would stop."""
+    from ..send import Composer, load_issue
+
     try:
         issue = load_issue(folder)
         recipient = _recipient(config, address)
@@ -102,15 +98,13 @@ def _recipient(config: Config, address: str) -> Recipient:
     return Recipient(SAMPLE_RECIPIENT)
 
 
-def _subject(data: dict[str, Any], config: Config) -> str:
-    """The Subject as digest.send writes it: issue.json's subject, else its title."""
-    return str(data.get("subject") or data.get("title") or config.newsletter.name)
-
-
 def _computed(config: Config, folder: Path, address: str, note: str) -> SendPreview:
-    """The headers as the preview reads the config (when digest.send cannot build them)."""
+    """The headers as far as they do not need what stops the send (its secret, its key)."""
+    from ..send.issue import issue_subject
+    from ..send.message import link_templates, list_id
+
     recipient = address or SAMPLE_RECIPIENT
-    unsubscribe, manage, mailto = (_personal(t, recipient) for t in _link_templates(config))
+    unsubscribe, manage, mailto = (_personal(t, recipient) for t in link_templates(config))
     if not (unsubscribe or mailto):  # as digest.send does: never a message without a way out
         mailto = config.newsletter.reply_to or config.newsletter.sender.email
     if mailto:
@@ -119,7 +113,7 @@ def _computed(config: Config, folder: Path, address: str, note: str) -> SendPrev
     headers = [
         ("From", formataddr((sender.name or config.newsletter.name, sender.email))),
         ("To", recipient),
-        ("Subject", _subject(read_issue(folder), config)),
+        ("Subject", issue_subject(read_issue(folder)) or config.newsletter.name),
         ("List-Unsubscribe", ", ".join(f"<{u}>" for u in (unsubscribe, mailto) if u)),
     ]
     if unsubscribe.startswith("https://"):
@@ -130,23 +124,8 @@ def _computed(config: Config, folder: Path, address: str, note: str) -> SendPrev
     return SendPreview(recipient, headers, substitutions, [note])
 
 
-def _link_templates(config: Config) -> tuple[str, str, str]:
-    recipients = config.recipients
-    if recipients is None:
-        return "", "", ""
-    return recipients.unsubscribe_url, recipients.manage_url, recipients.unsubscribe_mailto
-
-
 def _personal(template: str, recipient: str) -> str:
     return template.replace("{email}", quote(recipient, safe="@"))
-
-
-def list_id(config: Config) -> str:
-    """``List-Id`` (RFC 2919): the name, and a list identifier under the sender's domain."""
-    name = config.newsletter.name
-    label = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "newsletter"
-    domain = config.newsletter.sender.email.rpartition("@")[2] or "localhost"
-    return f"{name} <{label}.{domain}>"
 
 
 def read_issue(folder: Path) -> dict[str, Any]:

@@ -20,9 +20,7 @@ class IssueFiles:
 
     folder: Path
     key: str  # the issue's date: its name in the send log and the issues table
-    number: int
-    title: str  # plain text
-    subject: str  # the Subject line: issue.json's "subject", else (older issues) the title
+    subject: str  # the Subject line (see ``issue_subject``)
     html: str
     text: str
 
@@ -65,15 +63,15 @@ def load_issue(folder: Path) -> IssueFiles:
     if not isinstance(data, dict):
         raise SendError(f"{folder / 'issue.json'}: not an issue document")
     key = str(data.get("date") or folder.resolve().name)
-    title = plain_title(data)
-    subject = _one_line(str(data.get("subject") or "")) or title
-    return IssueFiles(folder, key, int(data.get("number") or 0), title, subject, body_html, body_text)
+    return IssueFiles(folder, key, issue_subject(data), body_html, body_text)
 
 
-def plain_title(data: dict[str, object]) -> str:
-    """The issue's title as one line of plain text (entities decoded, never shown raw)."""
-    title = str(data.get("title") or "") or str((data.get("newsletter") or {}).get("name", ""))  # type: ignore[union-attr]
-    return _one_line(title)
+def issue_subject(data: dict[str, object]) -> str:
+    """The Subject of the issue whose issue.json is ``data``: its "subject", else (older
+    issues) its title, else the newsletter's name; one line of plain text."""
+    newsletter = data.get("newsletter")
+    name = newsletter.get("name", "") if isinstance(newsletter, dict) else ""
+    return _one_line(str(data.get("subject") or data.get("title") or name or ""))
 
 
 def _one_line(text: str) -> str:

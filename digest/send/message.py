@@ -73,7 +73,6 @@ class Composer:
         self.sender = Address(sender.name or config.newsletter.name, addr_spec=sender.email)
         self.domain = sender.email.rpartition("@")[2]
         self.secret = _secret(config)
-        self.list_id = _list_id(config, self.domain)
         self.signer = DkimSigner.from_config(config, self.domain)
         # What is the same for every recipient is encoded once, not 5,000 times.
         self.text, self.html = _crlf(issue.text), _crlf(issue.html)
@@ -82,22 +81,16 @@ class Composer:
             test: encode_headers([*common, ("Subject", f"[TEST] {issue.subject}" if test else issue.subject)])
             for test in (False, True)
         }
-        self.list_head = encode_headers([("List-Id", self.list_id)])
-        if not self._templates()[0].startswith("https://"):
+        self.list_head = encode_headers([("List-Id", list_id(config))])
+        if not link_templates(config)[0].startswith("https://"):
             log.warning(
                 "recipients.unsubscribe_url is not an https URL: List-Unsubscribe has no one-click "
                 "(RFC 8058) link, which large mailbox providers expect from bulk senders"
             )
 
-    def _templates(self) -> tuple[str, str, str]:
-        recipients = self.config.recipients
-        if recipients is None:
-            return "", "", ""
-        return recipients.unsubscribe_url, recipients.manage_url, recipients.unsubscribe_mailto
-
     def links(self, email: str) -> Links:
         """The unsubscribe and manage links of ``email``, ``{email}`` and ``{token}`` filled."""
-        url, manage, mailto = (self._fill(t, email) for t in self._templates())
+        url, manage, mailto = (self._fill(t, email) for t in link_templates(self.config))
         if not (url or mailto):  # never a message without a way out
             newsletter = self.config.newsletter
             mailto = newsletter.reply_to or newsletter.sender.email
@@ -214,10 +207,7 @@ def fill_placeholders(body: str, values: dict[str, str], escape: bool) -> str:
 def _secret(config: Config) -> str | None:
     """The HMAC secret, required only when a link uses ``{token}``."""
     recipients = config.recipients
-    if recipients is None:
-        return None
-    uses = [t for t in (recipients.unsubscribe_url, recipients.manage_url, recipients.unsubscribe_mailto)]
-    if not any("{token}" in t for t in uses):
+    if recipients is None or not any("{token}" in t for t in link_templates(config)):
         return None
     secret = os.environ.get(recipients.secret_env, "")
     if len(secret) < 16:
@@ -229,12 +219,22 @@ def _secret(config: Config) -> str | None:
     return secret
 
 
-def _list_id(config: Config, domain: str) -> str:
+def link_templates(config: Config) -> tuple[str, str, str]:
+    """The configured unsubscribe URL, manage URL and unsubscribe mailto ("" where unset)."""
+    recipients = config.recipients
+    if recipients is None:
+        return "", "", ""
+    return recipients.unsubscribe_url, recipients.manage_url, recipients.unsubscribe_mailto
+
+
+def list_id(config: Config) -> str:
+    """``List-Id`` (RFC 2919): recipients.list_id, else the name and a list identifier
+    under the sender's domain."""
     if config.recipients and config.recipients.list_id:
         return config.recipients.list_id
     name = config.newsletter.name
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "newsletter"
-    return f"{name} <{slug}.{domain}>"
+    return f"{name} <{slug}.{config.newsletter.sender.email.rpartition('@')[2]}>"
 
 
 class DkimSigner:
