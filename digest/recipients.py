@@ -105,10 +105,9 @@ def read_addresses(path: Path) -> tuple[list[str], list[str]]:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise SendError(f"{path}: cannot read: {exc}") from None
-    if lines and "email" in [c.strip().lower() for c in lines[0].split(",")]:
-        column = [c.strip().lower() for c in lines[0].split(",")].index("email")
-        table = list(enumerate(csv.reader(lines), 1))[1:]
-        rows = [(n, row[column] if len(row) > column else "") for n, row in table]
+    header = next(csv.reader(lines[:1]), [])
+    if "email" in [c.strip().lower() for c in header]:  # a CSV export: the same reader as the list
+        rows = [(n, row.get("email") or "") for n, row in _read_rows(path)]
     else:
         rows = [(n, line.split("#", 1)[0]) for n, line in enumerate(lines, 1)]
     good, bad = [], []

@@ -53,3 +53,8 @@ def test_address_files_one_a_line_or_csv(tmp_path):
     table = tmp_path / "export.csv"
     table.write_text("name,email\nA,a@example.com\nB,\nC,c@example.com\n")
     assert read_addresses(table) == (["a@example.com", "c@example.com"], [])
+
+    quoted = tmp_path / "quoted.csv"  # as spreadsheet exports write it
+    quoted.write_text('"Name","Email"\n"A","a@example.com"\n"B, Jr.","nope"\n')
+    good, bad = read_addresses(quoted)
+    assert good == ["a@example.com"] and len(bad) == 1 and bad[0].startswith(f"{quoted}:3: 'nope'")
