@@ -9,15 +9,12 @@ case). Bad addresses are reported and skipped; duplicates are dropped case-insen
 from __future__ import annotations
 
 import csv
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
 from .errors import SendError
-
-log = logging.getLogger(__name__)
 
 
 class InvalidAddress(ValueError):

@@ -26,9 +26,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunResult:
-    """What ``run_daily`` did: ``sent``, ``already sent`` or ``nothing new``."""
+    """What ``run_daily`` did (sent, already sent, or nothing new), as one line."""
 
-    status: str
     message: str
     summary: SendSummary | None = None
 
@@ -43,7 +42,7 @@ def run_daily(
     """Build the issue of ``when`` (unless a send of it already began) and send it."""
     key = when.isoformat()
     if store.issue_sent(key):
-        return RunResult("already sent", f"the issue of {key} was already sent; nothing to do")
+        return RunResult(f"the issue of {key} was already sent; nothing to do")
     folder = out / key
     if store.send_status(key) and (folder / "issue.json").is_file():
         log.info("resuming the send of %s, as built (not rebuilt mid-list)", key)
@@ -54,6 +53,6 @@ def run_daily(
         except NothingNew as exc:  # a quiet day; no items at all (every feed down) is a failure
             if not config.curate.skip_when_empty:
                 raise
-            return RunResult("nothing new", f"no issue for {key}: {exc} (curate.skip_when_empty)")
+            return RunResult(f"no issue for {key}: {exc} (curate.skip_when_empty)")
     summary = send_issue(config, load_issue(folder), store, on_result=on_result)
-    return RunResult("sent", summary.line(), summary)
+    return RunResult(summary.line(), summary)

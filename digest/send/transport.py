@@ -56,7 +56,7 @@ class ConnectionLost(Exception):
 
 
 class SmtpTransport:
-    """A lazily (re)connected SMTP session with the configured relay."""
+    """An SMTP session with the configured relay, reconnected by the caller when it drops."""
 
     def __init__(self, config: SmtpConfig, cafile: Path | None = None) -> None:
         self.config, self.cafile = config, cafile
@@ -147,11 +147,10 @@ class SmtpTransport:
                 _quietly_close(smtp)
 
     def send(self, sender: str, recipient: str, message: bytes, before_commit: Callable[[], None]) -> str:
-        """Deliver ``message`` to one recipient; return the relay's reply to the data."""
-        if self.smtp is None:
-            self.connect()
+        """Deliver ``message`` to one recipient over the open connection (``connect`` first);
+        return the relay's reply to the data."""
         smtp = self.smtp
-        assert smtp is not None
+        assert smtp is not None, "connect() first"
         committed = False
         try:
             self._expect(smtp.mail(sender), "MAIL FROM", 250)
