@@ -13,7 +13,6 @@ import logging
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -23,23 +22,12 @@ import httpx
 from . import __version__
 from .config import Config, FetchConfig, SourceConfig
 from .errors import FetchError
+from .models import Fetched
 from .store import Store
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"digest/{__version__} (newsletter digest; +https://pypi.org/project/digest/)"
 MAX_RETRY_WAIT = 30.0
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """The outcome for one source: a body to parse, or an error to report."""
-
-    source: SourceConfig
-    url: str
-    body: bytes | None = None
-    status: int | None = None
-    error: str | None = None
-    cached: bool = False
 
 
 def fetch_all(

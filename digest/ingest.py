@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .errors import ParseError
-from .fetch import Fetched
-from .models import Item
+from .models import Fetched, Item
 from .normalize import normalize
 from .parse import parse_feed
 

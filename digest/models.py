@@ -7,6 +7,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import SourceConfig
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The outcome of fetching one source: a body to parse, or an error to report."""
+
+    source: SourceConfig
+    url: str
+    body: bytes | None = None
+    status: int | None = None
+    error: str | None = None
+    cached: bool = False
 
 
 @dataclass(frozen=True)

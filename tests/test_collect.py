@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,11 @@ def test_many_sources_parse_in_parallel_like_one_by_one(
     assert (
         [f.source for f in stats.feeds_failed] == ["Source 7"] == [f.source for f in alone_stats.feeds_failed]
     )
+
+
+def test_a_parse_worker_imports_neither_the_http_client_nor_the_numerical_stack() -> None:
+    check = (
+        "import sys, digest.ingest; print(sorted(m for m in ('httpx', 'numpy', 'scipy') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
