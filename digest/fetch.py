@@ -105,10 +105,11 @@ async def _fetch_one(
 
 def local_feed_path(source: SourceConfig, config: Config) -> Path | None:
     """The file of a local source (``path:`` or a ``file:`` URL); None for a remote one."""
-    location = _location(source, config)
-    if location.lower().startswith("file:"):
-        return config.resolve(unquote(urlsplit(location).path))
-    return config.resolve(location) if source.path else None
+    if source.path:
+        return config.resolve(source.path)
+    if (source.url or "").lower().startswith("file:"):
+        return config.resolve(unquote(urlsplit(source.url or "").path))
+    return None
 
 
 def _read_local(path: Path, max_bytes: int) -> bytes:
