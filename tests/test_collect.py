@@ -31,6 +31,7 @@ def test_many_sources_parse_in_parallel_like_one_by_one(
         sources.append({"name": f"Source {n}", "path": f"feeds/f{n}.xml"})
     config = write_config(sources)
 
+    monkeypatch.setattr(build.os, "cpu_count", lambda: 2)  # workers even on a one-core machine
     items, stats = collect(config, store)  # over PARALLEL_FROM: worker processes
     monkeypatch.setattr(build, "PARALLEL_FROM", 10**6)
     alone, alone_stats = collect(config, store)  # one by one in this process

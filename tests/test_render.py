@@ -295,7 +295,11 @@ def test_a_low_contrast_theme_warns(caplog: pytest.LogCaptureFixture) -> None:
         render_issue(make_issue(), config, [])
     warnings = " ".join(r.getMessage() for r in caplog.records)
     assert "muted on surface" in warnings and "dark_text on dark_surface" in warnings
-    assert "text on surface" not in warnings.replace("dark_text on", "").replace("muted on", "")
+    # exactly the two changed colors, on each background they meet; nothing else is flagged
+    assert [pair.split(" (")[0] for pair in low_contrast(config.theme)] == [
+        "muted on surface", "muted on tint", "muted on background",
+        "dark_text on dark_surface", "dark_text on dark_tint", "dark_text on dark_background",
+    ]  # fmt: skip
 
 
 def _hrefs(html: str) -> list[str]:
