@@ -93,6 +93,8 @@ class Newsletter(_Strict):
             raise ValueError(f"unknown placeholder {{{unknown[0]}}}; allowed: {allowed}")
         if not value.strip():
             raise ValueError("an empty subject; the default is {title}")
+        if set("{}") & set(SUBJECT_PLACEHOLDER.sub("", value)):
+            raise ValueError("a brace without its pair; placeholders are written {title}")
         return value
 
     @field_validator("timezone")

@@ -200,6 +200,11 @@ def test_an_unknown_subject_placeholder_names_the_allowed_ones(tmp_path: Path) -
     message = config_error(tmp_path, text)
     assert ":3: newsletter.subject:" in message
     assert "{titel}" in message and "{date}, {name}, {number}, {title}" in message
+    unclosed = config_error(
+        tmp_path,
+        MINIMAL.replace("  name: Example Digest\n", "  name: Example Digest\n  subject: '{title today'\n"),
+    )
+    assert ":3: newsletter.subject:" in unclosed and "a brace without its pair" in unclosed
 
 
 @pytest.mark.parametrize(
