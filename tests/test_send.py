@@ -505,6 +505,22 @@ def test_a_recipients_file_without_a_valid_address_is_an_error_not_a_sent_issue(
     assert send(config, issue_folder).sent == 2
 
 
+def test_bounces_go_to_envelope_from_and_suppression_can_be_turned_off(
+    smtp_server, make_config, issue_folder
+):
+    config = make_config(
+        smtp_server.port, recipients=2, envelope_from="bounces@digest.example", suppress_bounces=False
+    )
+    smtp_server.on = lambda stage, address, n: (
+        "550 5.1.1 no such user" if stage == "RCPT" and address == "reader1@example.com" else None
+    )
+    assert send(config, issue_folder).failed == [("reader1@example.com", "550 5.1.1 no such user")]
+    assert [mail_from for mail_from, _, _ in smtp_server.messages] == ["bounces@digest.example"]
+    assert smtp_server.parsed()["reader0@example.com"]["From"].addresses[0].addr_spec == "news@digest.example"
+    with open_state(config) as store:
+        assert store.suppressed() == set()  # suppress_bounces: false
+
+
 def test_connection_lost_after_data_is_in_doubt_and_not_resent(smtp_server, make_config, issue_folder):
     config = make_config(smtp_server.port, recipients=3)
     smtp_server.on = lambda stage, address, n: (
@@ -634,6 +650,8 @@ def test_issue_lookup(tmp_path, issue_folder):
     out = tmp_path / "out"
     write_issue(out, "2025-06-15")
     assert find_issue(None, out) == out / "2025-06-15"
+    (out / "latest").symlink_to(DATE)  # publish's pointer wins over the newest folder name
+    assert find_issue(None, out) == issue_folder.resolve()
     assert find_issue(DATE, out) == issue_folder
     assert find_issue(str(issue_folder), out) == issue_folder
     with pytest.raises(SendError, match="no issue '2024-01-01'"):
