@@ -129,6 +129,19 @@ def test_tokens_of_many_texts_keep_each_text_s_words_positions_and_sentence_star
     assert toks.pos.tolist() == [0, 1, 2, 3, 0, 1, 2, 0, 1]
     assert toks.start.tolist() == [True, False, True, False, True, True, False, True, False]  # after a quote
     assert toks.vocab.count("Meta") == 1
+    # a mark counts only right before a word of its own text; decimals and initials keep their dots
+    toks = tokenize(["Rates rose 3.5 percent. U.S. (banks) lag.", "Next"])
+    assert [toks.vocab[k] for k in toks.ids] == [
+        "Rates",
+        "rose",
+        "3.5",
+        "percent",
+        "U.S",
+        "banks",
+        "lag",
+        "Next",
+    ]
+    assert toks.start.tolist() == [True, False, False, False, True, True, False, True]
 
 
 def test_weekdays_and_background_excess():

@@ -125,7 +125,10 @@ def stem(word: str) -> str:
     return w.rstrip(".'")
 
 
-TOKEN = re.compile(r"([.!?:;\"“”(]\s*)?([^\W\d_][^\W_]*(?:[.'’][^\W\d_]+)*|\d+(?:[.,]\d+)*)", re.UNICODE)
+# a word or a number; or a mark right before one (end of sentence, quote, bracket): the
+# word after a mark starts a sentence or a clause, where capitals say nothing of names
+TOKEN = re.compile(r"[.!?:;\"“”(]\s*(?=[^\W_])|[^\W\d_][^\W_]*(?:[.'’][^\W\d_]+)*|\d+(?:[.,]\d+)*")
+MARKS = frozenset('.!?:;"“”(')
 
 
 def term(word: str) -> str:

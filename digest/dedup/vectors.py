@@ -59,24 +59,32 @@ def tokenize(texts: Sequence[str], chunk: int = 5000) -> Tokens:
     """The tokens of ``texts`` (see ``text.TOKEN``), read ``chunk`` texts at a time so
     that only one chunk's words are ever held as Python strings."""
     index: dict[str, int] = {}
-    ids, lengths, starts = [], [], []
+    ids, lengths = [], []
     for s in range(0, len(texts), chunk):
         found = [tx.TOKEN.findall(t) for t in texts[s : s + chunk]]
         lengths.append(np.fromiter(map(len, found), np.int64, len(found)))
-        flat = list(chain.from_iterable(found))
-        words = [w for _, w in flat]
+        words = list(chain.from_iterable(found))
         for word in dict.fromkeys(words):
             index.setdefault(word, len(index))
         ids.append(np.fromiter(map(index.__getitem__, words), np.int32, len(words)))
-        starts.append(np.fromiter((bool(mark) for mark, _ in flat), bool, len(flat)))
+    marks = list(index)
+    is_mark = np.fromiter((w[0] in tx.MARKS for w in marks), bool, len(marks))
+    every = np.concatenate([np.zeros(0, np.int32), *ids])
     length = np.concatenate([np.zeros(0, np.int64), *lengths])
-    first = np.cumsum(length) - length  # each text's first token
-    start = np.concatenate([np.zeros(0, bool), *starts])
-    start[first[length > 0]] = True
+    mark = is_mark[every]
     doc = np.repeat(np.arange(length.size, dtype=np.int32), length)
+    start = np.zeros(every.size, bool)
+    start[1:] = mark[:-1] & (doc[1:] == doc[:-1])  # a mark's word: the next token of its text
+    word = ~mark
+    doc, start = doc[word], start[word]
+    length = np.bincount(doc, minlength=length.size)
+    first = np.cumsum(length) - length  # each text's first word
+    start[first[length > 0]] = True
+    # the vocabulary without the marks, each word keeping its order of first sight
+    renumber = np.cumsum(~is_mark) - 1
     return Tokens(
-        vocab=list(index),
-        ids=np.concatenate([np.zeros(0, np.int32), *ids]),
+        vocab=[w for w, m in zip(marks, is_mark.tolist()) if not m],
+        ids=renumber[every[word]].astype(np.int32),
         doc=doc,
         pos=(np.arange(doc.size) - first[doc]).astype(np.int32),
         start=start,
