@@ -13,7 +13,7 @@ import pytest
 
 from digest.dedup import DedupSettings, already_published, cluster_jsonl, dedup, report
 from digest.dedup.cluster import average_link
-from digest.dedup.pairs import _excess, _ranks
+from digest.dedup.pairs import _excess, _positions, _ranks, _shared_neighbors
 from digest.dedup.text import amounts, canonical_names, weekdays
 from digest.models import Item
 
@@ -152,8 +152,17 @@ def test_weekdays_and_background_excess():
     excess = _excess(i, j, np.array([0.9, 0.5, 0.4, 0.3, 0.2], np.float32), 6)
     assert np.allclose(excess, [0.7, 0.3, 0.2, 0.1, 0.0])
     # for item 0 these pairs rank 0..4; for items 1..5 each is their only candidate (rank 0)
-    worse, better = _ranks(i, j, np.array([0.9, 0.5, 0.4, 0.3, 0.2], np.float32))
+    worse, better = _ranks(_positions(i, j, np.array([0.9, 0.5, 0.4, 0.3, 0.2], np.float32)))
     assert worse.tolist() == [0, 1, 2, 3, 4] and better.tolist() == [0, 0, 0, 0, 0]
+
+
+def test_shared_neighbors_count_the_nearest_candidates_two_items_have_in_common():
+    # items 0, 1, 2 are each other's nearest; 3 is near 0 only; 4..9 are near 3 only
+    pairs = [(0, 1, 0.9), (0, 2, 0.8), (1, 2, 0.85), (0, 3, 0.7)] + [(3, k, 0.95) for k in range(4, 10)]
+    i, j, v = (np.array(c) for c in zip(*pairs))
+    shared = _shared_neighbors(i, j, _positions(i, j, v.astype(np.float32)), 10)
+    assert np.allclose(shared[:3], 0.2)  # 0 and 1 both have 2 as a neighbor, and so on
+    assert shared[3] == 0.0  # 0's neighbors are 1, 2, 3; 3's five nearest are 4..8
 
 
 def test_one_company_three_events_in_a_week_stay_apart(background):

@@ -5,8 +5,8 @@ form), item blocks sorted by time so that each block meets only the items of its
 Candidates also come from each item's nearest by meaning (static word vectors), which
 finds takes told in other words. Features are similarities of title, lead, body, names
 and meaning; how a pair compares with each item's other candidates (relative to the
-best, excess over the background); and conflicts of fact: amounts, central names, named
-weekdays.
+best, excess over the background, rank, nearest candidates shared); and conflicts of
+fact: amounts, central names, named weekdays.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ FEATURES = (
     "meaning_excess",
     "rank_worse",
     "rank_better",
+    "shared_neighbors",
 )
 BACKGROUND_RANK = 5  # the candidate whose similarity stands for "same beat, other event"
+NEIGHBORHOOD = 5  # nearest candidates of an item whose overlap with another's is a feature
 BLOCK_ROWS = 2000
 DENSE_CELLS = 8_000_000  # similarities of the meaning vectors held at once (32 MB)
 
@@ -165,11 +167,21 @@ def _positions(i: np.ndarray, j: np.ndarray, v: np.ndarray) -> np.ndarray:
     return position
 
 
-def _ranks(i: np.ndarray, j: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The worse and the better of a pair's two ranks by ``v`` (capped at 5)."""
-    position = np.minimum(_positions(i, j, v), 5)
-    a, b = position[: i.size], position[i.size :]
+def _ranks(position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The worse and the better of a pair's two ranks (``_positions``, capped at 5)."""
+    half = position.size // 2
+    a, b = np.minimum(position[:half], 5), np.minimum(position[half:], 5)
     return np.maximum(a, b).astype(np.float32), np.minimum(a, b).astype(np.float32)
+
+
+def _shared_neighbors(i: np.ndarray, j: np.ndarray, position: np.ndarray, n: int) -> np.ndarray:
+    """The share of their ``NEIGHBORHOOD`` nearest candidates (by ``_positions``) two
+    items have in common: the takes of one event sit among the same other takes, while
+    two stories of one kind that merely read alike each have neighbors of their own."""
+    near = position < NEIGHBORHOOD
+    ends, others = np.concatenate([i, j])[near], np.concatenate([j, i])[near]
+    hood = sparse.csr_matrix((np.ones(ends.size, np.float32), (ends, others)), shape=(n, n))
+    return rowwise_dot(hood, hood, i, j) / NEIGHBORHOOD
 
 
 def _relative(i: np.ndarray, j: np.ndarray, v: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -244,6 +256,7 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     meaning = _dense_rowwise(prep.meaning, i, j)
     meaning_near, meaning_far = _relative(i, j, np.maximum(meaning, 0), prep.days.shape[0])
     shared, conflict, numbers = _amount_features(prep, i, j)
+    position = _positions(i, j, body + meaning)
     cross = np.maximum(rowwise_dot(prep.title, prep.lead, i, j), rowwise_dot(prep.lead, prep.title, i, j))
     cols = [
         rowwise_dot(prep.title, prep.title, i, j),
@@ -265,7 +278,8 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         meaning_near,
         meaning_far,
         _excess(i, j, meaning, prep.days.shape[0]),
-        *_ranks(i, j, body + meaning),
+        *_ranks(position),
+        _shared_neighbors(i, j, position, prep.days.shape[0]),
     ]
     return np.column_stack(cols).astype(np.float64)
 
