@@ -405,6 +405,32 @@ def test_4xx_replies_are_retried_and_each_recipient_gets_one_copy(smtp_server, m
     assert smtp_server.calls["EHLO"] == 2  # 421 closed the connection: one reconnect
 
 
+def test_greylisted_recipients_wait_for_their_retry_while_the_rest_of_the_list_is_sent(
+    smtp_server, make_config, issue_folder
+):
+    config = make_config(smtp_server.port, recipients=5, backoff=0.5)
+    greylisted = {"reader0@example.com", "reader1@example.com"}
+    tried: set[str] = set()
+
+    def script(stage: str, address: str, n: int) -> str | None:
+        if stage == "RCPT" and address in greylisted and address not in tried:
+            tried.add(address)
+            return "451 4.7.1 greylisted, try again later"
+        return None
+
+    smtp_server.on = script
+    waits: list[float] = []
+    summary = send(config, issue_folder, sleep=lambda s: (waits.append(s), time.sleep(s)))
+
+    assert summary.sent == 5 and summary.ok
+    order = [rcpts[0] for _, rcpts, _ in smtp_server.messages]
+    assert order[:3] == ["reader2@example.com", "reader3@example.com", "reader4@example.com"]
+    assert set(order[3:]) == greylisted and len(order) == 5
+    assert log_rows(config)["reader0@example.com"][:2] == ("sent", 2)
+    # both retries waited out one backoff together, not one backoff each
+    assert 0 < sum(waits) <= 0.5
+
+
 def test_dropped_connection_reconnects_and_sends_each_once(smtp_server, make_config, issue_folder):
     config = make_config(smtp_server.port, recipients=6)
     smtp_server.on = once_at("MAIL", 3, DROP)

@@ -11,7 +11,8 @@ Each recipient's row in the send log moves through these statuses:
 - ``sent``: the relay answered 250 to the data.
 - ``failed``: a 5xx reply, kept with the relay's words; not retried (``--retry-failed``).
 - ``deferred``: 4xx replies or dropped connections until the retries ran out; the next
-  run sends again.
+  run sends again. Within a run, a deferred recipient waits for its retry in a queue
+  while the rest of the list is sent.
 
 A crash anywhere else loses nothing: a recipient without a row, or ``deferred``, is sent
 by the next run, and one with ``sent`` never again.
@@ -19,11 +20,13 @@ by the next run, and one with ``sent`` never again.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import re
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -166,8 +169,8 @@ def send_issue(
         with SmtpTransport(config.smtp, _cafile(config)) as transport:
             transport.connect()  # fail fast, before the first recipient: password, TLS, host
             run = _Run(config, issue.key, store, composer, transport, sleep)
-            for position, recipient in enumerate(todo, 1):
-                outcome = replace(run.deliver(recipient, summary), position=position, total=len(todo))
+            for position, outcome in enumerate(run.deliver_all(todo, summary), 1):
+                outcome = replace(outcome, position=position, total=len(todo))
                 summary.add(outcome)
                 if on_result:
                     on_result(outcome)
@@ -193,43 +196,59 @@ class _Run:
         self.limiter = RateLimiter(config.smtp.rate_per_second, config.smtp.rate_per_minute, sleep=sleep)
         self.envelope_from = _envelope_from(config)
 
-    def deliver(self, recipient: Recipient, summary: SendSummary) -> Outcome:
-        """Send to one recipient, retrying 4xx replies and dropped connections."""
-        message = self.composer.compose(recipient)
-        reply = ""
-        for attempt in range(self.smtp.retries + 1):
-            if attempt:
-                self.sleep(self._backoff(attempt))
-            self._connected(summary)
-            self.limiter.wait()
-            try:
-                reply = self.transport.send(
-                    self.envelope_from, recipient.email, message, lambda: self._log(recipient, "sending")
-                )
-            except PermanentFailure as exc:
-                if exc.command == "MAIL FROM":  # the sender is refused: so will everyone be
-                    raise SendError(
-                        f"the relay refuses the sender {self.envelope_from}: {exc.reply} "
-                        "(check smtp.envelope_from and newsletter.sender.email)"
-                    ) from None
-                self._log(recipient, "failed", exc.reply, exc.after_data)
-                if self.smtp.suppress_bounces and MAILBOX_GONE.match(exc.reply):
-                    self.store.suppress([recipient.email], f"bounced: {exc.reply}")
-                    log.info("%s: suppressed from now on (%s)", recipient.email, exc.reply)
-                return Outcome(recipient, "failed", exc.reply)
-            except TemporaryFailure as exc:
-                reply = exc.reply
-                self._log(recipient, "deferred", reply, exc.after_data)
-            except ConnectionLost as exc:
-                reply = f"connection lost: {exc}"
-                if exc.committed:  # the relay may have the message: at most once
-                    self._log(recipient, "sending", f"in doubt: {reply}", counted=True)
-                    return Outcome(recipient, "unknown", reply)
-                self._log(recipient, "deferred", reply)
+    def deliver_all(self, todo: list[Recipient], summary: SendSummary) -> Iterator[Outcome]:
+        """Send to each recipient in turn, yielding each final outcome. A recipient whose
+        attempt gets a 4xx reply or a dropped connection waits in a queue for its retry
+        (after the backoff) while the others are sent: a greylisting server holds up only
+        the mail it greylists, not the rest of the list."""
+        waiting: list[tuple[float, int, Recipient, int]] = []  # (due, order, recipient, attempts made)
+        fresh, tickets = deque(todo), itertools.count()  # tickets: first deferred, first retried
+        while fresh or waiting:
+            if waiting and (not fresh or waiting[0][0] <= time.monotonic()):
+                due, _, recipient, made = heapq.heappop(waiting)
+                self.sleep(max(0.0, due - time.monotonic()))
             else:
-                self._log(recipient, "sent", reply, counted=True)
-                return Outcome(recipient, "sent", reply)
-            log.info("%s: %s (attempt %d of %d)", recipient.email, reply, attempt + 1, self.smtp.retries + 1)
+                recipient, made = fresh.popleft(), 0
+            outcome = self.attempt(recipient, made + 1, summary)
+            if outcome.status == "deferred" and made < self.smtp.retries:
+                due = time.monotonic() + self._backoff(made + 1)
+                heapq.heappush(waiting, (due, next(tickets), recipient, made + 1))
+            else:
+                yield outcome
+
+    def attempt(self, recipient: Recipient, number: int, summary: SendSummary) -> Outcome:
+        """One attempt to send to ``recipient`` (the ``number``-th); "deferred" means it may be retried."""
+        self._connected(summary)
+        self.limiter.wait()
+        message = self.composer.compose(recipient)
+        try:
+            reply = self.transport.send(
+                self.envelope_from, recipient.email, message, lambda: self._log(recipient, "sending")
+            )
+        except PermanentFailure as exc:
+            if exc.command == "MAIL FROM":  # the sender is refused: so will everyone be
+                raise SendError(
+                    f"the relay refuses the sender {self.envelope_from}: {exc.reply} "
+                    "(check smtp.envelope_from and newsletter.sender.email)"
+                ) from None
+            self._log(recipient, "failed", exc.reply, exc.after_data)
+            if self.smtp.suppress_bounces and MAILBOX_GONE.match(exc.reply):
+                self.store.suppress([recipient.email], f"bounced: {exc.reply}")
+                log.info("%s: suppressed from now on (%s)", recipient.email, exc.reply)
+            return Outcome(recipient, "failed", exc.reply)
+        except TemporaryFailure as exc:
+            reply = exc.reply
+            self._log(recipient, "deferred", reply, exc.after_data)
+        except ConnectionLost as exc:
+            reply = f"connection lost: {exc}"
+            if exc.committed:  # the relay may have the message: at most once
+                self._log(recipient, "sending", f"in doubt: {reply}", counted=True)
+                return Outcome(recipient, "unknown", reply)
+            self._log(recipient, "deferred", reply)
+        else:
+            self._log(recipient, "sent", reply, counted=True)
+            return Outcome(recipient, "sent", reply)
+        log.info("%s: %s (attempt %d of %d)", recipient.email, reply, number, self.smtp.retries + 1)
         return Outcome(recipient, "deferred", reply)
 
     def _log(self, recipient: Recipient, status: str, reply: str = "", counted: bool = False) -> None:
