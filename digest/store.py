@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -171,6 +172,20 @@ class Store:
         """Record that the issue of ``date`` went out."""
         with self.transaction() as db:
             db.execute("UPDATE issues SET sent_at = ? WHERE date = ?", (_now(), date))
+
+    def unfinished_sends(self, before: str, since: str) -> list[tuple[str, Counter[str]]]:
+        """Issues dated in [``since``, ``before``) whose send began but never finished:
+        each date with the count of its logged recipients by status."""
+        rows = self.db.execute(
+            "SELECT s.issue, s.status, COUNT(*) FROM sends s JOIN issues i ON i.date = s.issue "
+            "WHERE i.sent_at IS NULL AND s.issue < ? AND s.issue >= ? GROUP BY s.issue, s.status "
+            "ORDER BY s.issue",
+            (before, since),
+        ).fetchall()
+        found: dict[str, Counter[str]] = {}
+        for issue, status, count in rows:
+            found.setdefault(issue, Counter())[status] = count
+        return list(found.items())
 
     # -- send log ----------------------------------------------------------------
     def send_status(self, issue: str) -> dict[str, str]:

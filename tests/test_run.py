@@ -80,6 +80,31 @@ def test_run_without_new_stories_skips_the_day(newsletter: Path, relay: SmtpServ
     assert len(relay.messages) == 4
 
 
+def test_a_run_names_an_earlier_send_left_unfinished_and_how_to_finish_it(
+    newsletter: Path, relay: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    relay.handler.on = lambda stage, address, n: (
+        "450 4.2.1 mailbox busy" if stage == "RCPT" and address == "reader1@example.com" else None
+    )
+    code, output = run(newsletter)
+    assert code == 1 and "deferred 1" in output
+
+    caplog.clear()
+    code, output = run(newsletter, "2025-06-15")  # a quiet day: nothing new to send
+    assert code == 0 and "no issue for 2025-06-15" in output
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    unfinished = f"the send of the issue of {DATE} never finished (1 deferred, 3 sent)"
+    assert warned == [f"{unfinished}: 'digest send {DATE}' finishes it"]
+
+    relay.handler.on = lambda stage, address, n: None
+    result = CliRunner().invoke(main, ["send", DATE, "--sources", str(newsletter), "--yes"])
+    assert result.exit_code == 0 and "sent 1" in result.output
+    assert relay.delivered() == {f"reader{k}@example.com": 1 for k in range(4)}
+    caplog.clear()
+    assert run(newsletter, "2025-06-16")[0] == 0
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
 def test_run_with_every_feed_down_fails_and_sends_nothing(newsletter: Path, relay: SmtpServer) -> None:
     (newsletter.parent / "feed.xml").write_bytes(b"<html>the feed moved</html>")
     code, output = run(newsletter)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from ..build import build_issue, collect
@@ -41,6 +41,7 @@ def run_daily(
 ) -> RunResult:
     """Build the issue of ``when`` (unless a send of it already began) and send it."""
     key = when.isoformat()
+    _warn_unfinished(store, when)
     if store.issue_sent(key):
         return RunResult(f"the issue of {key} was already sent; nothing to do")
     folder = out / key
@@ -56,3 +57,20 @@ def run_daily(
             return RunResult(f"no issue for {key}: {exc} (curate.skip_when_empty)")
     summary = send_issue(config, load_issue(folder), store, on_result=on_result)
     return RunResult(summary.line(), summary)
+
+
+UNFINISHED_DAYS = 7  # how far back a run looks for an earlier send left unfinished
+
+
+def _warn_unfinished(store: Store, when: date) -> None:
+    """Name each recent earlier issue whose send never finished (recipients deferred or
+    a crash), with the command that finishes it: a run sends only its own day's issue."""
+    since = (when - timedelta(days=UNFINISHED_DAYS)).isoformat()
+    for issue, counts in store.unfinished_sends(when.isoformat(), since):
+        done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        log.warning(
+            "the send of the issue of %s never finished (%s): 'digest send %s' finishes it",
+            issue,
+            done,
+            issue,
+        )
