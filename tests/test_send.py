@@ -395,10 +395,12 @@ def test_4xx_replies_are_retried_and_each_recipient_gets_one_copy(smtp_server, m
     smtp_server.on = lambda stage, address, n: script(
         stage, address if stage != "MAIL" else f"reader{n}@example.com", n
     )
-    summary = send(config, issue_folder)
+    waits: list[float] = []
+    summary = send(config, issue_folder, sleep=lambda s: (waits.append(s), time.sleep(s)))
 
     assert summary.sent == 6 and summary.ok
     assert set(smtp_server.delivered().values()) == {1} and len(smtp_server.delivered()) == 6
+    assert waits[0] == 0.01  # the 421 closed the session: a pause (one backoff) before the next
     rows = log_rows(config)
     assert rows["reader1@example.com"][:2] == ("sent", 2)
     assert rows["reader4@example.com"][:2] == ("sent", 2)

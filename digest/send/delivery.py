@@ -239,6 +239,8 @@ class _Run:
         except TemporaryFailure as exc:
             reply = exc.reply
             self._log(recipient, "deferred", reply, exc.after_data)
+            if self.transport.smtp is None:  # a 421 closed the session: pause before the next one
+                self.sleep(self._backoff(1))
         except ConnectionLost as exc:
             reply = f"connection lost: {exc}"
             if exc.committed:  # the relay may have the message: at most once
