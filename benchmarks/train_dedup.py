@@ -37,10 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from digest.dedup import DedupSettings  # noqa: E402
 from digest.dedup.api import item_from_json  # noqa: E402
-from digest.dedup.engine import cluster  # noqa: E402
+from digest.dedup.engine import cluster, find_takes  # noqa: E402
 from digest.dedup.model import MODEL_PATH  # noqa: E402
-from digest.dedup.pairs import FEATURES, candidates, features  # noqa: E402
-from digest.dedup.vectors import prepare  # noqa: E402
+from digest.dedup.pairs import FEATURES, features  # noqa: E402
 
 
 def load_eval(path: Path) -> tuple[list, list[str]]:
@@ -71,17 +70,11 @@ def odd_event(labels: list[str], parity: int = 1) -> dict[str, bool]:
 
 
 def pair_data(items: list, gold: list[str], settings: DedupSettings) -> tuple[np.ndarray, np.ndarray]:
-    """Features and labels of the candidate pairs dedup would score on ``items``."""
-    prep = prepare(items)
-    i, j = candidates(
-        prep,
-        settings.window_days,
-        settings.neighbors,
-        settings.min_candidate_similarity,
-        settings.meaning_neighbors,
-    )
-    x = features(prep, i, j)
-    y = np.array([gold[a] == gold[b] for a, b in zip(i, j)], bool)
+    """Features and labels of the candidate pairs dedup would score on ``items`` (pairs of
+    takes: copies joined by the same-item and same-text layers count once)."""
+    t = find_takes(items, settings.params())
+    x = features(t.prep, t.i, t.j)
+    y = np.array([gold[a] == gold[b] for a, b in zip(t.takes[t.i], t.takes[t.j])], bool)
     return x, y
 
 

@@ -107,6 +107,34 @@ def test_five_takes_on_one_deal_become_one_story_with_heaviest_source_first(back
     assert all(not together(stories, ["deal-1", b.id]) for b in background)
 
 
+def test_takes_reposted_by_one_aggregator_still_become_one_story(background):
+    # an aggregator reposts every outlet's take: its copies join their takes (same item,
+    # same text), and do not keep the takes apart as "two takes from one outlet"
+    deal = load("deal.jsonl")
+    reposts = [replace(i, id=f"{i.id}-repost", url=f"https://aggregator.example/{n}", source="Aggregator")
+               for n, i in enumerate(deal)]  # fmt: skip
+    stories = dedup(deal + reposts + background)
+    assert together(stories, [i.id for i in deal + reposts])
+    assert all(not together(stories, ["deal-1", b.id]) for b in background)
+
+
+def test_a_subset_of_prepared_items_is_weighted_as_if_prepared_alone(background):
+    from digest.dedup.pairs import rowwise_dot, shingle_similarity
+    from digest.dedup.vectors import prepare
+
+    items = load("deal.jsonl") + background
+    copies = [replace(i, id=f"{i.id}-copy", url=f"https://copy.example/{n}") for n, i in enumerate(items[:6])]
+    rows = np.arange(len(items))
+    sub, alone = prepare(items + copies).subset(rows), prepare(items)
+    i, j = np.triu_indices(len(items), 1)
+    for field in ("title", "lead", "body", "blocking"):
+        a, b = getattr(sub, field), getattr(alone, field)
+        assert np.allclose(rowwise_dot(a, a, i, j), rowwise_dot(b, b, i, j), atol=1e-5), field
+    assert np.allclose(sub.meaning, alone.meaning) and np.array_equal(sub.days, alone.days, equal_nan=True)
+    assert sub.amounts == alone.amounts and np.array_equal(sub.word_starts, alone.word_starts)
+    assert np.array_equal(shingle_similarity(sub, i, j), shingle_similarity(alone, i, j))
+
+
 def test_name_variants_and_amounts_are_unified():
     assert set(amounts("$10B")) == set(amounts("$10 billion")) == set(amounts("ten billion dollars"))
     assert "Meta" in canonical_names("Meta Platforms") and "Meta" in canonical_names("the Facebook parent")

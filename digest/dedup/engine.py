@@ -63,13 +63,13 @@ def _same_text(
     prep: Prepared,
     i: np.ndarray,
     j: np.ndarray,
-    x: np.ndarray,
     params: Params,
     uf: UnionFind,
     links: list[Link],
 ) -> None:
-    """Layer 2: join syndicated copies and light rewrites by word-shingle Jaccard."""
-    likely = np.flatnonzero(x[:, FEATURES.index("cos_body")] >= 0.5)
+    """Layer 2: join syndicated copies and light rewrites of the candidate pairs ``i``,
+    ``j`` by word-shingle Jaccard."""
+    likely = np.flatnonzero(rowwise_dot(prep.body, prep.body, i, j) >= 0.5)
     sim = shingle_similarity(prep, i[likely], j[likely])
     for k in np.flatnonzero(sim >= params.same_text_jaccard):
         a, b = int(i[likely[k]]), int(j[likely[k]])
@@ -94,20 +94,46 @@ def _enough_shared(prep: Prepared, i: np.ndarray, j: np.ndarray, least: int) -> 
     return rowwise_dot(prep.headline, prep.headline, i, j) >= least
 
 
+@dataclass
+class Takes:
+    """The items after the same-item and same-text layers: one take per group of copies."""
+
+    groups: np.ndarray  # each item's group of copies (the smallest input index in it)
+    takes: np.ndarray  # the first item of each group, in input order
+    prep: Prepared  # of the takes only
+    i: np.ndarray  # candidate pairs of takes (indices into ``takes``)
+    j: np.ndarray
+    links: list[Link]  # what joined the copies
+
+
+def find_takes(items: Sequence[Item], params: Params) -> Takes:
+    """Layers 1 and 2, then the candidate pairs of the event layer. That layer compares
+    takes, not copies: a take's copies would crowd its nearest candidates, and count its
+    words once per copy in the idf."""
+    n = len(items)
+    links: list[Link] = []
+    uf = UnionFind(n)
+    _same_item(items, uf, links)
+    prep = prepare(items)
+    limits = (params.window_days, params.neighbors, params.min_candidate_similarity, params.meaning_neighbors)
+    i, j = candidates(prep, *limits)
+    _same_text(items, prep, i, j, params, uf, links)
+    groups = np.array([uf.find(k) for k in range(n)])
+    first = np.flatnonzero(groups == np.arange(n))
+    if first.size < n:
+        prep = prep.subset(first)
+        i, j = candidates(prep, *limits)
+    return Takes(groups, first, prep, i, j, links)
+
+
 def cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Link]]:
     """The cluster of each item (the smallest input index in it) and the links joining them."""
     n = len(items)
     if n == 0:
         return [], []
-    links: list[Link] = []
-    uf = UnionFind(n)
-    _same_item(items, uf, links)
-    prep = prepare(items)
-    i, j = candidates(
-        prep, params.window_days, params.neighbors, params.min_candidate_similarity, params.meaning_neighbors
-    )
+    t = find_takes(items, params)
+    groups, first, prep, i, j, links = t.groups, t.takes, t.prep, t.i, t.j, t.links
     x = features(prep, i, j)
-    _same_text(items, prep, i, j, x, params, uf, links)
     # cheap rules first, so that the model scores only pairs that could merge:
     # the headlines must share something (title with title or with the other's lead): two
     # leads alike under unrelated headlines are two stories of one beat, mostly in small batches
@@ -124,17 +150,22 @@ def cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Link
     if keep.any():
         p[keep] = model.probability(x[keep], offset=-params.time_penalty * gap[keep])
     keep &= p >= 0.05  # negligible scores only dilute averages; dropping them saves time
-    groups = np.array([uf.find(k) for k in range(n)])
+    # one outlet, one take: only a take without copies names its outlet (an aggregator that
+    # reposts two outlets' takes of one event must not keep them apart)
+    copies = np.bincount(groups, minlength=n)[first]
+    outlets = [items[k].source or "" if c == 1 else "" for k, c in zip(first.tolist(), copies.tolist())]
     final, joins = average_link(
-        groups,
+        np.arange(first.size),
         prep.days,
         i[keep],
         j[keep],
         p[keep],
         params.threshold,
         params.window_days,
-        [item.source or "" for item in items],
+        outlets,
     )
     for a, b, best, _avg in joins:
-        links.append(Link(items[a].id, items[b].id, "same-event", round(best, 3), shared_terms(prep, a, b)))
-    return [final[int(g)] for g in groups], links
+        ids = items[first[a]].id, items[first[b]].id
+        links.append(Link(*ids, "same-event", round(best, 3), shared_terms(prep, a, b)))
+    cluster_of = first[[final[k] for k in range(first.size)]]  # each take's cluster, as an input index
+    return cluster_of[np.searchsorted(first, groups)].tolist(), links

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from itertools import chain
 
 import numpy as np
@@ -18,6 +18,22 @@ TITLE_CHARS = 500  # longer than any headline; bounds the cost of a hostile one
 LEAD_WORDS = 45  # the lead: roughly the first two sentences
 LEAD_CHARS = 400  # where amounts are looked for, after the title
 MEANING_WORDS = 100  # words of the body that go into the meaning vector, after the title
+RARE_SHARE, RARE_CAP = 0.02, 30  # blocking terms: in at most this share of items (or this many)
+
+
+@dataclass
+class Counts:
+    """Each item's raw term and name counts (rows: items), which the weights come from."""
+
+    title: sparse.csr_matrix
+    lead: sparse.csr_matrix
+    body: sparse.csr_matrix  # title + summary + text
+    title_names: sparse.csr_matrix
+    lead_names: sparse.csr_matrix
+
+    def rows(self, rows: np.ndarray) -> Counts:
+        """The counts of the items ``rows`` only."""
+        return Counts(*(getattr(self, f.name)[rows] for f in fields(self)))
 
 
 @dataclass
@@ -41,6 +57,25 @@ class Prepared:
     word_starts: np.ndarray  # where each item's words start in ``words`` (n + 1 bounds)
     terms: list[str]  # each column's term as first written (lower-cased): "finalizing", not "finaliz"
     idf: np.ndarray  # idf of each term
+    counts: Counts  # what the tf-idf weights were made from
+
+    def subset(self, rows: np.ndarray) -> Prepared:
+        """The same facts for the items ``rows`` only, in that order, weighted anew
+        among them (idf counts each of them once)."""
+        starts, lengths = self.word_starts[rows], np.diff(self.word_starts)[rows]
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        at = np.repeat(starts - bounds[:-1], lengths) + np.arange(bounds[-1])
+        return replace(
+            self,
+            **_weigh(self.counts.rows(rows)),
+            meaning=self.meaning[rows],
+            amounts=[self.amounts[r] for r in rows.tolist()],
+            money=self.money[rows],
+            days=self.days[rows],
+            weekdays=self.weekdays[rows],
+            words=self.words[at],
+            word_starts=bounds,
+        )
 
 
 @dataclass
@@ -177,11 +212,31 @@ def _counts_in(
     return _counts(row[keep], column[keep], n, size)
 
 
-def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int = 30) -> Prepared:
+def _weigh(c: Counts) -> dict[str, object]:
+    """The weighted matrices of ``Prepared`` (and idf) from raw counts."""
+    idf, df = _idf(c.body)
+    rare = ((df >= 2) & (df <= max(RARE_CAP, RARE_SHARE * c.body.shape[0]))).astype(np.float32)
+    names = c.title_names + c.lead_names
+    nidf, _ = _idf(names)
+    return {
+        "title": _weighted(c.title, idf),
+        "lead": _weighted(c.lead, idf),
+        "body": _weighted(c.body, idf),
+        "names": _weighted(names, nidf),
+        "title_names": _weighted(c.title_names, nidf),
+        "lead_names": (c.lead_names > 0).astype(np.float32).tocsr(),
+        "blocking": _weighted(c.title * 2 + c.lead, idf, rare),
+        "headline": ((c.title + c.lead) > 0).astype(np.float32).tocsr(),
+        "idf": idf,
+        "counts": c,
+    }
+
+
+def prepare(items: Sequence[Item]) -> Prepared:
     """Vectors and extracted facts for every item of ``items``."""
-    fields = [item_fields(item) for item in items]
+    parts = [item_fields(item) for item in items]
     n = len(items)
-    toks = tokenize([f[0] for f in fields] + [f[1] for f in fields])
+    toks = tokenize([f[0] for f in parts] + [f[1] for f in parts])
     in_title = toks.doc < n
     row = np.where(in_title, toks.doc, toks.doc - n)  # titles are texts 0..n-1, bodies n..2n-1
     lead = ~in_title & (toks.pos < LEAD_WORDS)
@@ -192,33 +247,21 @@ def prepare(items: Sequence[Item], max_df_share: float = 0.02, min_df_cap: int =
     written = dict(zip(term_of.tolist()[::-1], lower[::-1]))  # the first word of each term wins
     term, size = term_of[low], max(len(terms), 1)
     title_c, lead_c, body_c = (_counts_in(row, term, w, n, size) for w in (in_title, lead, term >= 0))
-    idf, df = _idf(body_c)
-    rare = ((df >= 2) & (df <= max(min_df_cap, max_df_share * n))).astype(np.float32)
     # names keep the term of one-letter initials, which stand for nothing else
     name_of, name_terms = _index(word_terms, name_lexicon(toks, in_title, lower_of, lower))
     name, nsize = name_of[low], max(len(name_terms), 1)
     tname_c, lname_c = (_counts_in(row, name, w, n, nsize) for w in (in_title, lead))
-    name_c = tname_c + lname_c
-    nidf, _ = _idf(name_c)
     meaning_c = _counts_in(row, mn.rows(lower)[low], in_title | (toks.pos < MEANING_WORDS), n, mn.size())
     by_item = np.argsort(row, kind="stable")  # title tokens come first: texts 0..n-1
-    amounts = [frozenset(tx.amounts(f"{f[0]} {f[1][:LEAD_CHARS]}")) for f in fields]
+    amounts = [frozenset(tx.amounts(f"{f[0]} {f[1][:LEAD_CHARS]}")) for f in parts]
     return Prepared(
-        title=_weighted(title_c, idf),
-        lead=_weighted(lead_c, idf),
-        body=_weighted(body_c, idf),
-        names=_weighted(name_c, nidf),
-        title_names=_weighted(tname_c, nidf),
-        lead_names=(lname_c > 0).astype(np.float32).tocsr(),
-        blocking=_weighted(title_c * 2 + lead_c, idf, rare),
-        headline=((title_c + lead_c) > 0).astype(np.float32).tocsr(),
+        **_weigh(Counts(title_c, lead_c, body_c, tname_c, lname_c)),
         meaning=mn.embed_counts(meaning_c),
         amounts=amounts,
         money=np.array([any(map(tx.is_money, a)) for a in amounts], bool),
         days=np.array([_days(i) for i in items], np.float64),
-        weekdays=np.array([tx.weekdays(f"{f[0]} {f[1][:LEAD_CHARS]}") for f in fields], np.int64),
+        weekdays=np.array([tx.weekdays(f"{f[0]} {f[1][:LEAD_CHARS]}") for f in parts], np.int64),
         words=low[by_item],
         word_starts=np.searchsorted(row[by_item], np.arange(n + 1)),
         terms=[written[t] for t in range(len(terms))],
-        idf=idf,
     )
