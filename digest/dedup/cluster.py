@@ -48,14 +48,17 @@ class _Cluster:
 
 
 def _initial(groups: np.ndarray, days: np.ndarray, sources: list[str] | None) -> dict[int, _Cluster]:
-    clusters: dict[int, _Cluster] = {}
+    size = np.bincount(groups)
+    first, last = np.full(size.size, np.inf), np.full(size.size, -np.inf)
+    dated = ~np.isnan(days)
+    np.minimum.at(first, groups[dated], days[dated])
+    np.maximum.at(last, groups[dated], days[dated])
+    clusters = {
+        g: _Cluster(int(size[g]), float(first[g]), float(last[g])) for g in np.flatnonzero(size).tolist()
+    }
     for item, g in enumerate(groups.tolist()):
-        c = clusters.setdefault(g, _Cluster(0, np.inf, -np.inf))
-        c.size += 1
         if sources and sources[item]:
-            c.sources = c.sources | {sources[item]}
-        if not np.isnan(days[item]):
-            c.first, c.last = min(c.first, days[item]), max(c.last, days[item])
+            clusters[g].sources = clusters[g].sources | {sources[item]}
     return clusters
 
 

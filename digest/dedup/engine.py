@@ -36,7 +36,9 @@ class Params:
 
 def normalized_title(title: str) -> str:
     """The title folded for exact comparison: case, accents, punctuation and spacing."""
-    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    if not title.isascii():
+        title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    folded = title.lower()
     return " ".join(re.findall(r"[a-z0-9]+", folded))
 
 
