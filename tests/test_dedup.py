@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -147,10 +148,12 @@ def test_name_variants_and_amounts_are_unified():
 
 
 def test_tokens_of_many_texts_keep_each_text_s_words_positions_and_sentence_starts():
-    from digest.dedup.vectors import tokenize
+    from digest.dedup.vectors import join, tokenize
 
     texts = ["Meta buys. Scale AI", "", "“Quote” starts here", "Meta again"]
-    toks = tokenize(texts, chunk=2)  # chunks share one vocabulary
+    toks = join([tokenize(texts[:2]), tokenize(texts[2:])])  # parts joined: one vocabulary
+    for field in ("ids", "doc", "pos", "start"):
+        assert np.array_equal(getattr(toks, field), getattr(tokenize(texts), field))
     words = [toks.vocab[k] for k in toks.ids]
     assert words == ["Meta", "buys", "Scale", "AI", "Quote", "starts", "here", "Meta", "again"]
     assert toks.doc.tolist() == [0, 0, 0, 0, 2, 2, 2, 3, 3]
@@ -170,6 +173,33 @@ def test_tokens_of_many_texts_keep_each_text_s_words_positions_and_sentence_star
         "Next",
     ]
     assert toks.start.tolist() == [True, False, False, False, True, True, False, True]
+
+
+def test_a_forked_process_reads_half_the_texts_and_the_result_is_the_same(monkeypatch, tmp_path):
+    from digest.dedup import vectors
+
+    fixtures = load("background.jsonl") + load("deal.jsonl") + load("company_week.jsonl")
+    items = [replace(item, id=f"{item.id}-{k}") for k in range(4) for item in fixtures]
+    alone = vectors.prepare(items)
+    monkeypatch.setattr(vectors, "PARALLEL_FROM", 50)
+    monkeypatch.setattr(vectors, "READ_ITEMS", 17)
+    monkeypatch.setattr(vectors, "_can_fork", lambda: True)  # a second core or not
+    read_into, marker = vectors._read_into, tmp_path / "worker.pid"
+
+    def reader(*args):
+        marker.write_text(str(os.getpid()))
+        read_into(*args)
+
+    monkeypatch.setattr(vectors, "_read_into", reader)
+    both = vectors.prepare(items)
+    assert int(marker.read_text()) != os.getpid()  # the second half was read in another process
+    for field in ("title", "lead", "body", "names", "blocking"):
+        assert (getattr(both, field) != getattr(alone, field)).nnz == 0
+    assert both.amounts == alone.amounts and both.terms == alone.terms
+    assert np.array_equal(both.words, alone.words) and np.array_equal(both.weekdays, alone.weekdays)
+    # a worker that dies leaves its share to the parent
+    monkeypatch.setattr(vectors, "_read_into", lambda *args: os._exit(1))
+    assert vectors.prepare(items).amounts == alone.amounts
 
 
 def test_weekdays_and_background_excess():

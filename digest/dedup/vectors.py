@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import chain
+from multiprocessing.connection import Connection
 
 import numpy as np
 from scipy import sparse
@@ -18,6 +23,8 @@ TITLE_CHARS = 500  # longer than any headline; bounds the cost of a hostile one
 LEAD_WORDS = 45  # the lead: roughly the first two sentences
 LEAD_CHARS = 400  # where amounts are looked for, after the title
 MEANING_WORDS = 100  # words of the body that go into the meaning vector, after the title
+READ_ITEMS = 2500  # items whose text is read at once
+PARALLEL_FROM = 4000  # items from which a second process reads half of them
 RARE_SHARE, RARE_CAP = 0.02, 30  # blocking terms: in at most this share of items (or this many)
 
 
@@ -83,29 +90,22 @@ class Tokens:
     """The words of many texts, flat: each distinct word once in ``vocab``, each token an
     index into it. Work per word is then done once per distinct word, and the rest with numpy."""
 
-    vocab: list[str]  # the distinct words, case kept
+    vocab: list[str]  # the distinct words, case kept, in order of first sight
     ids: np.ndarray  # the word of each token (index into vocab)
     doc: np.ndarray  # the text each token is in
     pos: np.ndarray  # the token's position in its text
     start: np.ndarray  # bool: the token starts its text, a sentence, a quote or a clause
+    texts: int  # how many texts (the last ones may have no token)
 
 
-def tokenize(texts: Sequence[str], chunk: int = 5000) -> Tokens:
-    """The tokens of ``texts`` (see ``text.TOKEN``), read ``chunk`` texts at a time so
-    that only one chunk's words are ever held as Python strings."""
-    index: dict[str, int] = {}
-    ids, lengths = [], []
-    for s in range(0, len(texts), chunk):
-        found = [tx.TOKEN.findall(t) for t in texts[s : s + chunk]]
-        lengths.append(np.fromiter(map(len, found), np.int64, len(found)))
-        words = list(chain.from_iterable(found))
-        for word in dict.fromkeys(words):
-            index.setdefault(word, len(index))
-        ids.append(np.fromiter(map(index.__getitem__, words), np.int32, len(words)))
-    marks = list(index)
-    is_mark = np.fromiter((w[0] in tx.MARKS for w in marks), bool, len(marks))
-    every = np.concatenate([np.zeros(0, np.int32), *ids])
-    length = np.concatenate([np.zeros(0, np.int64), *lengths])
+def tokenize(texts: Sequence[str]) -> Tokens:
+    """The tokens of ``texts`` (see ``text.TOKEN``)."""
+    found = [tx.TOKEN.findall(t) for t in texts]
+    length = np.fromiter(map(len, found), np.int64, len(found))
+    words = list(chain.from_iterable(found))
+    index = {word: k for k, word in enumerate(dict.fromkeys(words))}
+    every = np.fromiter(map(index.__getitem__, words), np.int32, len(words))
+    is_mark = np.fromiter((w[0] in tx.MARKS for w in index), bool, len(index))
     mark = is_mark[every]
     doc = np.repeat(np.arange(length.size, dtype=np.int32), length)
     start = np.zeros(every.size, bool)
@@ -118,12 +118,95 @@ def tokenize(texts: Sequence[str], chunk: int = 5000) -> Tokens:
     # the vocabulary without the marks, each word keeping its order of first sight
     renumber = np.cumsum(~is_mark) - 1
     return Tokens(
-        vocab=[w for w, m in zip(marks, is_mark.tolist()) if not m],
+        vocab=[w for w, m in zip(index, is_mark.tolist()) if not m],
         ids=renumber[every[word]].astype(np.int32),
         doc=doc,
         pos=(np.arange(doc.size) - first[doc]).astype(np.int32),
         start=start,
+        texts=len(texts),
     )
+
+
+def join(parts: Sequence[Tokens]) -> Tokens:
+    """Several ``Tokens`` as one: one vocabulary (in order of first sight over the parts,
+    in order), the texts of each part numbered after those of the parts before."""
+    index: dict[str, int] = {}
+    ids, docs, offset = [], [], 0
+    for part in parts:
+        mapping = np.fromiter(
+            (index.setdefault(w, len(index)) for w in part.vocab), np.int32, len(part.vocab)
+        )
+        ids.append(mapping[part.ids])
+        docs.append(part.doc + offset)
+        offset += part.texts
+    return Tokens(
+        vocab=list(index),
+        ids=np.concatenate([np.zeros(0, np.int32), *ids]),
+        doc=np.concatenate([np.zeros(0, np.int32), *docs]).astype(np.int32),
+        pos=np.concatenate([np.zeros(0, np.int32), *(p.pos for p in parts)]),
+        start=np.concatenate([np.zeros(0, bool), *(p.start for p in parts)]),
+        texts=offset,
+    )
+
+
+@dataclass
+class _Read:
+    """What the text of some items says, before any weighting: their titles' and bodies'
+    tokens, and the amounts and weekdays of each item's title and lead."""
+
+    titles: Tokens
+    bodies: Tokens
+    amounts: list[frozenset[str]]
+    weekdays: list[int]
+
+
+def _read(items: Sequence[Item]) -> _Read:
+    parts = [item_fields(item) for item in items]
+    heads = [f"{title} {body[:LEAD_CHARS]}" for title, body in parts]
+    return _Read(
+        tokenize([title for title, _ in parts]),
+        tokenize([body for _, body in parts]),
+        [frozenset(tx.amounts(h)) for h in heads],
+        [tx.weekdays(h) for h in heads],
+    )
+
+
+def _read_all(items: Sequence[Item]) -> list[_Read]:
+    """``_read`` of the items, ``READ_ITEMS`` at a time (so that only that many items'
+    words are ever held as Python strings at once). From ``PARALLEL_FROM`` items on, a
+    forked process reads the second half meanwhile, where that is safe."""
+    if len(items) < PARALLEL_FROM or not _can_fork():
+        return [_read(chunk) for chunk in _chunks(items)]
+    half = len(items) // 2
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    worker = context.Process(target=_read_into, args=(items[half:], send), daemon=True)
+    worker.start()
+    send.close()
+    mine = [_read(chunk) for chunk in _chunks(items[:half])]
+    try:
+        theirs = receive.recv()
+    except (EOFError, OSError):  # the worker died: read its share here
+        theirs = [_read(chunk) for chunk in _chunks(items[half:])]
+    finally:
+        receive.close()
+        worker.join()
+    return mine + theirs
+
+
+def _chunks(items: Sequence[Item]) -> list[Sequence[Item]]:
+    return [items[s : s + READ_ITEMS] for s in range(0, len(items), READ_ITEMS)]
+
+
+def _read_into(items: Sequence[Item], send: Connection) -> None:
+    send.send([_read(chunk) for chunk in _chunks(items)])
+    send.close()
+
+
+def _can_fork() -> bool:
+    """A second core, and a fork that cannot inherit a lock another thread holds."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return sys.platform == "linux" and cores > 1 and threading.active_count() == 1
 
 
 def name_lexicon(toks: Tokens, in_title: np.ndarray, lower_of: np.ndarray, lower: list[str]) -> np.ndarray:
@@ -234,9 +317,9 @@ def _weigh(c: Counts) -> dict[str, object]:
 
 def prepare(items: Sequence[Item]) -> Prepared:
     """Vectors and extracted facts for every item of ``items``."""
-    parts = [item_fields(item) for item in items]
     n = len(items)
-    toks = tokenize([f[0] for f in parts] + [f[1] for f in parts])
+    reads = _read_all(items)
+    toks = join([r.titles for r in reads] + [r.bodies for r in reads])
     in_title = toks.doc < n
     row = np.where(in_title, toks.doc, toks.doc - n)  # titles are texts 0..n-1, bodies n..2n-1
     lead = ~in_title & (toks.pos < LEAD_WORDS)
@@ -253,14 +336,14 @@ def prepare(items: Sequence[Item]) -> Prepared:
     tname_c, lname_c = (_counts_in(row, name, w, n, nsize) for w in (in_title, lead))
     meaning_c = _counts_in(row, mn.rows(lower)[low], in_title | (toks.pos < MEANING_WORDS), n, mn.size())
     by_item = np.argsort(row, kind="stable")  # title tokens come first: texts 0..n-1
-    amounts = [frozenset(tx.amounts(f"{f[0]} {f[1][:LEAD_CHARS]}")) for f in parts]
+    amounts = [a for r in reads for a in r.amounts]
     return Prepared(
         **_weigh(Counts(title_c, lead_c, body_c, tname_c, lname_c)),
         meaning=mn.embed_counts(meaning_c),
         amounts=amounts,
         money=np.array([any(map(tx.is_money, a)) for a in amounts], bool),
         days=np.array([_days(i) for i in items], np.float64),
-        weekdays=np.array([tx.weekdays(f"{f[0]} {f[1][:LEAD_CHARS]}") for f in parts], np.int64),
+        weekdays=np.array([w for r in reads for w in r.weekdays], np.int64),
         words=low[by_item],
         word_starts=np.searchsorted(row[by_item], np.arange(n + 1)),
         terms=[written[t] for t in range(len(terms))],
