@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -197,9 +198,14 @@ def test_a_forked_process_reads_half_the_texts_and_the_result_is_the_same(monkey
         assert (getattr(both, field) != getattr(alone, field)).nnz == 0
     assert both.amounts == alone.amounts and both.terms == alone.terms
     assert np.array_equal(both.words, alone.words) and np.array_equal(both.weekdays, alone.weekdays)
-    # a worker that dies leaves its share to the parent
+    # a worker that dies, or stalls, leaves its share to the parent
     monkeypatch.setattr(vectors, "_read_into", lambda *args: os._exit(1))
     assert vectors.prepare(items).amounts == alone.amounts
+    monkeypatch.setattr(vectors, "WORKER_GRACE", 0.2)
+    monkeypatch.setattr(vectors, "_read_into", lambda *args: time.sleep(60))
+    started = time.monotonic()
+    assert vectors.prepare(items).amounts == alone.amounts
+    assert time.monotonic() - started < 10
 
 
 def test_weekdays_and_background_excess():

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import chain
@@ -25,6 +26,7 @@ LEAD_CHARS = 400  # where amounts are looked for, after the title
 MEANING_WORDS = 100  # words of the body that go into the meaning vector, after the title
 READ_ITEMS = 2500  # items whose text is read at once
 PARALLEL_FROM = 4000  # items from which a second process reads half of them
+WORKER_GRACE = 10.0  # seconds the reading process may lag behind this one (plus 4x the time taken)
 RARE_SHARE, RARE_CAP = 0.02, 30  # blocking terms: in at most this share of items (or this many)
 
 
@@ -183,10 +185,14 @@ def _read_all(items: Sequence[Item]) -> list[_Read]:
     worker = context.Process(target=_read_into, args=(items[half:], send), daemon=True)
     worker.start()
     send.close()
+    started = time.monotonic()
     mine = [_read(chunk) for chunk in _chunks(items[:half])]
-    try:
+    try:  # the worker's share is as large as this one: waiting much longer means it is stuck
+        if not receive.poll(WORKER_GRACE + 4 * (time.monotonic() - started)):
+            raise TimeoutError
         theirs = receive.recv()
-    except (EOFError, OSError):  # the worker died: read its share here
+    except (EOFError, OSError, TimeoutError):  # the worker died or stalled: read its share here
+        worker.kill()
         theirs = [_read(chunk) for chunk in _chunks(items[half:])]
     finally:
         receive.close()
