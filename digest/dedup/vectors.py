@@ -132,15 +132,14 @@ def tokenize(texts: Sequence[str]) -> Tokens:
 def join(parts: Sequence[Tokens]) -> Tokens:
     """Several ``Tokens`` as one: one vocabulary (in order of first sight over the parts,
     in order), the texts of each part numbered after those of the parts before."""
-    index: dict[str, int] = {}
-    ids, docs, offset = [], [], 0
+    every = list(chain.from_iterable(part.vocab for part in parts))
+    index = {word: k for k, word in enumerate(dict.fromkeys(every))}
+    mapping = np.fromiter(map(index.__getitem__, every), np.int32, len(every))
+    ids, docs, offset, at = [], [], 0, 0
     for part in parts:
-        mapping = np.fromiter(
-            (index.setdefault(w, len(index)) for w in part.vocab), np.int32, len(part.vocab)
-        )
-        ids.append(mapping[part.ids])
+        ids.append(mapping[at : at + len(part.vocab)][part.ids])
         docs.append(part.doc + offset)
-        offset += part.texts
+        offset, at = offset + part.texts, at + len(part.vocab)
     return Tokens(
         vocab=list(index),
         ids=np.concatenate([np.zeros(0, np.int32), *ids]),
