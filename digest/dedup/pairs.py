@@ -160,7 +160,8 @@ def _positions(i: np.ndarray, j: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Where each pair stands among the candidates of each endpoint by ``v`` (0 = the
     nearest): for ``i`` in the first half of the result, for ``j`` in the second."""
     ends = np.concatenate([i, j])
-    order = np.lexsort((-np.concatenate([v, v]), ends))
+    order = np.argsort(-np.concatenate([v, v]), kind="stable")  # by value, then (stable) by end
+    order = order[np.argsort(ends[order], kind="stable")]
     sorted_ends = ends[order]
     position = np.empty(ends.size, np.int64)
     position[order] = np.arange(ends.size) - np.searchsorted(sorted_ends, sorted_ends, side="left")
@@ -219,14 +220,13 @@ def _amount_features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.n
     conflict = np.zeros(i.size, np.float32)
     numbers = np.zeros(i.size, np.float32)
     amounts, money = prep.amounts, prep.money
-    for idx in np.flatnonzero(
-        np.fromiter((bool(amounts[a]) and bool(amounts[b]) for a, b in zip(i, j)), bool, i.size)
-    ):
-        a, b = amounts[i[idx]], amounts[j[idx]]
-        common = a & b
+    stated = np.fromiter(map(bool, amounts), bool, len(amounts))
+    both = np.flatnonzero(stated[i] & stated[j])
+    for idx, a, b in zip(both.tolist(), i[both].tolist(), j[both].tolist()):
+        common = amounts[a] & amounts[b]
         shared[idx] = min(len(common), 3) / 3
         numbers[idx] = float(not common)
-        if money[i[idx]] and money[j[idx]] and not any(map(tx.is_money, common)):
+        if money[a] and money[b] and not any(map(tx.is_money, common)):
             conflict[idx] = 1.0
     return shared, conflict, numbers
 
