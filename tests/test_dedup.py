@@ -176,36 +176,48 @@ def test_tokens_of_many_texts_keep_each_text_s_words_positions_and_sentence_star
     assert toks.start.tolist() == [True, False, False, False, True, True, False, True]
 
 
-def test_a_forked_process_reads_half_the_texts_and_the_result_is_the_same(monkeypatch, tmp_path):
-    from digest.dedup import vectors
+def test_in_two_does_half_the_work_in_a_forked_process_and_falls_back_when_it_fails(monkeypatch):
+    from digest.dedup import halves
+
+    monkeypatch.setattr(halves, "can_fork", lambda: True)  # a second core or not
+    here = os.getpid()
+    assert halves.in_two(lambda x: (x, os.getpid()), 1, 2, items=10) == ((1, here), (2, here))  # small
+    mine, theirs = halves.in_two(lambda x: (x, os.getpid()), 1, 2, items=halves.PARALLEL_FROM)
+    assert mine == (1, here) and theirs[0] == 2 and theirs[1] != here
+    # a child that dies, or stalls, leaves its half to this process
+    died = halves.in_two(lambda x: os._exit(1) if os.getpid() != here else x, 1, 2, halves.PARALLEL_FROM)
+    assert died == (1, 2)
+    monkeypatch.setattr(halves, "GRACE", 0.2)
+    started = time.monotonic()
+    stalled = halves.in_two(
+        lambda x: time.sleep(60) if os.getpid() != here else x, 1, 2, halves.PARALLEL_FROM
+    )
+    assert stalled == (1, 2) and time.monotonic() - started < 10
+
+
+def test_prepared_items_are_the_same_read_in_two_processes(monkeypatch, tmp_path):
+    from digest.dedup import halves, vectors
 
     fixtures = load("background.jsonl") + load("deal.jsonl") + load("company_week.jsonl")
     items = [replace(item, id=f"{item.id}-{k}") for k in range(4) for item in fixtures]
-    alone = vectors.prepare(items)
-    monkeypatch.setattr(vectors, "PARALLEL_FROM", 50)
     monkeypatch.setattr(vectors, "READ_ITEMS", 17)
-    monkeypatch.setattr(vectors, "_can_fork", lambda: True)  # a second core or not
-    read_into, marker = vectors._read_into, tmp_path / "worker.pid"
+    alone = vectors.prepare(items)
+    monkeypatch.setattr(halves, "PARALLEL_FROM", 50)
+    monkeypatch.setattr(halves, "can_fork", lambda: True)
+    read_chunks, readers = vectors._read_chunks, tmp_path / "readers"
 
-    def reader(*args):
-        marker.write_text(str(os.getpid()))
-        read_into(*args)
+    def reader(part):
+        with readers.open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        return read_chunks(part)
 
-    monkeypatch.setattr(vectors, "_read_into", reader)
+    monkeypatch.setattr(vectors, "_read_chunks", reader)
     both = vectors.prepare(items)
-    assert int(marker.read_text()) != os.getpid()  # the second half was read in another process
+    assert len(set(readers.read_text().split())) == 2  # each half read by its own process
     for field in ("title", "lead", "body", "names", "blocking"):
         assert (getattr(both, field) != getattr(alone, field)).nnz == 0
     assert both.amounts == alone.amounts and both.terms == alone.terms
     assert np.array_equal(both.words, alone.words) and np.array_equal(both.weekdays, alone.weekdays)
-    # a worker that dies, or stalls, leaves its share to the parent
-    monkeypatch.setattr(vectors, "_read_into", lambda *args: os._exit(1))
-    assert vectors.prepare(items).amounts == alone.amounts
-    monkeypatch.setattr(vectors, "WORKER_GRACE", 0.2)
-    monkeypatch.setattr(vectors, "_read_into", lambda *args: time.sleep(60))
-    started = time.monotonic()
-    assert vectors.prepare(items).amounts == alone.amounts
-    assert time.monotonic() - started < 10
 
 
 def test_weekdays_and_background_excess():

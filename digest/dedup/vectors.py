@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import sys
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import chain
-from multiprocessing.connection import Connection
 
 import numpy as np
 from scipy import sparse
@@ -18,6 +12,7 @@ from scipy import sparse
 from ..models import Item
 from . import meaning as mn
 from . import text as tx
+from .halves import in_two
 
 BODY_CHARS = 1000  # enough of the body to tell events apart; bounds the cost per item
 TITLE_CHARS = 500  # longer than any headline; bounds the cost of a hostile one
@@ -25,8 +20,6 @@ LEAD_WORDS = 45  # the lead: roughly the first two sentences
 LEAD_CHARS = 400  # where amounts are looked for, after the title
 MEANING_WORDS = 100  # words of the body that go into the meaning vector, after the title
 READ_ITEMS = 2500  # items whose text is read at once
-PARALLEL_FROM = 4000  # items from which a second process reads half of them
-WORKER_GRACE = 10.0  # seconds the reading process may lag behind this one (plus 4x the time taken)
 RARE_SHARE, RARE_CAP = 0.02, 30  # blocking terms: in at most this share of items (or this many)
 
 
@@ -174,44 +167,15 @@ def _read(items: Sequence[Item]) -> _Read:
 
 def _read_all(items: Sequence[Item]) -> list[_Read]:
     """``_read`` of the items, ``READ_ITEMS`` at a time (so that only that many items'
-    words are ever held as Python strings at once). From ``PARALLEL_FROM`` items on, a
-    forked process reads the second half meanwhile, where that is safe."""
-    if len(items) < PARALLEL_FROM or not _can_fork():
-        return [_read(chunk) for chunk in _chunks(items)]
+    words are ever held as Python strings at once); half of them in a second process when
+    there are many (see ``halves``)."""
     half = len(items) // 2
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    worker = context.Process(target=_read_into, args=(items[half:], send), daemon=True)
-    worker.start()
-    send.close()
-    started = time.monotonic()
-    mine = [_read(chunk) for chunk in _chunks(items[:half])]
-    try:  # the worker's share is as large as this one: waiting much longer means it is stuck
-        if not receive.poll(WORKER_GRACE + 4 * (time.monotonic() - started)):
-            raise TimeoutError
-        theirs = receive.recv()
-    except (EOFError, OSError, TimeoutError):  # the worker died or stalled: read its share here
-        worker.kill()
-        theirs = [_read(chunk) for chunk in _chunks(items[half:])]
-    finally:
-        receive.close()
-        worker.join()
+    mine, theirs = in_two(_read_chunks, items[:half], items[half:], len(items))
     return mine + theirs
 
 
-def _chunks(items: Sequence[Item]) -> list[Sequence[Item]]:
-    return [items[s : s + READ_ITEMS] for s in range(0, len(items), READ_ITEMS)]
-
-
-def _read_into(items: Sequence[Item], send: Connection) -> None:
-    send.send([_read(chunk) for chunk in _chunks(items)])
-    send.close()
-
-
-def _can_fork() -> bool:
-    """A second core, and a fork that cannot inherit a lock another thread holds."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    return sys.platform == "linux" and cores > 1 and threading.active_count() == 1
+def _read_chunks(items: Sequence[Item]) -> list[_Read]:
+    return [_read(items[s : s + READ_ITEMS]) for s in range(0, len(items), READ_ITEMS)]
 
 
 def name_lexicon(toks: Tokens, in_title: np.ndarray, lower_of: np.ndarray, lower: list[str]) -> np.ndarray:
