@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import random
 import time
@@ -193,6 +194,17 @@ def test_in_two_does_half_the_work_in_a_forked_process_and_falls_back_when_it_fa
         lambda x: time.sleep(60) if os.getpid() != here else x, 1, 2, halves.PARALLEL_FROM
     )
     assert stalled == (1, 2) and time.monotonic() - started < 10
+    # when this process's half fails, the error comes at once and the child is gone
+
+    def fail_here(x):
+        if os.getpid() == here:
+            raise ValueError("bad half")
+        time.sleep(60)
+
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="bad half"):
+        halves.in_two(fail_here, 1, 2, halves.PARALLEL_FROM)
+    assert time.monotonic() - started < 10 and multiprocessing.active_children() == []
 
 
 def test_prepared_items_are_the_same_read_in_two_processes(monkeypatch, tmp_path):

@@ -40,17 +40,19 @@ def in_two(work: Callable[[Half], Result], first: Half, second: Half, items: int
     child = context.Process(target=_send_result, args=(work, second, send), daemon=True)
     child.start()
     send.close()
-    started = time.monotonic()
-    mine = work(first)
-    try:  # the child's half is as large as this one: waiting much longer means it is stuck
-        if not receive.poll(GRACE + 4 * (time.monotonic() - started)):
-            raise TimeoutError
-        theirs = receive.recv()
-    except (EOFError, OSError, TimeoutError):  # the child died or stalled: its half is done here
-        child.kill()
-        theirs = work(second)
-    finally:
+    try:
+        started = time.monotonic()
+        mine = work(first)
+        try:  # the child's half is as large as this one: waiting much longer means it is stuck
+            if not receive.poll(GRACE + 4 * (time.monotonic() - started)):
+                raise TimeoutError
+            theirs = receive.recv()
+        except (EOFError, OSError, TimeoutError):  # the child died or stalled: its half is done here
+            child.kill()
+            theirs = work(second)
+    finally:  # also when this half failed (or was interrupted): no child is left behind
         receive.close()
+        child.kill()
         child.join()
     return mine, theirs
 
