@@ -80,6 +80,17 @@ def test_same_url_and_same_title_merge(background):
     assert layers == {"same-item"}
 
 
+def test_titles_compare_without_case_accents_or_punctuation():
+    from digest.dedup.engine import normalized_title
+
+    assert normalized_title("Café prices RISE in Zürich!") == "cafe prices rise in zurich"
+    assert normalized_title("Cafe prices rise in Zurich") == "cafe prices rise in zurich"
+    a = Item(id="a", title="Café prices rise in Zürich", url="https://a.org/1", source="A")
+    b = Item(id="b", title="CAFE PRICES RISE IN ZURICH", url="https://b.org/2", source="B")
+    stories = dedup([a, b])
+    assert together(stories, ["a", "b"]) and stories[0].links[0].layer == "same-item"
+
+
 def test_syndicated_copy_merges_as_same_text(background):
     body = (
         "The regional transit agency will add night buses on six routes from September, "
