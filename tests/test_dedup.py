@@ -16,7 +16,8 @@ import pytest
 
 from digest.dedup import DedupSettings, already_published, cluster_jsonl, dedup, report
 from digest.dedup.cluster import average_link
-from digest.dedup.pairs import _excess, _positions, _ranks, _shared_neighbors
+from digest.dedup.pairs import _exclusive_terms, _excess, _positions, _ranks, _shared_neighbors
+from digest.dedup.vectors import prepare
 from digest.dedup.text import amounts, canonical_names, weekdays
 from digest.models import Item
 
@@ -262,6 +263,25 @@ def test_shared_neighbors_count_the_nearest_candidates_two_items_have_in_common(
     shared = _shared_neighbors(i, j, _positions(i, j, v.astype(np.float32)), 10)
     assert np.allclose(shared[:3], 0.2)  # 0 and 1 both have 2 as a neighbor, and so on
     assert shared[3] == 0.0  # 0's neighbors are 1, 2, 3; 3's five nearest are 4..8
+
+
+def test_exclusive_terms_weigh_each_shared_word_by_how_few_other_items_use_it():
+    titles = [
+        "Zorblat merger approved",  # "zorblat" only here and in 1; "merger" in 0..4
+        "Regulators see Zorblat merger approved after a long review of the filing",
+        "Merger talk",
+        "Merger news",
+        "Merger watch",
+    ]
+    items = [Item(id=str(k), title=t, url=f"https://example.org/{k}", source="S") for k, t in enumerate(titles)]
+    prep = prepare(items)
+    i, j = np.array([0, 2, 0]), np.array([1, 3, 3])
+    got = _exclusive_terms(prep, i, j)
+    # 0 and 1 share zorblat and approved (2 items each: 1) and merger (5 items: 1/4);
+    # not divided by length: the long title does not dilute it
+    assert got[0] == pytest.approx(2.25)
+    assert got[1] == pytest.approx(0.25)  # "merger" alone
+    assert got[2] == pytest.approx(0.25)
 
 
 def test_one_company_three_events_in_a_week_stay_apart(background):

@@ -5,8 +5,8 @@ form), item blocks sorted by time so that each block meets only the items of its
 Candidates also come from each item's nearest by meaning (static word vectors), which
 finds takes told in other words. Features are similarities of title, lead, body, names
 and meaning; how a pair compares with each item's other candidates (relative to the
-best, excess over the background, rank, nearest candidates shared); and conflicts of
-fact: amounts, central names, named weekdays.
+best, excess over the background, rank, nearest candidates shared); how few other items
+use the words a pair shares; and conflicts of fact: amounts, central names, named weekdays.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ FEATURES = (
     "rank_worse",
     "rank_better",
     "shared_neighbors",
+    "exclusive_terms",
 )
 BACKGROUND_RANK = 5  # the candidate whose similarity stands for "same beat, other event"
 NEIGHBORHOOD = 5  # nearest candidates of an item whose overlap with another's is a feature
@@ -280,8 +281,21 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         _excess(i, j, meaning, prep.days.shape[0]),
         *_ranks(position),
         _shared_neighbors(i, j, position, prep.days.shape[0]),
+        _exclusive_terms(prep, i, j),
     ]
     return np.column_stack(cols).astype(np.float64)
+
+
+def _exclusive_terms(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """How few other items use the terms of title and lead a pair shares: each shared term
+    counts 1 / (df - 1), df being the items that use it (1 when only the two do). The takes
+    of one event share a word or two that hardly anyone else uses; two events of one kind
+    share the words of their kind, which many items use. Unlike the cosines, this is not
+    divided by the items' length: one exclusive word in a one-line item is strong evidence."""
+    df = np.bincount(prep.counts.body.indices, minlength=prep.counts.body.shape[1]).astype(np.float64)
+    both = prep.headline[i].multiply(prep.headline[j]).tocsr()
+    both.data = 1.0 / np.maximum(df[both.indices] - 1.0, 1.0)
+    return np.asarray(both.sum(axis=1)).ravel()
 
 
 def shingle_similarity(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
