@@ -16,9 +16,9 @@ import pytest
 
 from digest.dedup import DedupSettings, already_published, cluster_jsonl, dedup, report
 from digest.dedup.cluster import average_link
-from digest.dedup.pairs import _exclusive_terms, _excess, _positions, _ranks, _shared_neighbors
-from digest.dedup.vectors import prepare
+from digest.dedup.pairs import _excess, _exclusive_terms, _positions, _ranks, _shared_neighbors
 from digest.dedup.text import amounts, canonical_names, weekdays
+from digest.dedup.vectors import prepare
 from digest.models import Item
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dedup"
@@ -267,21 +267,22 @@ def test_shared_neighbors_count_the_nearest_candidates_two_items_have_in_common(
 
 def test_exclusive_terms_weigh_each_shared_word_by_how_few_other_items_use_it():
     titles = [
-        "Zorblat merger approved",  # "zorblat" only here and in 1; "merger" in 0..4
-        "Regulators see Zorblat merger approved after a long review of the filing",
+        "Zorblat merger approved",
+        "Regulators see Zorblat merger approved after a long review",
         "Merger talk",
         "Merger news",
         "Merger watch",
+        "Zorblat layoffs announced",
+        "Layoffs announced at Quux",
     ]
-    items = [Item(id=str(k), title=t, url=f"https://example.org/{k}", source="S") for k, t in enumerate(titles)]
-    prep = prepare(items)
-    i, j = np.array([0, 2, 0]), np.array([1, 3, 3])
-    got = _exclusive_terms(prep, i, j)
-    # 0 and 1 share zorblat and approved (2 items each: 1) and merger (5 items: 1/4);
-    # not divided by length: the long title does not dilute it
-    assert got[0] == pytest.approx(2.25)
-    assert got[1] == pytest.approx(0.25)  # "merger" alone
-    assert got[2] == pytest.approx(0.25)
+    items = [Item(id=str(k), title=t, url=f"https://ex.org/{k}", source="S") for k, t in enumerate(titles)]
+    shared, share = _exclusive_terms(prepare(items), np.array([0, 2, 0]), np.array([1, 3, 5]))
+    # a word used by df items counts 1 / (df - 1): approved 1, zorblat 1/2, merger 1/4;
+    # not divided by length, so the long title does not dilute it
+    assert shared.tolist() == pytest.approx([1 + 1 / 2 + 1 / 4, 1 / 4, 1 / 2])
+    # the share of the smaller own sum (words of one item alone count nothing): 0's words
+    # are all in 1, but 5 has more exclusive words of its own (layoffs, announced)
+    assert share.tolist() == pytest.approx([1.0, 1.0, (1 / 2) / (1 + 1 / 2 + 1 / 4)])
 
 
 def test_one_company_three_events_in_a_week_stay_apart(background):

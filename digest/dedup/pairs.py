@@ -41,6 +41,7 @@ FEATURES = (
     "rank_better",
     "shared_neighbors",
     "exclusive_terms",
+    "exclusive_share",
 )
 BACKGROUND_RANK = 5  # the candidate whose similarity stands for "same beat, other event"
 NEIGHBORHOOD = 5  # nearest candidates of an item whose overlap with another's is a feature
@@ -281,21 +282,26 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         _excess(i, j, meaning, prep.days.shape[0]),
         *_ranks(position),
         _shared_neighbors(i, j, position, prep.days.shape[0]),
-        _exclusive_terms(prep, i, j),
+        *_exclusive_terms(prep, i, j),
     ]
     return np.column_stack(cols).astype(np.float64)
 
 
-def _exclusive_terms(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+def _exclusive_terms(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """How few other items use the terms of title and lead a pair shares: each shared term
     counts 1 / (df - 1), df being the items that use it (1 when only the two do). The takes
     of one event share a word or two that hardly anyone else uses; two events of one kind
-    share the words of their kind, which many items use. Unlike the cosines, this is not
-    divided by the items' length: one exclusive word in a one-line item is strong evidence."""
+    share the words of their kind, which many items use. The sum is not divided by the
+    items' length (one exclusive word in a one-line item is strong evidence); the second
+    feature is its share of the smaller of the two items' own such sums (terms of one
+    item alone count nothing there: no other item could share them)."""
     df = np.bincount(prep.counts.body.indices, minlength=prep.counts.body.shape[1]).astype(np.float64)
+    weight = np.where(df >= 2, 1.0 / np.maximum(df - 1.0, 1.0), 0.0)
+    own = prep.headline @ weight
     both = prep.headline[i].multiply(prep.headline[j]).tocsr()
-    both.data = 1.0 / np.maximum(df[both.indices] - 1.0, 1.0)
-    return np.asarray(both.sum(axis=1)).ravel()
+    both.data = weight[both.indices]
+    shared = np.asarray(both.sum(axis=1)).ravel()
+    return shared, shared / np.maximum(np.minimum(own[i], own[j]), 1e-9)
 
 
 def shingle_similarity(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
