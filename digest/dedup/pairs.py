@@ -252,6 +252,7 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 
     Time is not a feature: the window is a hard constraint (eval sets date takes of one
     event identically, which would teach the model that any gap means another event)."""
+    exclusive = _exclusive_terms(prep, i, j)  # first: its temporaries are gone before the columns pile up
     block = rowwise_dot(prep.blocking, prep.blocking, i, j)
     body = rowwise_dot(prep.body, prep.body, i, j)
     near, far = _relative(i, j, body, prep.days.shape[0])
@@ -282,9 +283,12 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         _excess(i, j, meaning, prep.days.shape[0]),
         *_ranks(position),
         _shared_neighbors(i, j, position, prep.days.shape[0]),
-        *_exclusive_terms(prep, i, j),
+        *exclusive,
     ]
-    return np.column_stack(cols).astype(np.float64)
+    x = np.empty((i.size, len(cols)))  # filled column by column: one copy of the matrix, not two
+    for k, col in enumerate(cols):
+        x[:, k] = col
+    return x
 
 
 def _exclusive_terms(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -297,10 +301,10 @@ def _exclusive_terms(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.n
     item alone count nothing there: no other item could share them)."""
     df = np.bincount(prep.counts.body.indices, minlength=prep.counts.body.shape[1]).astype(np.float64)
     weight = np.where(df >= 2, 1.0 / np.maximum(df - 1.0, 1.0), 0.0)
-    own = prep.headline @ weight
-    both = prep.headline[i].multiply(prep.headline[j]).tocsr()
-    both.data = weight[both.indices]
-    shared = np.asarray(both.sum(axis=1)).ravel()
+    h = prep.headline
+    weighted = sparse.csr_matrix((weight[h.indices].astype(np.float32), h.indices, h.indptr), shape=h.shape)
+    own = np.asarray(weighted.sum(axis=1)).ravel()
+    shared = rowwise_dot(h, weighted, i, j).astype(np.float64)
     return shared, shared / np.maximum(np.minimum(own[i], own[j]), 1e-9)
 
 
