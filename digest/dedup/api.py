@@ -16,7 +16,7 @@ from .engine import Params, cluster
 class DedupSettings:
     """Tunables of deduplication; the defaults are tuned on the evaluation sets."""
 
-    threshold: float = 0.25  # mean same-event probability needed to merge two clusters (one for all kinds)
+    threshold: float = 0.30  # mean same-event probability needed to merge two clusters (one for all kinds)
     window_days: float = 3.0  # max time gap between takes of one event
     memory_days: int = 7  # how far back already_published looks (the caller picks the items)
     neighbors: int = 20  # candidates kept per item, by rare terms
