@@ -293,12 +293,14 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 
 def _exclusive_terms(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """How few other items use the terms of title and lead a pair shares: each shared term
-    counts 1 / (df - 1), df being the items that use it (1 when only the two do). The takes
-    of one event share a word or two that hardly anyone else uses; two events of one kind
-    share the words of their kind, which many items use. The sum is not divided by the
-    items' length (one exclusive word in a one-line item is strong evidence); the second
-    feature is its share of the smaller of the two items' own such sums (terms of one
-    item alone count nothing there: no other item could share them)."""
+    counts 1 / (df - 1), df being how many items of the batch use it, so a word only the
+    two use counts 1 and a word ten use counts 1/9. The takes of one event share a word or
+    two that hardly anyone else uses; two events of one kind share the words of their
+    kind, which many items use. The sum is not divided by the items' length (one exclusive
+    word in a one-line item is strong evidence); the second feature is its share of the
+    smaller of the two items' own such sums (terms of one item alone count nothing there:
+    no other item could share them). A df means less in a small batch, so the model
+    learns from batches too (``benchmarks/train_dedup.py --batches``)."""
     df = np.bincount(prep.counts.body.indices, minlength=prep.counts.body.shape[1]).astype(np.float64)
     weight = np.where(df >= 2, 1.0 / np.maximum(df - 1.0, 1.0), 0.0)
     h = prep.headline
