@@ -301,8 +301,7 @@ def _exclusive_terms(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.n
     smaller of the two items' own such sums (terms of one item alone count nothing there:
     no other item could share them). A df means less in a small batch, so the model
     learns from batches too (``benchmarks/train_dedup.py --batches``)."""
-    df = np.bincount(prep.counts.body.indices, minlength=prep.counts.body.shape[1]).astype(np.float64)
-    weight = np.where(df >= 2, 1.0 / np.maximum(df - 1.0, 1.0), 0.0)
+    weight = np.where(prep.df >= 2, 1.0 / np.maximum(prep.df - 1.0, 1.0), 0.0)
     h = prep.headline
     weighted = sparse.csr_matrix((weight[h.indices].astype(np.float32), h.indices, h.indptr), shape=h.shape)
     own = np.asarray(weighted.sum(axis=1)).ravel()

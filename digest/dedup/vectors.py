@@ -59,6 +59,7 @@ class Prepared:
     word_starts: np.ndarray  # where each item's words start in ``words`` (n + 1 bounds)
     terms: list[str]  # each column's term as first written (lower-cased): "finalizing", not "finaliz"
     idf: np.ndarray  # idf of each term
+    df: np.ndarray  # how many items use each term (title, summary or text)
     counts: Counts  # what the tf-idf weights were made from
 
     def subset(self, rows: np.ndarray) -> Prepared:
@@ -265,7 +266,7 @@ def _counts_in(
 
 
 def _weigh(c: Counts) -> dict[str, object]:
-    """The weighted matrices of ``Prepared`` (and idf) from raw counts."""
+    """The weighted matrices of ``Prepared`` (and idf, df) from raw counts."""
     idf, df = _idf(c.body)
     rare = ((df >= 2) & (df <= max(RARE_CAP, RARE_SHARE * c.body.shape[0]))).astype(np.float32)
     names = c.title_names + c.lead_names
@@ -280,6 +281,7 @@ def _weigh(c: Counts) -> dict[str, object]:
         "blocking": _weighted(c.title * 2 + c.lead, idf, rare),
         "headline": ((c.title + c.lead) > 0).astype(np.float32).tocsr(),
         "idf": idf,
+        "df": df,
         "counts": c,
     }
 
