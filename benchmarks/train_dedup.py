@@ -158,8 +158,9 @@ def main() -> None:
         default=["allsides-train.jsonl", "ecbplus-dev.jsonl", "allsides2021-aprjun.jsonl"],
     )
     ap.add_argument("--holdout", type=float, default=0.0)
-    ap.add_argument("--odd", action="store_true", help="hold out every other event")
-    ap.add_argument("--even", action="store_true", help="hold out the other half of --odd")
+    halves = ap.add_mutually_exclusive_group()
+    halves.add_argument("--odd", action="store_true", help="hold out every other event")
+    halves.add_argument("--even", action="store_true", help="hold out the other half of --odd")
     ap.add_argument("--trees", type=int, default=80)
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--rate", type=float, default=0.15)
