@@ -148,6 +148,9 @@ def test_a_subset_of_prepared_items_is_weighted_as_if_prepared_alone(background)
     assert np.allclose(sub.meaning, alone.meaning) and np.array_equal(sub.days, alone.days, equal_nan=True)
     assert sub.amounts == alone.amounts and np.array_equal(sub.word_starts, alone.word_starts)
     assert np.array_equal(shingle_similarity(sub, i, j), shingle_similarity(alone, i, j))
+    # word counts (df) too: a copy left out does not make a word look more common
+    for a, b in zip(_exclusive_terms(sub, i, j), _exclusive_terms(alone, i, j)):
+        assert np.allclose(a, b, atol=1e-5)
 
 
 def test_name_variants_and_amounts_are_unified():
