@@ -325,6 +325,43 @@ def test_average_link_does_not_chain():
     assert len(set(final.values())) == 1
 
 
+def _plain_average_link(n: int, i: np.ndarray, j: np.ndarray, score: np.ndarray, threshold: float) -> set:
+    """Average link the slow way: merge the two clusters whose cross pairs average highest
+    (unscored pairs count 0), ties to the smallest ids, until none reaches ``threshold``."""
+    sim = np.zeros((n, n))
+    sim[i, j] = sim[j, i] = score
+    clusters = {k: [k] for k in range(n)}
+    while True:
+        best = None
+        for a in sorted(clusters):
+            for b in sorted(clusters):
+                if a < b:
+                    avg = sim[np.ix_(clusters[a], clusters[b])].mean()
+                    if avg >= threshold and (best is None or avg > best[0]):
+                        best = (avg, a, b)
+        if best is None:
+            return {frozenset(c) for c in clusters.values()}
+        _, a, b = best
+        clusters[a] += clusters.pop(b)
+
+
+def test_average_link_merges_as_a_plain_average_link_would_on_random_graphs():
+    # the fast one skips pairs that cannot count toward a merge: the result must not change
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        n = int(rng.integers(5, 25))
+        i, j = np.triu_indices(n, 1)
+        scored = rng.random(i.size) < 0.3
+        i, j = i[scored], j[scored]
+        score = rng.random(i.size)
+        final, joins = average_link(np.arange(n), np.full(n, np.nan), i, j, score, 0.45, 3.0)
+        got: dict[int, set] = {}
+        for item, root in final.items():
+            got.setdefault(root, set()).add(item)
+        assert {frozenset(c) for c in got.values()} == _plain_average_link(n, i, j, score, 0.45)
+        assert len(joins) == n - len(got)
+
+
 def test_cluster_jsonl_contract():
     lines = [
         json.dumps({"id": "x1", "title": "Acme Robotics raises $200 million", "gold": "g1", "extra": [1]}),

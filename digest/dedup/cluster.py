@@ -11,6 +11,8 @@ import heapq
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 
 class UnionFind:
@@ -47,19 +49,37 @@ class _Cluster:
     best: dict[int, tuple[float, int, int]] = field(default_factory=dict)  # neighbor -> best pair
 
 
-def _initial(groups: np.ndarray, days: np.ndarray, sources: list[str] | None) -> dict[int, _Cluster]:
+def _initial(
+    groups: np.ndarray, days: np.ndarray, sources: list[str] | None, involved: np.ndarray
+) -> dict[int, _Cluster]:
+    """A cluster for each group of ``involved`` (the others cannot merge)."""
     size = np.bincount(groups)
     first, last = np.full(size.size, np.inf), np.full(size.size, -np.inf)
     dated = ~np.isnan(days)
     np.minimum.at(first, groups[dated], days[dated])
     np.maximum.at(last, groups[dated], days[dated])
-    clusters = {
-        g: _Cluster(int(size[g]), float(first[g]), float(last[g])) for g in np.flatnonzero(size).tolist()
-    }
-    for item, g in enumerate(groups.tolist()):
-        if sources and sources[item]:
-            clusters[g].sources = clusters[g].sources | {sources[item]}
+    clusters = {g: _Cluster(int(size[g]), float(first[g]), float(last[g])) for g in involved.tolist()}
+    if sources:
+        for item, g in enumerate(groups.tolist()):
+            if sources[item] and g in clusters:
+                clusters[g].sources = clusters[g].sources | {sources[item]}
     return clusters
+
+
+def _mergeable(
+    groups: np.ndarray, i: np.ndarray, j: np.ndarray, score: np.ndarray, threshold: float
+) -> np.ndarray:
+    """The pairs that can count toward a merge. Two clusters merge only when their cross
+    pairs average ``threshold``, so at least one of those pairs reaches it: every cluster
+    lies within one connected part of the graph of such pairs, and a pair between two
+    parts (or within one group) never counts. Dropping those first leaves the result
+    unchanged and spares most of the work on large inputs."""
+    a, b = groups[i], groups[j]
+    strong = score >= threshold
+    n = int(groups.max()) + 1 if groups.size else 0
+    graph = sparse.csr_matrix((np.ones(int(strong.sum())), (a[strong], b[strong])), shape=(n, n))
+    _, part = connected_components(graph, directed=False)
+    return (a != b) & (part[a] == part[b])
 
 
 def _add_edges(
@@ -112,16 +132,18 @@ def average_link(
     Returns the final cluster of each initial group and the joins made, each as
     (item a, item b, best pair score, average score).
     """
-    clusters = _initial(groups, days, sources)
+    keep = _mergeable(groups, i, j, score, threshold)
+    i, j, score = i[keep], j[keep], score[keep]
+    clusters = _initial(groups, days, sources, np.unique(np.concatenate([groups[i], groups[j]])))
     _add_edges(clusters, groups, i, j, score)
-    heap = [
-        (-s / (clusters[a].size * clusters[b].size), a, b)
+    heap = [  # only what could merge now: a pair's average changes only by a merge, which pushes it anew
+        (-avg, a, b)
         for a, c in clusters.items()
         for b, s in c.sums.items()
-        if a < b
+        if a < b and (avg := s / (c.size * clusters[b].size)) >= threshold
     ]
     heapq.heapify(heap)
-    final = {g: g for g in clusters}
+    final = {g: g for g in np.unique(groups).tolist()}
     joins = []
     while heap:
         neg, a, b = heapq.heappop(heap)
@@ -142,9 +164,9 @@ def average_link(
         final[gone] = keep
         kc = clusters[keep]
         for other, total in kc.sums.items():
-            heapq.heappush(
-                heap, (-total / (kc.size * clusters[other].size), min(keep, other), max(keep, other))
-            )
+            avg = total / (kc.size * clusters[other].size)
+            if avg >= threshold:
+                heapq.heappush(heap, (-avg, min(keep, other), max(keep, other)))
     return {g: _root(final, g) for g in final}, joins
 
 
