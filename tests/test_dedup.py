@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -360,6 +361,32 @@ def test_average_link_merges_as_a_plain_average_link_would_on_random_graphs():
             got.setdefault(root, set()).add(item)
         assert {frozenset(c) for c in got.values()} == _plain_average_link(n, i, j, score, 0.45)
         assert len(joins) == n - len(got)
+
+
+def test_dedup_pauses_the_cycle_collector_and_restores_it(monkeypatch, background):
+    from digest.dedup import engine
+
+    seen = []
+    real = engine.features
+
+    def noting(*args):
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(engine, "features", noting)
+    assert gc.isenabled()
+    dedup(background)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # whoever turned it off keeps it off
+    try:
+        dedup(background)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    monkeypatch.setattr(engine, "features", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        dedup(background)
+    assert gc.isenabled()
 
 
 def test_cluster_jsonl_contract():

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from ..models import Item, Link, Story
-from .engine import Params, cluster
+from .engine import Params, cluster, collector_paused
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,9 @@ def _stories(items: Sequence[Item], labels: list[int], links: list[Link]) -> lis
 def dedup(items: Sequence[Item], settings: DedupSettings = DedupSettings()) -> list[Story]:
     """Group ``items`` into stories: every item in exactly one, stories in input order of
     their first item, each story's items in display order, with the links that joined them."""
-    labels, links = cluster(items, settings.params())
-    return _stories(items, labels, links)
+    with collector_paused():
+        labels, links = cluster(items, settings.params())
+        return _stories(items, labels, links)
 
 
 def already_published(
