@@ -7,9 +7,11 @@ import json
 import multiprocessing
 import os
 import random
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -361,6 +363,42 @@ def test_average_link_merges_as_a_plain_average_link_would_on_random_graphs():
             got.setdefault(root, set()).add(item)
         assert {frozenset(c) for c in got.values()} == _plain_average_link(n, i, j, score, 0.45)
         assert len(joins) == n - len(got)
+
+
+def test_features_and_candidates_are_the_same_on_two_threads(monkeypatch, background):
+    from digest.dedup import halves, pairs
+
+    items = [replace(item, id=f"{item.id}-{k}") for k in range(3) for item in background + load("deal.jsonl")]
+    prep = prepare(items)
+    settings = DedupSettings().params()
+    limits = (
+        settings.window_days,
+        settings.neighbors,
+        settings.min_candidate_similarity,
+        settings.meaning_neighbors,
+    )
+    monkeypatch.setattr(pairs, "concurrently", lambda tasks, worth_it=True: [task() for task in tasks])
+    i, j = pairs.candidates(prep, *limits)
+    alone = pairs.features(prep, i, j)
+
+    threads = set()
+
+    def on_threads(tasks, worth_it=True):
+        def noted(task):
+            threads.add(threading.get_ident())
+            return task()
+
+        return halves.concurrently([partial(noted, task) for task in tasks], worth_it)
+
+    monkeypatch.setattr(pairs, "concurrently", on_threads)
+    monkeypatch.setattr(halves, "_cores", lambda: 2)
+    monkeypatch.setattr(pairs, "BLOCK_ROWS", 40)  # several row blocks
+    monkeypatch.setattr(pairs, "THREADED_PAIRS", 0)
+    i2, j2 = pairs.candidates(prep, *limits)
+    assert np.array_equal(i, i2) and np.array_equal(j, j2) and i.size > 100
+    assert np.array_equal(pairs.features(prep, i, j), alone)
+    assert threads and threading.get_ident() not in threads  # the work did run on other threads
+    assert threading.active_count() == 1  # and they are gone: a fork later stays safe
 
 
 def test_dedup_pauses_the_cycle_collector_and_restores_it(monkeypatch, background):

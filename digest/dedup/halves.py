@@ -4,6 +4,10 @@ Only where a fork is safe and worth it: on Linux, with a second core, and while 
 thread runs (a forked child would inherit any lock such a thread holds). The child sends
 its result back through a pipe; if it dies, or lags far behind this process's half, it is
 killed and its half is done here. Either way the result is the same as done here alone.
+
+Work that is mostly numpy and scipy (candidate blocks, pair features) runs on two
+threads instead (``concurrently``): those libraries release the GIL while they work, and
+the threads share the arrays, where a fork would have to send them back.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import TypeVar
 
@@ -26,8 +31,11 @@ Result = TypeVar("Result")
 
 def can_fork() -> bool:
     """A second core, and a fork that cannot inherit a lock another thread holds."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    return sys.platform == "linux" and cores > 1 and threading.active_count() == 1
+    return sys.platform == "linux" and _cores() > 1 and threading.active_count() == 1
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def in_two(work: Callable[[Half], Result], first: Half, second: Half, items: int) -> tuple[Result, Result]:
@@ -60,3 +68,13 @@ def in_two(work: Callable[[Half], Result], first: Half, second: Half, items: int
 def _send_result(work: Callable[[Half], Result], half: Half, send: Connection) -> None:
     send.send(work(half))
     send.close()
+
+
+def concurrently(tasks: Sequence[Callable[[], Result]], worth_it: bool = True) -> list[Result]:
+    """Each task's result, in order; on two threads when ``worth_it`` (the tasks are
+    large enough to outweigh starting a thread) and there is a second core. numpy's and
+    scipy's array work releases the GIL. The threads are joined before this returns."""
+    if not worth_it or len(tasks) < 2 or _cores() < 2:
+        return [task() for task in tasks]
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(lambda task: task(), tasks))

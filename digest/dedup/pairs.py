@@ -11,10 +11,14 @@ use the words a pair shares; and conflicts of fact: amounts, central names, name
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 from scipy import sparse
 
 from . import text as tx
+from .halves import concurrently
 from .vectors import Prepared, shingles
 
 FEATURES = (
@@ -46,6 +50,7 @@ FEATURES = (
 BACKGROUND_RANK = 5  # the candidate whose similarity stands for "same beat, other event"
 NEIGHBORHOOD = 5  # nearest candidates of an item whose overlap with another's is a feature
 BLOCK_ROWS = 2000
+THREADED_PAIRS = 20_000  # pairs from which their features are computed on two threads
 DENSE_CELLS = 8_000_000  # similarities of the meaning vectors held at once (32 MB)
 
 
@@ -124,16 +129,19 @@ def candidates(
     order = np.argsort(np.where(np.isnan(days), np.inf, days), kind="stable")
     dated = int((~np.isnan(days)).sum())
     m = prep.blocking
-    found = []
-    for start, stop in _blocks(n, dated):
+
+    def block(start: int, stop: int) -> list[tuple[np.ndarray, np.ndarray]]:
         rows, cols = order[start:stop], _column_ranges(days, order, window, start, stop, dated)
         prod = (m[rows] @ m[cols].T).tocoo()
         r, c, v = rows[prod.row], cols[prod.col], prod.data
         ok = (r != c) & (v >= min_sim) & ~(np.abs(days[r] - days[c]) > window)
         r, c, v = r[ok], c[ok], v[ok]
         keep = _top_k(r, c, v, k)
-        found.append((r[keep], c[keep]))
-        found.append(_dense_top_k(prep, rows, cols, window, k_meaning))
+        return [(r[keep], c[keep]), _dense_top_k(prep, rows, cols, window, k_meaning)]
+
+    blocks = _blocks(n, dated)
+    done = concurrently([partial(block, *b) for b in blocks])  # blocks of BLOCK_ROWS: each worth a thread
+    found = [pair for pairs in done for pair in pairs]
     i = np.concatenate([f[0] for f in found] + [np.zeros(0, np.int64)]).astype(np.int64)
     j = np.concatenate([f[1] for f in found] + [np.zeros(0, np.int64)]).astype(np.int64)
     key = np.unique(np.minimum(i, j) * n + np.maximum(i, j))
@@ -252,37 +260,79 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
 
     Time is not a feature: the window is a hard constraint (eval sets date takes of one
     event identically, which would teach the model that any gap means another event)."""
-    exclusive = _exclusive_terms(prep, i, j)  # first: its temporaries are gone before the columns pile up
-    block = rowwise_dot(prep.blocking, prep.blocking, i, j)
-    body = rowwise_dot(prep.body, prep.body, i, j)
-    near, far = _relative(i, j, body, prep.days.shape[0])
-    meaning = _dense_rowwise(prep.meaning, i, j)
-    meaning_near, meaning_far = _relative(i, j, np.maximum(meaning, 0), prep.days.shape[0])
-    shared, conflict, numbers = _amount_features(prep, i, j)
-    position = _positions(i, j, body + meaning)
-    cross = np.maximum(rowwise_dot(prep.title, prep.lead, i, j), rowwise_dot(prep.lead, prep.title, i, j))
+    n = prep.days.shape[0]
+
+    def dot(a: sparse.csr_matrix, b: sparse.csr_matrix) -> Callable[[], np.ndarray]:
+        return lambda: rowwise_dot(a, b, i, j)
+
+    # what each pair alone decides, on two threads for many pairs (the sparse products
+    # release the GIL); the exclusive words first: their temporaries go before the rest pile up
+    (
+        exclusive,
+        block,
+        body,
+        meaning,
+        title,
+        lead,
+        title_lead,
+        lead_title,
+        names,
+        title_names,
+        amount,
+        missing,
+    ) = concurrently(
+        [
+            lambda: _exclusive_terms(prep, i, j),
+            dot(prep.blocking, prep.blocking),
+            dot(prep.body, prep.body),
+            lambda: _dense_rowwise(prep.meaning, i, j),
+            dot(prep.title, prep.title),
+            dot(prep.lead, prep.lead),
+            dot(prep.title, prep.lead),
+            dot(prep.lead, prep.title),
+            dot(prep.names, prep.names),
+            dot(prep.title_names, prep.title_names),
+            lambda: _amount_features(prep, i, j),
+            lambda: _missing_names(prep, i, j),
+        ],
+        i.size >= THREADED_PAIRS,
+    )
+    shared, conflict, numbers = amount
+
+    def neighborhood() -> tuple[np.ndarray, ...]:
+        position = _positions(i, j, body + meaning)
+        return *_ranks(position), _shared_neighbors(i, j, position, n)
+
+    # then how each pair compares with the other candidates of its two items
+    relative, meaning_relative, excess, meaning_excess, hood = concurrently(
+        [
+            lambda: _relative(i, j, body, n),
+            lambda: _relative(i, j, np.maximum(meaning, 0), n),
+            lambda: _excess(i, j, body, n),
+            lambda: _excess(i, j, meaning, n),
+            neighborhood,
+        ],
+        i.size >= THREADED_PAIRS,
+    )
     cols = [
-        rowwise_dot(prep.title, prep.title, i, j),
-        rowwise_dot(prep.lead, prep.lead, i, j),
+        title,
+        lead,
         body,
         block,
-        rowwise_dot(prep.names, prep.names, i, j),
-        rowwise_dot(prep.title_names, prep.title_names, i, j),
+        names,
+        title_names,
         shared,
         conflict,
-        cross,
-        near,
-        far,
-        _missing_names(prep, i, j),
+        np.maximum(title_lead, lead_title),
+        *relative,
+        missing,
         numbers,
-        _excess(i, j, body, prep.days.shape[0]),
+        excess,
         _weekday_conflict(prep, i, j),
         meaning,
-        meaning_near,
-        meaning_far,
-        _excess(i, j, meaning, prep.days.shape[0]),
-        *_ranks(position),
-        _shared_neighbors(i, j, position, prep.days.shape[0]),
+        *meaning_relative,
+        meaning_excess,
+        *hood,
         *exclusive,
     ]
     x = np.empty((i.size, len(cols)))  # filled column by column: one copy of the matrix, not two
