@@ -365,8 +365,8 @@ def test_average_link_merges_as_a_plain_average_link_would_on_random_graphs():
         assert len(joins) == n - len(got)
 
 
-def test_features_and_candidates_are_the_same_on_two_threads(monkeypatch, background):
-    from digest.dedup import halves, pairs
+def test_candidates_features_and_scores_are_the_same_on_two_threads(monkeypatch, background):
+    from digest.dedup import halves, model, pairs
 
     items = [replace(item, id=f"{item.id}-{k}") for k in range(3) for item in background + load("deal.jsonl")]
     prep = prepare(items)
@@ -377,9 +377,11 @@ def test_features_and_candidates_are_the_same_on_two_threads(monkeypatch, backgr
         settings.min_candidate_similarity,
         settings.meaning_neighbors,
     )
-    monkeypatch.setattr(pairs, "concurrently", lambda tasks, worth_it=True: [task() for task in tasks])
+    for module in (pairs, model):
+        monkeypatch.setattr(module, "concurrently", lambda tasks, worth_it=True: [task() for task in tasks])
     i, j = pairs.candidates(prep, *limits)
     alone = pairs.features(prep, i, j)
+    scores = model.logit(alone)
 
     threads = set()
 
@@ -390,13 +392,16 @@ def test_features_and_candidates_are_the_same_on_two_threads(monkeypatch, backgr
 
         return halves.concurrently([partial(noted, task) for task in tasks], worth_it)
 
-    monkeypatch.setattr(pairs, "concurrently", on_threads)
+    for module in (pairs, model):
+        monkeypatch.setattr(module, "concurrently", on_threads)
     monkeypatch.setattr(halves, "_cores", lambda: 2)
     monkeypatch.setattr(pairs, "BLOCK_ROWS", 40)  # several row blocks
     monkeypatch.setattr(pairs, "THREADED_PAIRS", 0)
+    monkeypatch.setattr(model, "TREE_CHUNK", 50)  # several chunks of pairs down the trees
     i2, j2 = pairs.candidates(prep, *limits)
     assert np.array_equal(i, i2) and np.array_equal(j, j2) and i.size > 100
     assert np.array_equal(pairs.features(prep, i, j), alone)
+    assert np.array_equal(model.logit(alone), scores)
     assert threads and threading.get_ident() not in threads  # the work did run on other threads
     assert threading.active_count() == 1  # and they are gone: a fork later stays safe
 

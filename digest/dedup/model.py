@@ -5,11 +5,12 @@ JSON node arrays in ``digest/data/dedup_model.json`` (retrain with
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 
+from .halves import concurrently
 from .pairs import FEATURES
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "dedup_model.json"
@@ -68,7 +69,8 @@ def logit(x: np.ndarray, path: Path | None = None) -> np.ndarray:
     tree_leaf = np.arange(n_trees) * (inner + 1) - inner
     feature, threshold, value = feature.ravel(), threshold.ravel(), value.ravel()
     out = np.full(x.shape[0], model["baseline"], np.float64)
-    for s in range(0, x.shape[0], TREE_CHUNK):
+
+    def walk(s: int) -> None:
         rows = np.nan_to_num(np.asarray(x[s : s + TREE_CHUNK], np.float64))
         flat, row_start = rows.ravel(), (np.arange(rows.shape[0]) * rows.shape[1])[:, None]
         at = np.zeros((rows.shape[0], n_trees), np.int64)
@@ -76,6 +78,9 @@ def logit(x: np.ndarray, path: Path | None = None) -> np.ndarray:
             node = tree_inner + at
             at = 2 * at + 1 + (flat[row_start + feature[node]] > threshold[node])
         out[s : s + TREE_CHUNK] += value[tree_leaf + at].sum(axis=1)
+
+    starts = range(0, x.shape[0], TREE_CHUNK)
+    concurrently([partial(walk, s) for s in starts], len(starts) > 1)  # each chunk writes its own rows
     return out
 
 
