@@ -271,7 +271,7 @@ def _weigh(c: Counts) -> dict[str, object]:
     rare = ((df >= 2) & (df <= max(RARE_CAP, RARE_SHARE * c.body.shape[0]))).astype(np.float32)
     names = c.title_names + c.lead_names
     nidf, _ = _idf(names)
-    return {
+    weighed = {
         "title": _weighted(c.title, idf),
         "lead": _weighted(c.lead, idf),
         "body": _weighted(c.body, idf),
@@ -280,10 +280,10 @@ def _weigh(c: Counts) -> dict[str, object]:
         "lead_names": (c.lead_names > 0).astype(np.float32).tocsr(),
         "blocking": _weighted(c.title * 2 + c.lead, idf, rare),
         "headline": ((c.title + c.lead) > 0).astype(np.float32).tocsr(),
-        "idf": idf,
-        "df": df,
-        "counts": c,
     }
+    for m in weighed.values():  # canonical now: scipy would sort a matrix in place on first
+        m.sum_duplicates()  # use, which two threads reading it at once must not do
+    return {**weighed, "idf": idf, "df": df, "counts": c}
 
 
 def prepare(items: Sequence[Item]) -> Prepared:
