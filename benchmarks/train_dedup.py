@@ -4,6 +4,7 @@ Usage (from the repository root, with scikit-learn: ``pip install -e '.[train]'`
 
     python benchmarks/train_dedup.py [--eval DIR] [--train FILE ...] [--holdout 0.5 | --odd | --even]
                                      [--trees 80 --depth 4 --rate 0.15] [--batches 300]
+                                     [--headline-share 0.5 --headline-weight 0.3]
                                      [--out digest/data/dedup_model.json]
 
 Features are computed exactly as ``digest.dedup`` computes them at run time (word
@@ -18,7 +19,10 @@ and on every other eval file, so the threshold can be chosen on data the model d
 see; ``--odd`` holds out every other event instead (labels in sorted order), ``--even``
 the other half. The shipped weights are fitted on every pair of the three eval files
 (the default ``--train``), whole and cut into batches of about 300 items (``--batches``),
-one threshold for all of them: news of different kinds (three
+each batch a second time with half of its items cut to their titles (``--headline-share``:
+many feeds give a headline and nothing else; those pairs weigh 0.3 of the others,
+``--headline-weight``, so that they do not pull the model away from full items), and one
+threshold for all of them: news of different kinds (three
 outlets' takes, many short reports of two like events, a dated stream) calibrate one
 probability. Eval data stay outside the repo: only the fitted weights are written.
 """
@@ -29,6 +33,7 @@ import argparse
 import hashlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +84,14 @@ def pair_data(items: list, gold: list[str], settings: DedupSettings) -> tuple[np
     return x, y
 
 
+def headlines_only(rows: list, share: float, seed: int) -> list:
+    """``rows`` (item, gold) with a seeded random ``share`` of the items cut to their title."""
+    import random
+
+    rng = random.Random(seed)
+    return [(replace(it, summary="", text="") if rng.random() < share else it, g) for it, g in rows]
+
+
 def day_batches(rows: list, size: int, seed: int = 3) -> list[list]:
     """``rows`` (item, gold) cut into batches of about ``size`` items, whole events kept
     together, events in a seeded random order: the small batches dedup sees on a normal day."""
@@ -98,15 +111,17 @@ def day_batches(rows: list, size: int, seed: int = 3) -> list[list]:
     return batches + ([current] if len(current) > 1 else [])
 
 
-def fit_trees(x: np.ndarray, y: np.ndarray, trees: int, depth: int, rate: float) -> tuple[dict, object]:
-    """Gradient-boosted trees (scikit-learn's histogram boosting) on the raw features: a
-    JSON-able dict of node arrays that ``digest.dedup.model`` walks with numpy, and the
-    fitted classifier (to check the export against)."""
+def fit_trees(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, trees: int, depth: int, rate: float
+) -> tuple[dict, object]:
+    """Gradient-boosted trees (scikit-learn's histogram boosting) on the raw features, each
+    pair counting ``weight``: a JSON-able dict of node arrays that ``digest.dedup.model``
+    walks with numpy, and the fitted classifier (to check the export against)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     clf = HistGradientBoostingClassifier(
         max_iter=trees, max_depth=depth, learning_rate=rate, l2_regularization=1.0, random_state=0
-    ).fit(x, y)
+    ).fit(x, y, sample_weight=weight)
     exported = []
     for (predictor,) in clf._predictors:  # one tree per iteration (binary classification)
         nodes = predictor.nodes
@@ -173,10 +188,23 @@ def main() -> None:
         "batch, and the model must see that; smaller batches add little (eval events lie far "
         "apart in them)",
     )
+    ap.add_argument(
+        "--headline-share",
+        type=float,
+        default=0.5,
+        help="learn from each batch a second time with this share of its items cut to their "
+        "titles, as from feeds that give only a headline (0 for none)",
+    )
+    ap.add_argument(
+        "--headline-weight",
+        type=float,
+        default=0.3,
+        help="what a pair of those headline batches weighs in the fit, against 1 for the others",
+    )
     ap.add_argument("--grid", default="0.2,0.25,0.3,0.35,0.4")
     args = ap.parse_args()
     settings = DedupSettings()
-    xs, ys, tests = [], [], []
+    xs, ys, weights, tests = [], [], [], []
     for name in args.train:
         items, gold = load_eval(args.eval / name)
         half = args.odd or args.even
@@ -184,16 +212,19 @@ def main() -> None:
         part = [odd[g] if half else held_out(g, args.holdout) for g in gold]
         train = [(it, g) for it, g, h in zip(items, gold, part) if not h]
         x, y = pair_data([t[0] for t in train], [t[1] for t in train], settings)
-        xs.append(x), ys.append(y)
+        xs.append(x), ys.append(y), weights.append(np.ones(len(y)))
         for size in [int(b) for b in args.batches.split(",") if b]:
-            for batch in day_batches(train, size):
-                x, y = pair_data([t[0] for t in batch], [t[1] for t in batch], settings)
-                xs.append(x), ys.append(y)
+            for k, batch in enumerate(day_batches(train, size)):
+                cut = headlines_only(batch, args.headline_share, seed=k) if args.headline_share else None
+                for rows in (batch, cut) if cut else (batch,):
+                    x, y = pair_data([t[0] for t in rows], [t[1] for t in rows], settings)
+                    xs.append(x), ys.append(y)
+                    weights.append(np.full(len(y), args.headline_weight if rows is cut else 1.0))
         if args.holdout or half:
             test = [(it, g) for it, g, h in zip(items, gold, part) if h]
             tests.append((f"{name} (held out)", [t[0] for t in test], [t[1] for t in test]))
     x, y = np.vstack(xs), np.concatenate(ys)
-    model, clf = fit_trees(x, y, args.trees, args.depth, args.rate)
+    model, clf = fit_trees(x, y, np.concatenate(weights), args.trees, args.depth, args.rate)
     args.out.write_text(json.dumps(model, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"wrote {args.out}: {model['trained_on']}")
     from digest.dedup import model as runtime
