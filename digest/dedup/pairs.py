@@ -49,9 +49,9 @@ FEATURES = (
 )
 BACKGROUND_RANK = 5  # the candidate whose similarity stands for "same beat, other event"
 NEIGHBORHOOD = 5  # nearest candidates of an item whose overlap with another's is a feature
-BLOCK_ROWS = 2000
+BLOCK_ROWS = 1000  # items whose candidates are searched at once (on two threads: two blocks at once)
 THREADED_PAIRS = 20_000  # pairs from which their features are computed on two threads
-DENSE_CELLS = 8_000_000  # similarities of the meaning vectors held at once (32 MB)
+DENSE_CELLS = 2_000_000  # similarities of the meaning vectors held at once per block (8 MB)
 
 
 def _column_ranges(
