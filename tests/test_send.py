@@ -408,9 +408,16 @@ def test_4xx_replies_are_retried_and_each_recipient_gets_one_copy(smtp_server, m
 
 
 def test_greylisted_recipients_wait_for_their_retry_while_the_rest_of_the_list_is_sent(
-    smtp_server, make_config, issue_folder
+    smtp_server, make_config, issue_folder, monkeypatch
 ):
     config = make_config(smtp_server.port, recipients=5, backoff=0.5)
+    composed: Counter[str] = Counter()
+    compose = Composer.compose
+    monkeypatch.setattr(
+        Composer,
+        "compose",
+        lambda self, r, test=False: (composed.update([r.email]), compose(self, r, test))[1],
+    )
     greylisted = {"reader0@example.com", "reader1@example.com"}
     tried: set[str] = set()
 
@@ -431,6 +438,7 @@ def test_greylisted_recipients_wait_for_their_retry_while_the_rest_of_the_list_i
     assert log_rows(config)["reader0@example.com"][:2] == ("sent", 2)
     # both retries waited out one backoff together, not one backoff each
     assert 0 < sum(waits) <= 0.5
+    assert set(composed.values()) == {1} and len(composed) == 5  # a retry resends the same message
 
 
 def test_dropped_connection_reconnects_and_sends_each_once(smtp_server, make_config, issue_folder):

@@ -201,26 +201,28 @@ class _Run:
         attempt gets a 4xx reply or a dropped connection waits in a queue for its retry
         (after the backoff) while the others are sent: a greylisting server holds up only
         the mail it greylists, not the rest of the list."""
-        waiting: list[tuple[float, int, Recipient, int]] = []  # (due, order, recipient, attempts made)
-        fresh, tickets = deque(todo), itertools.count()  # tickets: first deferred, first retried
+        # (due, order, recipient, its message, attempts made); order: first deferred, first retried
+        waiting: list[tuple[float, int, Recipient, bytes, int]] = []
+        fresh, tickets = deque(todo), itertools.count()
         while fresh or waiting:
             if waiting and (not fresh or waiting[0][0] <= time.monotonic()):
-                due, _, recipient, made = heapq.heappop(waiting)
+                due, _, recipient, message, made = heapq.heappop(waiting)
                 self.sleep(max(0.0, due - time.monotonic()))
-            else:
+            else:  # composed once: a retry sends the same message
                 recipient, made = fresh.popleft(), 0
-            outcome = self.attempt(recipient, made + 1, summary)
+                message = self.composer.compose(recipient)
+            outcome = self.attempt(recipient, message, made + 1, summary)
             if outcome.status == "deferred" and made < self.smtp.retries:
                 due = time.monotonic() + self._backoff(made + 1)
-                heapq.heappush(waiting, (due, next(tickets), recipient, made + 1))
+                heapq.heappush(waiting, (due, next(tickets), recipient, message, made + 1))
             else:
                 yield outcome
 
-    def attempt(self, recipient: Recipient, number: int, summary: SendSummary) -> Outcome:
-        """One attempt to send to ``recipient`` (the ``number``-th); "deferred" means it may be retried."""
+    def attempt(self, recipient: Recipient, message: bytes, number: int, summary: SendSummary) -> Outcome:
+        """One attempt (the ``number``-th) to send ``message`` to ``recipient``; "deferred"
+        means it may be retried."""
         self._connected(summary)
         self.limiter.wait()
-        message = self.composer.compose(recipient)
         try:
             reply = self.transport.send(
                 self.envelope_from, recipient.email, message, lambda: self._log(recipient, "sending")
