@@ -151,8 +151,8 @@ def average_link(
             continue
         ca, cb = clusters[a], clusters[b]
         avg = ca.sums[b] / (ca.size * cb.size)
-        if abs(avg + neg) > 1e-12 or avg < threshold:
-            continue  # stale entry, or nothing left above the threshold for this pair
+        if abs(avg + neg) > 1e-12:
+            continue  # stale: a merge changed this pair's average (and pushed it anew if it still counts)
         if max(ca.last, cb.last) - min(ca.first, cb.first) > window:
             continue
         if not ca.sources.isdisjoint(cb.sources):
