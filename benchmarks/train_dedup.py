@@ -203,6 +203,10 @@ def main() -> None:
     )
     ap.add_argument("--grid", default="0.2,0.25,0.3,0.35,0.4")
     args = ap.parse_args()
+    if not 0 <= args.headline_share <= 1:
+        ap.error(f"--headline-share must be between 0 and 1, not {args.headline_share}")
+    if args.headline_weight <= 0:
+        ap.error(f"--headline-weight must be above 0, not {args.headline_weight}")
     settings = DedupSettings()
     xs, ys, weights, tests = [], [], [], []
     for name in args.train:

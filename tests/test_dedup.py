@@ -7,6 +7,8 @@ import json
 import multiprocessing
 import os
 import random
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -622,3 +624,17 @@ def test_a_hostile_title_is_read_only_as_far_as_a_headline_goes():
     assert len(title) <= TITLE_CHARS and len(body) <= BODY_CHARS
     stories = dedup([huge, Item(id="m", title="Meta buys a stake", url="https://example.org/m", source="t")])
     assert sorted(len(s.items) for s in stories) == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--headline-share", "2"], "--headline-share must be between 0 and 1, not 2.0"),
+        (["--headline-weight", "0"], "--headline-weight must be above 0, not 0.0"),
+        (["--odd", "--even"], "argument --even: not allowed with argument --odd"),
+    ],
+)
+def test_train_dedup_refuses_bad_options_in_one_line(args, said):
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "train_dedup.py"
+    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith(said)
