@@ -153,15 +153,21 @@ def speed(eval_dir: Path, sizes: list[int]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("eval_dir", nargs="?", type=Path, default=ROOT.parent / "shared" / "eval")
-    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument(
+        "--sizes", default="1000,10000,100000", help="comma-separated item counts to time ('' for none)"
+    )
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--no-quality", action="store_true")
     args = ap.parse_args()
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        ap.error(f"--sizes takes whole numbers separated by commas, not {args.sizes!r}")
     if args.one:
         return timed_run(args.eval_dir, args.one)
     if not args.no_quality:
         quality(args.eval_dir)
-    speed(args.eval_dir, [int(s) for s in args.sizes.split(",")])
+    speed(args.eval_dir, sizes)
 
 
 if __name__ == "__main__":

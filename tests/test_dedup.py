@@ -21,6 +21,7 @@ import pytest
 
 from digest.dedup import DedupSettings, already_published, cluster_jsonl, dedup, report
 from digest.dedup.cluster import average_link
+from digest.dedup.engine import _enough_shared
 from digest.dedup.pairs import _excess, _exclusive_terms, _positions, _ranks, _shared_neighbors
 from digest.dedup.text import amounts, canonical_names, weekdays
 from digest.dedup.vectors import prepare
@@ -308,6 +309,56 @@ def test_two_events_of_one_kind_stay_apart(background):
     stories = dedup(load("quakes.jsonl") + background)
     assert together(stories, ["quake-a1", "quake-a2"]) and together(stories, ["quake-b1", "quake-b2"])
     assert not together(stories, ["quake-a1", "quake-b1"])
+
+
+def _filler(count: int) -> list[Item]:
+    """``count`` dated one-line items of made-up words, each its own event."""
+    rng = random.Random(5)
+    word = partial(rng.choices, "bcdfghklmnprstvz", k=5)
+    return [
+        Item(
+            id=f"f{k}",
+            title=" ".join("".join(word()) for _ in range(6)),
+            url=f"https://filler.example/{k}",
+            source=f"Filler {k % 7}",
+            published=T0 + timedelta(hours=k % 48),
+        )
+        for k in range(count)
+    ]
+
+
+def test_dated_headlines_may_share_one_term_fewer_when_few_others_use_them(background):
+    """Two headlines of one event that share only "Nvidia" and "antitrust": within the
+    time window, in a batch large enough to tell a rare word, that is enough; in an
+    undated pool (years of news), or in a small batch, it is not."""
+    take = partial(Item, summary="", text="")
+    x = take(
+        id="x",
+        title="Nvidia faces EU antitrust probe over Run:ai purchase",
+        url="https://a.example/x",
+        source="Outlet A",
+        published=T0,
+    )
+    y = take(
+        id="y",
+        title="Brussels opens antitrust investigation into Nvidia",
+        url="https://b.example/y",
+        source="Outlet B",
+        published=T0 + timedelta(hours=5),
+    )
+    day = [x, y, *background, *_filler(100)]
+    assert together(dedup(day), ["x", "y"])
+    assert not together(dedup([replace(v, published=None) for v in day]), ["x", "y"])
+    assert not together(dedup([x, y, *background]), ["x", "y"])  # 22 items
+    # the rule itself: one term fewer only for two dated items whose shared terms are exclusive
+    one, two = np.array([0]), np.array([1])
+    dated = prepare(day)
+    assert _enough_shared(dated, one, two, np.array([1.0]), 3)
+    assert not _enough_shared(dated, one, two, np.array([0.4]), 3)
+    assert not _enough_shared(dated, one, two, np.array([1.0]), 4)
+    assert not _enough_shared(
+        prepare([replace(v, published=None) for v in day]), one, two, np.array([1.0]), 3
+    )
 
 
 def test_items_outside_the_window_are_not_merged(background):

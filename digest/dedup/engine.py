@@ -20,6 +20,8 @@ from .text import display_amount
 from .vectors import Prepared, prepare
 
 MIN_HEADLINE = 0.05  # least title-title or title-lead cosine of a same-event pair
+EXCLUSIVE_ENOUGH = 0.5  # exclusive_terms at which two dated items may share one term fewer
+FEWER_TERMS_FROM = 100  # items a batch needs before its word counts can tell an exclusive word
 
 
 @contextmanager
@@ -108,10 +110,23 @@ def shared_terms(prep: Prepared, a: int, b: int, limit: int = 8) -> tuple[str, .
     return tuple(common_amounts + [term for _, term in common])[:limit]
 
 
-def _enough_shared(prep: Prepared, i: np.ndarray, j: np.ndarray, least: int) -> np.ndarray:
+def _enough_shared(
+    prep: Prepared, i: np.ndarray, j: np.ndarray, exclusive: np.ndarray, least: int
+) -> np.ndarray:
     """Whether each pair shares at least ``least`` terms of title and lead: in a small
-    batch, idf makes one shared word look significant; one word is never an event."""
-    return rowwise_dot(prep.headline, prep.headline, i, j) >= least
+    batch, idf makes one shared word look significant; one word is never an event.
+
+    Two dated items (so within the time window of each other) may share one term fewer
+    when few other items use the terms they share (``exclusive``, the ``exclusive_terms``
+    feature, at least ``EXCLUSIVE_ENOUGH``): two headlines of one event often have only a
+    name and a word in common ("Nvidia", "antitrust"), and within a few days few other
+    items use both. Not in an undated pool, which spans years: two such words recur in
+    other events of one long story. Nor in a batch of fewer than ``FEWER_TERMS_FROM``
+    items, where a word that two items use may still be a common one ("agents" in 2 of 19)."""
+    shared = rowwise_dot(prep.headline, prep.headline, i, j)
+    fewer = ~np.isnan(prep.days[i]) & ~np.isnan(prep.days[j]) & (exclusive >= EXCLUSIVE_ENOUGH)
+    fewer &= prep.days.shape[0] >= FEWER_TERMS_FROM
+    return shared >= np.where(fewer, least - 1, least)
 
 
 @dataclass
@@ -169,7 +184,8 @@ def _cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Lin
     # against a schools plan by 2026) is another event, however alike the words
     numbers, names = x[:, FEATURES.index("number_conflict")], x[:, FEATURES.index("title_name_missing")]
     keep &= ~((numbers > 0) & (names > 0))
-    keep[keep] = _enough_shared(prep, i[keep], j[keep], params.min_shared_terms)
+    exclusive = x[keep, FEATURES.index("exclusive_terms")]
+    keep[keep] = _enough_shared(prep, i[keep], j[keep], exclusive, params.min_shared_terms)
     gap = np.nan_to_num(np.abs(prep.days[i] - prep.days[j])) / max(params.window_days, 1e-9)
     p = np.zeros(i.size)
     if keep.any():
