@@ -347,8 +347,9 @@ def test_dated_headlines_may_share_one_term_fewer_when_few_others_use_them(backg
         published=T0 + timedelta(hours=5),
     )
     day = [x, y, *background, *_filler(100)]
+    undated = [replace(v, published=None) for v in day]
     assert together(dedup(day), ["x", "y"])
-    assert not together(dedup([replace(v, published=None) for v in day]), ["x", "y"])
+    assert not together(dedup(undated), ["x", "y"])
     assert not together(dedup([x, y, *background]), ["x", "y"])  # 22 items
     # the rule itself: one term fewer only for two dated items whose shared terms are exclusive
     one, two = np.array([0]), np.array([1])
@@ -356,9 +357,7 @@ def test_dated_headlines_may_share_one_term_fewer_when_few_others_use_them(backg
     assert _enough_shared(dated, one, two, np.array([1.0]), 3)
     assert not _enough_shared(dated, one, two, np.array([0.4]), 3)
     assert not _enough_shared(dated, one, two, np.array([1.0]), 4)
-    assert not _enough_shared(
-        prepare([replace(v, published=None) for v in day]), one, two, np.array([1.0]), 3
-    )
+    assert not _enough_shared(prepare(undated), one, two, np.array([1.0]), 3)
 
 
 def test_items_outside_the_window_are_not_merged(background):
@@ -689,3 +688,16 @@ def test_train_dedup_refuses_bad_options_in_one_line(args, said):
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "train_dedup.py"
     done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith(said)
+
+
+def test_dedup_bench_refuses_sizes_that_are_not_numbers_in_one_line():
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "dedup_bench.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--sizes", "1k"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .endswith("--sizes takes whole numbers separated by commas, not '1k'")
+    )

@@ -21,7 +21,7 @@ from .vectors import Prepared, prepare
 
 MIN_HEADLINE = 0.05  # least title-title or title-lead cosine of a same-event pair
 EXCLUSIVE_ENOUGH = 0.5  # exclusive_terms at which two dated items may share one term fewer
-FEWER_TERMS_FROM = 100  # items a batch needs before its word counts can tell an exclusive word
+FEWER_TERMS_FROM = 100  # takes a batch needs before its word counts can tell an exclusive word
 
 
 @contextmanager
@@ -122,7 +122,8 @@ def _enough_shared(
     name and a word in common ("Nvidia", "antitrust"), and within a few days few other
     items use both. Not in an undated pool, which spans years: two such words recur in
     other events of one long story. Nor in a batch of fewer than ``FEWER_TERMS_FROM``
-    items, where a word that two items use may still be a common one ("agents" in 2 of 19)."""
+    takes (items once copies are joined), where a word that two of them use may still be
+    a common one ("agents" in 2 of 19)."""
     shared = rowwise_dot(prep.headline, prep.headline, i, j)
     fewer = ~np.isnan(prep.days[i]) & ~np.isnan(prep.days[j]) & (exclusive >= EXCLUSIVE_ENOUGH)
     fewer &= prep.days.shape[0] >= FEWER_TERMS_FROM
