@@ -182,7 +182,10 @@ def _cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Lin
     keep = headline >= MIN_HEADLINE
     # names and numbers tell two events of one kind apart: both state numbers yet share
     # none, and a central name of one is missing from the other (a deal with Nvidia by 2030
-    # against a schools plan by 2026) is another event, however alike the words
+    # against a schools plan by 2026) is another event, however alike the words. The rule
+    # holds however sure the model is: letting pairs it scores 0.8 or more through gains
+    # 0.003 B-cubed F1 on held-out eval halves, but two announcements of one government on
+    # one day score 0.95 and would become one story
     numbers, names = x[:, FEATURES.index("number_conflict")], x[:, FEATURES.index("title_name_missing")]
     keep &= ~((numbers > 0) & (names > 0))
     exclusive = x[keep, FEATURES.index("exclusive_terms")]
