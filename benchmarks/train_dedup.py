@@ -79,7 +79,7 @@ def pair_data(items: list, gold: list[str], settings: DedupSettings) -> tuple[np
     """Features and labels of the candidate pairs dedup would score on ``items`` (pairs of
     takes: copies joined by the same-item and same-text layers count once)."""
     t = find_takes(items, settings.params())
-    x = features(t.prep, t.i, t.j, t.body)
+    x = features(t.prep, t.i, t.j)
     y = np.array([gold[a] == gold[b] for a, b in zip(t.takes[t.i], t.takes[t.j])], bool)
     return x, y
 

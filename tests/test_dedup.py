@@ -701,19 +701,3 @@ def test_dedup_bench_refuses_sizes_that_are_not_numbers_in_one_line():
         .splitlines()[-1]
         .endswith("--sizes takes whole numbers separated by commas, not '1k'")
     )
-
-
-def test_body_cosines_of_the_same_text_layer_are_reused_only_for_the_same_pairs(background):
-    from digest.dedup import pairs
-    from digest.dedup.engine import find_takes
-
-    settings = DedupSettings().params()
-    items = background + load("deal.jsonl")
-    t = find_takes(items, settings)
-    assert t.takes.size == len(items) and t.i.size > 20  # no copies: layer 2 saw these very pairs
-    assert np.array_equal(t.body, pairs.rowwise_dot(t.prep.body, t.prep.body, t.i, t.j))
-    assert np.array_equal(pairs.features(t.prep, t.i, t.j, t.body), pairs.features(t.prep, t.i, t.j))
-
-    copy = replace(items[0], id="copy-of-first")  # same URL: joined by layer 1
-    t = find_takes([*items, copy], settings)
-    assert t.takes.size == len(items) and t.body is None  # takes weighted anew: nothing to reuse

@@ -88,12 +88,10 @@ def _same_text(
     params: Params,
     uf: UnionFind,
     links: list[Link],
-) -> np.ndarray:
+) -> None:
     """Layer 2: join syndicated copies and light rewrites of the candidate pairs ``i``,
-    ``j`` by word-shingle Jaccard. Returns the body cosine of each pair, which picked
-    the pairs worth shingling."""
-    body = rowwise_dot(prep.body, prep.body, i, j)
-    likely = np.flatnonzero(body >= 0.5)
+    ``j`` by word-shingle Jaccard."""
+    likely = np.flatnonzero(rowwise_dot(prep.body, prep.body, i, j) >= 0.5)
     sim = shingle_similarity(prep, i[likely], j[likely])
     for k in np.flatnonzero(sim >= params.same_text_jaccard):
         a, b = int(i[likely[k]]), int(j[likely[k]])
@@ -101,7 +99,6 @@ def _same_text(
             links.append(
                 Link(items[a].id, items[b].id, "same-text", round(float(sim[k]), 3), shared_terms(prep, a, b))
             )
-    return body
 
 
 def shared_terms(prep: Prepared, a: int, b: int, limit: int = 8) -> tuple[str, ...]:
@@ -143,7 +140,6 @@ class Takes:
     i: np.ndarray  # candidate pairs of takes (indices into ``takes``)
     j: np.ndarray
     links: list[Link]  # what joined the copies
-    body: np.ndarray | None  # body cosine of each pair, when layer 2 already had it (no copies)
 
 
 def find_takes(items: Sequence[Item], params: Params) -> Takes:
@@ -157,13 +153,13 @@ def find_takes(items: Sequence[Item], params: Params) -> Takes:
     prep = prepare(items)
     limits = (params.window_days, params.neighbors, params.min_candidate_similarity, params.meaning_neighbors)
     i, j = candidates(prep, *limits)
-    body: np.ndarray | None = _same_text(items, prep, i, j, params, uf, links)
+    _same_text(items, prep, i, j, params, uf, links)
     groups = np.array([uf.find(k) for k in range(n)])
     first = np.flatnonzero(groups == np.arange(n))
-    if first.size < n:  # the takes are weighted anew among themselves: other pairs, other cosines
-        prep, body = prep.subset(first), None
+    if first.size < n:
+        prep = prep.subset(first)
         i, j = candidates(prep, *limits)
-    return Takes(groups, first, prep, i, j, links, body)
+    return Takes(groups, first, prep, i, j, links)
 
 
 def cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Link]]:
@@ -178,7 +174,7 @@ def _cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Lin
         return [], []
     t = find_takes(items, params)
     groups, first, prep, i, j, links = t.groups, t.takes, t.prep, t.i, t.j, t.links
-    x = features(prep, i, j, t.body)
+    x = features(prep, i, j)
     # cheap rules first, so that the model scores only pairs that could merge:
     # the headlines must share something (title with title or with the other's lead): two
     # leads alike under unrelated headlines are two stories of one beat, mostly in small batches

@@ -255,9 +255,8 @@ def _missing_names(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(miss_i, miss_j), 2) / 2
 
 
-def features(prep: Prepared, i: np.ndarray, j: np.ndarray, body: np.ndarray | None = None) -> np.ndarray:
-    """The feature matrix (pairs x FEATURES) of pairs ``(i[k], j[k])``; ``body``, their
-    body cosines when the caller has them already.
+def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The feature matrix (pairs x FEATURES) of pairs ``(i[k], j[k])``.
 
     Time is not a feature: the window is a hard constraint (eval sets date takes of one
     event identically, which would teach the model that any gap means another event)."""
@@ -271,7 +270,7 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray, body: np.ndarray | No
     (
         exclusive,
         block,
-        body_cos,
+        body,
         meaning,
         title,
         lead,
@@ -285,7 +284,7 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray, body: np.ndarray | No
         [
             lambda: _exclusive_terms(prep, i, j),
             dot(prep.blocking, prep.blocking),
-            dot(prep.body, prep.body) if body is None else lambda: body,
+            dot(prep.body, prep.body),
             lambda: _dense_rowwise(prep.meaning, i, j),
             dot(prep.title, prep.title),
             dot(prep.lead, prep.lead),
@@ -301,15 +300,15 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray, body: np.ndarray | No
     shared, conflict, numbers = amount
 
     def neighborhood() -> tuple[np.ndarray, ...]:
-        position = _positions(i, j, body_cos + meaning)
+        position = _positions(i, j, body + meaning)
         return *_ranks(position), _shared_neighbors(i, j, position, n)
 
     # then how each pair compares with the other candidates of its two items
     relative, meaning_relative, excess, meaning_excess, hood = concurrently(
         [
-            lambda: _relative(i, j, body_cos, n),
+            lambda: _relative(i, j, body, n),
             lambda: _relative(i, j, np.maximum(meaning, 0), n),
-            lambda: _excess(i, j, body_cos, n),
+            lambda: _excess(i, j, body, n),
             lambda: _excess(i, j, meaning, n),
             neighborhood,
         ],
@@ -318,7 +317,7 @@ def features(prep: Prepared, i: np.ndarray, j: np.ndarray, body: np.ndarray | No
     cols = [
         title,
         lead,
-        body_cos,
+        body,
         block,
         names,
         title_names,
