@@ -18,7 +18,7 @@ fitting, and the script reports B-cubed F1 over a threshold grid on the held-out
 and on every other eval file, so the threshold can be chosen on data the model did not
 see; ``--odd`` holds out every other event instead (labels in sorted order), ``--even``
 the other half. An article held out of one file is left out of training in every
-other file too (allsides2021's articles are among allsides-train's dated ones). The
+file (``training_rows``). The
 shipped weights are fitted on every pair of the three eval files (the default
 ``--train``), whole and cut into batches of about 300 items (``--batches``),
 each batch a second time with half of its items cut to their titles (``--headline-share``:
@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from digest.dedup import DedupSettings  # noqa: E402
 from digest.dedup.api import item_from_json  # noqa: E402
-from digest.dedup.engine import cluster, find_takes  # noqa: E402
+from digest.dedup.engine import cluster, find_takes, normalized_title  # noqa: E402
 from digest.dedup.model import MODEL_PATH  # noqa: E402
 from digest.dedup.pairs import FEATURES, features  # noqa: E402
 
@@ -77,9 +77,19 @@ def odd_event(labels: list[str], parity: int = 1) -> dict[str, bool]:
     return {g: order[k] % 2 == parity for g, k in group.items()}
 
 
-def _title(item) -> str:
-    """The title as the same article carries it in every eval file."""
-    return " ".join(item.title.lower().split())
+def training_rows(files: list[tuple[str, list, list[str], list[bool]]]) -> list[tuple[list, int]]:
+    """For each eval file (name, items, gold, held out?), its training rows (item, gold) and
+    how many items were left out because a held-out item of any file has the same
+    normalized title: the eval files share articles (allsides2021's are among
+    allsides-train's dated ones), and a held-out article must not be learned from."""
+    held = {normalized_title(it.title) for _, items, _, part in files for it, h in zip(items, part) if h}
+    held.discard("")  # an item without a title is no article to recognise
+    out = []
+    for _, items, gold, part in files:
+        fresh = [not h and normalized_title(it.title) not in held for it, h in zip(items, part)]
+        rows = [(it, g) for it, g, keep in zip(items, gold, fresh) if keep]
+        out.append((rows, part.count(False) - len(rows)))
+    return out
 
 
 def pair_data(items: list, gold: list[str], settings: DedupSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -221,14 +231,10 @@ def main() -> None:
         items, gold = load_eval(args.eval / name)
         odd = odd_event(gold, 1 if args.odd else 0) if half else {}
         files.append((name, items, gold, [odd[g] if half else held_out(g, args.holdout) for g in gold]))
-    # the eval files share articles (allsides2021's stories are among allsides-train's dated
-    # ones): an article held out in one file is not learned from in another
-    held_titles = {_title(it) for _, items, _, part in files for it, h in zip(items, part) if h}
     xs, ys, weights, tests = [], [], [], []
-    for name, items, gold, part in files:
-        train = [(it, g) for it, g, h in zip(items, gold, part) if not h and _title(it) not in held_titles]
-        if (dropped := part.count(False) - len(train)) > 0:
-            print(f"{name}: {dropped} training items left out, held out in another file")
+    for (name, items, gold, part), (train, dropped) in zip(files, training_rows(files)):
+        if dropped:
+            print(f"{name}: {dropped} training items left out, their title held out")
         x, y = pair_data([t[0] for t in train], [t[1] for t in train], settings)
         xs.append(x), ys.append(y), weights.append(np.ones(len(y)))
         for size in [int(b) for b in args.batches.split(",") if b]:

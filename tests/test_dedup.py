@@ -701,3 +701,33 @@ def test_dedup_bench_refuses_sizes_that_are_not_numbers_in_one_line():
         .splitlines()[-1]
         .endswith("--sizes takes whole numbers separated by commas, not '1k'")
     )
+
+
+def test_train_dedup_never_learns_from_an_article_held_out_of_another_file():
+    import importlib.util
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "train_dedup.py"
+    spec = importlib.util.spec_from_file_location("train_dedup", script)
+    train_dedup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_dedup)
+
+    def item(key: str, title: str) -> Item:
+        return Item(id=key, title=title, url=f"https://example.org/{key}", source="s")
+
+    first = [
+        item("a1", "Meta buys a stake in Scale AI"),
+        item("a2", "Nvidia unveils a new chip"),
+        item("a3", ""),
+    ]
+    second = [
+        item("b1", "META buys a stake in Scale AI!"),
+        item("b2", "Apple delays its headset"),
+        item("b3", ""),
+    ]
+    files = [
+        ("first", first, ["m", "n", "o"], [True, False, True]),  # "m" and "o" are held out
+        ("second", second, ["x", "y", "z"], [False, False, False]),
+    ]
+    (rows_first, dropped_first), (rows_second, dropped_second) = train_dedup.training_rows(files)
+    assert [it.id for it, _ in rows_first] == ["a2"] and dropped_first == 0
+    assert [it.id for it, _ in rows_second] == ["b2", "b3"] and dropped_second == 1
