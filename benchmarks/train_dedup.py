@@ -5,7 +5,7 @@ Usage (from the repository root, with scikit-learn: ``pip install -e '.[train]'`
     python benchmarks/train_dedup.py [--eval DIR] [--train FILE ...] [--holdout 0.5 | --odd | --even]
                                      [--trees 80 --depth 4 --rate 0.15] [--batches 300]
                                      [--headline-share 0.5 --headline-weight 0.3]
-                                     [--out digest/data/dedup_model.json]
+                                     [--pools 300,1000] [--out digest/data/dedup_model.json]
 
 Features are computed exactly as ``digest.dedup`` computes them at run time (word
 vectors included), on the candidate pairs it would score; a pair is positive when both
@@ -18,7 +18,9 @@ fitting, and the script reports B-cubed F1 over a threshold grid on the held-out
 and on every other eval file, so the threshold can be chosen on data the model did not
 see; ``--odd`` holds out every other event instead (labels in sorted order), ``--even``
 the other half. An article held out of one file is left out of training in every
-file (``training_rows``). The
+file (``training_rows``). The held-out part is also scored cut into pools of whole
+events of each ``--pools`` size (the mean over those pools): a day's feeds hold a few
+hundred items, and an undated pool of thousands spanning years is harder. The
 shipped weights are fitted on every pair of the three eval files (the default
 ``--train``), whole and cut into batches of about 300 items (``--batches``),
 each batch a second time with half of its items cut to their titles (``--headline-share``:
@@ -181,6 +183,34 @@ def sweep(name: str, items: list, gold: list[str], settings: DedupSettings, grid
         print(f"{name:28s} t={t:.2f}  P {p:.3f}  R {r:.3f}  F1 {f:.3f}", flush=True)
 
 
+def pool_sweep(
+    name: str, items: list, gold: list[str], settings: DedupSettings, grid: list[float], size: int
+) -> None:
+    """Print the mean B-cubed P/R/F1 over pools of about ``size`` items of whole events
+    (``day_batches``; a last short pool is left out) for each threshold of ``grid``; nothing
+    when fewer than two pools fit, since one would be the whole part again."""
+    pools = [p for p in day_batches(list(zip(items, gold)), size) if len(p) >= size]
+    if len(pools) < 2:
+        return
+    for t in grid:
+        s = DedupSettings(**{**settings.__dict__, "threshold": t})
+        scores = [bcubed([g for _, g in p], cluster([it for it, _ in p], s.params())[0]) for p in pools]
+        p, r, f = np.mean(scores, axis=0)
+        label = f"{name} pools of {size} (x{len(pools)})"
+        print(f"{label:28s} t={t:.2f}  P {p:.3f}  R {r:.3f}  F1 {f:.3f}", flush=True)
+
+
+def whole_numbers(option: str, value: str) -> list[int]:
+    """A comma-separated list of whole numbers above 0, or an error naming ``option``."""
+    try:
+        out = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        out = [0]
+    if any(v < 1 for v in out):
+        raise ValueError(f"{option} takes whole numbers above 0 separated by commas, not {value!r}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared" / "eval")
@@ -219,7 +249,17 @@ def main() -> None:
         help="what a pair of those headline batches weighs in the fit, against 1 for the others",
     )
     ap.add_argument("--grid", default="0.2,0.25,0.3,0.35,0.4")
+    ap.add_argument(
+        "--pools",
+        default="300,1000",
+        help="also score the held-out part cut into pools of whole events of these sizes "
+        "(comma-separated, '' for none)",
+    )
     args = ap.parse_args()
+    try:
+        pool_sizes = whole_numbers("--pools", args.pools)
+    except ValueError as exc:
+        ap.error(str(exc))
     if not 0 <= args.headline_share <= 1:
         ap.error(f"--headline-share must be between 0 and 1, not {args.headline_share}")
     if args.headline_weight <= 0:
@@ -264,6 +304,10 @@ def main() -> None:
         tests.append((path.name, *load_eval(path)))
     for name, items, gold in tests:
         sweep(name, items, gold, settings, grid)
+        if name.endswith("(held out)"):
+            for size in pool_sizes:
+                if size < len(items):
+                    pool_sweep(name, items, gold, settings, grid, size)
 
 
 if __name__ == "__main__":

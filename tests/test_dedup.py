@@ -682,6 +682,8 @@ def test_a_hostile_title_is_read_only_as_far_as_a_headline_goes():
         (["--headline-share", "2"], "--headline-share must be between 0 and 1, not 2.0"),
         (["--headline-weight", "0"], "--headline-weight must be above 0, not 0.0"),
         (["--odd", "--even"], "argument --even: not allowed with argument --odd"),
+        (["--pools", "1k"], "--pools takes whole numbers above 0 separated by commas, not '1k'"),
+        (["--pools", "300,0"], "--pools takes whole numbers above 0 separated by commas, not '300,0'"),
     ],
 )
 def test_train_dedup_refuses_bad_options_in_one_line(args, said):
@@ -703,13 +705,37 @@ def test_dedup_bench_refuses_sizes_that_are_not_numbers_in_one_line():
     )
 
 
-def test_train_dedup_never_learns_from_an_article_held_out_of_another_file():
+def _train_dedup_module():
     import importlib.util
 
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "train_dedup.py"
     spec = importlib.util.spec_from_file_location("train_dedup", script)
-    train_dedup = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_dedup)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_train_dedup_scores_pools_of_whole_events(capsys):
+    train_dedup = _train_dedup_module()
+    words = ["Nvidia", "Apple", "Tesla", "Boeing", "Pfizer", "Intel", "Oracle", "Airbus", "Shell", "Sony"]
+    items, gold = [], []
+    for e, word in enumerate(words):  # ten events of three copies of one headline
+        for k in range(3):
+            url = f"https://example.org/{e}/{k}"
+            items.append(Item(id=f"{e}-{k}", title=f"{word} reports record sales", url=url, source=f"s{k}"))
+            gold.append(f"event-{e}")
+    settings = train_dedup.DedupSettings()
+    train_dedup.pool_sweep("right", items, gold, settings, [0.3], size=9)
+    paired_gold = [f"pair-{k // 6}" for k in range(len(gold))]  # gold that calls two events one
+    train_dedup.pool_sweep("paired", items, paired_gold, settings, [0.3], size=9)
+    right, paired = capsys.readouterr().out.splitlines()
+    assert right.startswith("right pools of 9 (x3)") and right.endswith("P 1.000  R 1.000  F1 1.000")
+    # pools of two 6-item "events" (the last 6 items make too small a pool); each splits in two
+    assert paired.startswith("paired pools of 9 (x2)") and paired.endswith("P 1.000  R 0.500  F1 0.667")
+
+
+def test_train_dedup_never_learns_from_an_article_held_out_of_another_file():
+    train_dedup = _train_dedup_module()
 
     def item(key: str, title: str) -> Item:
         return Item(id=key, title=title, url=f"https://example.org/{key}", source="s")
