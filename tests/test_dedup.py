@@ -728,7 +728,11 @@ def test_train_dedup_scores_pools_of_whole_events(capsys):
     train_dedup.pool_sweep("right", items, gold, settings, [0.3], size=9)
     paired_gold = [f"pair-{k // 6}" for k in range(len(gold))]  # gold that calls two events one
     train_dedup.pool_sweep("paired", items, paired_gold, settings, [0.3], size=9)
-    right, paired = capsys.readouterr().out.splitlines()
+    same = [replace(it, title="Chipmaker reports record sales") for it in items]  # one headline for all
+    train_dedup.pool_sweep("same", same, gold, settings, [0.3], size=3)
+    right, paired, alone = capsys.readouterr().out.splitlines()
+    # pools of one event each are scored apart: the headline they share joins nothing across pools
+    assert alone.startswith("same pools of 3 (x10)") and alone.endswith("P 1.000  R 1.000  F1 1.000")
     assert right.startswith("right pools of 9 (x3)") and right.endswith("P 1.000  R 1.000  F1 1.000")
     # pools of two 6-item "events" (the last 6 items make too small a pool); each splits in two
     assert paired.startswith("paired pools of 9 (x2)") and paired.endswith("P 1.000  R 0.500  F1 0.667")
