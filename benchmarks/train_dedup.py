@@ -174,41 +174,31 @@ def bcubed(gold: list[str], pred: list) -> tuple[float, float, float]:
     return p, r, 2 * p * r / (p + r) if p + r else 0.0
 
 
-def sweep(name: str, items: list, gold: list[str], settings: DedupSettings, grid: list[float]) -> None:
-    """Print B-cubed P/R/F1 of ``items`` for each threshold of ``grid``."""
-    for t in grid:
-        s = DedupSettings(**{**settings.__dict__, "threshold": t})
-        labels, _ = cluster(items, s.params())
-        p, r, f = bcubed(gold, labels)
-        print(f"{name:28s} t={t:.2f}  P {p:.3f}  R {r:.3f}  F1 {f:.3f}", flush=True)
-
-
-def pool_sweep(
-    name: str, items: list, gold: list[str], settings: DedupSettings, grid: list[float], size: int
-) -> None:
-    """Print the mean B-cubed P/R/F1 over pools of about ``size`` items of whole events
-    (``day_batches``; a last short pool is left out) for each threshold of ``grid``; nothing
-    when fewer than two pools fit, since one would be the whole part again."""
-    pools = [p for p in day_batches(list(zip(items, gold)), size) if len(p) >= size]
-    if len(pools) < 2:
-        return
+def sweep(name: str, pools: list[list], settings: DedupSettings, grid: list[float]) -> None:
+    """Print the B-cubed P/R/F1 of clustering each pool of (item, gold) rows on its own,
+    averaged over the pools, for each threshold of ``grid``."""
     for t in grid:
         s = DedupSettings(**{**settings.__dict__, "threshold": t})
         scores = [bcubed([g for _, g in p], cluster([it for it, _ in p], s.params())[0]) for p in pools]
         p, r, f = np.mean(scores, axis=0)
-        label = f"{name} pools of {size} (x{len(pools)})"
-        print(f"{label:28s} t={t:.2f}  P {p:.3f}  R {r:.3f}  F1 {f:.3f}", flush=True)
+        print(f"{name:28s} t={t:.2f}  P {p:.3f}  R {r:.3f}  F1 {f:.3f}", flush=True)
+
+
+def pool_sweep(name: str, rows: list, settings: DedupSettings, grid: list[float], size: int) -> None:
+    """``sweep`` over pools of about ``size`` (item, gold) rows of whole events
+    (``day_batches``; a last short pool is left out); nothing when fewer than two pools
+    fit, since one would be the whole part again."""
+    pools = [p for p in day_batches(rows, size) if len(p) >= size]
+    if len(pools) >= 2:
+        sweep(f"{name} pools of {size} (x{len(pools)})", pools, settings, grid)
 
 
 def whole_numbers(option: str, value: str) -> list[int]:
     """A comma-separated list of whole numbers above 0, or an error naming ``option``."""
-    try:
-        out = [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        out = [0]
-    if any(v < 1 for v in out):
+    parts = [v.strip() for v in value.split(",") if v.strip()]
+    if not all(v.isdigit() and int(v) > 0 for v in parts):
         raise ValueError(f"{option} takes whole numbers above 0 separated by commas, not {value!r}")
-    return out
+    return [int(v) for v in parts]
 
 
 def main() -> None:
@@ -257,6 +247,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     try:
+        batch_sizes = whole_numbers("--batches", args.batches)
         pool_sizes = whole_numbers("--pools", args.pools)
     except ValueError as exc:
         ap.error(str(exc))
@@ -277,7 +268,7 @@ def main() -> None:
             print(f"{name}: {dropped} training items left out, their title held out")
         x, y = pair_data([t[0] for t in train], [t[1] for t in train], settings)
         xs.append(x), ys.append(y), weights.append(np.ones(len(y)))
-        for size in [int(b) for b in args.batches.split(",") if b]:
+        for size in batch_sizes:
             for k, batch in enumerate(day_batches(train, size)):
                 cut = headlines_only(batch, args.headline_share, seed=k) if args.headline_share else None
                 for rows in (batch, cut) if cut else (batch,):
@@ -303,11 +294,11 @@ def main() -> None:
     for path in others:
         tests.append((path.name, *load_eval(path)))
     for name, items, gold in tests:
-        sweep(name, items, gold, settings, grid)
+        rows = list(zip(items, gold))
+        sweep(name, [rows], settings, grid)
         if name.endswith("(held out)"):
             for size in pool_sizes:
-                if size < len(items):
-                    pool_sweep(name, items, gold, settings, grid, size)
+                pool_sweep(name, rows, settings, grid, size)
 
 
 if __name__ == "__main__":

@@ -684,6 +684,7 @@ def test_a_hostile_title_is_read_only_as_far_as_a_headline_goes():
         (["--odd", "--even"], "argument --even: not allowed with argument --odd"),
         (["--pools", "1k"], "--pools takes whole numbers above 0 separated by commas, not '1k'"),
         (["--pools", "300,0"], "--pools takes whole numbers above 0 separated by commas, not '300,0'"),
+        (["--batches", "3e2"], "--batches takes whole numbers above 0 separated by commas, not '3e2'"),
     ],
 )
 def test_train_dedup_refuses_bad_options_in_one_line(args, said):
@@ -725,11 +726,11 @@ def test_train_dedup_scores_pools_of_whole_events(capsys):
             items.append(Item(id=f"{e}-{k}", title=f"{word} reports record sales", url=url, source=f"s{k}"))
             gold.append(f"event-{e}")
     settings = train_dedup.DedupSettings()
-    train_dedup.pool_sweep("right", items, gold, settings, [0.3], size=9)
+    train_dedup.pool_sweep("right", list(zip(items, gold)), settings, [0.3], size=9)
     paired_gold = [f"pair-{k // 6}" for k in range(len(gold))]  # gold that calls two events one
-    train_dedup.pool_sweep("paired", items, paired_gold, settings, [0.3], size=9)
+    train_dedup.pool_sweep("paired", list(zip(items, paired_gold)), settings, [0.3], size=9)
     same = [replace(it, title="Chipmaker reports record sales") for it in items]  # one headline for all
-    train_dedup.pool_sweep("same", same, gold, settings, [0.3], size=3)
+    train_dedup.pool_sweep("same", list(zip(same, gold)), settings, [0.3], size=3)
     right, paired, alone = capsys.readouterr().out.splitlines()
     # pools of one event each are scored apart: the headline they share joins nothing across pools
     assert alone.startswith("same pools of 3 (x10)") and alone.endswith("P 1.000  R 1.000  F1 1.000")
