@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from train_dedup import whole_numbers  # noqa: E402  (beside this script)
+
 from digest.dedup import DedupSettings, cluster_jsonl, dedup  # noqa: E402
 from digest.models import Item  # noqa: E402
 
@@ -160,9 +162,9 @@ def main() -> None:
     ap.add_argument("--no-quality", action="store_true")
     args = ap.parse_args()
     try:
-        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    except ValueError:
-        ap.error(f"--sizes takes whole numbers separated by commas, not {args.sizes!r}")
+        sizes = whole_numbers("--sizes", args.sizes)
+    except ValueError as e:
+        ap.error(str(e))
     if args.one:
         return timed_run(args.eval_dir, args.one)
     if not args.no_quality:

@@ -693,17 +693,15 @@ def test_train_dedup_refuses_bad_options_in_one_line(args, said):
     assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].endswith(said)
 
 
-def test_dedup_bench_refuses_sizes_that_are_not_numbers_in_one_line():
+@pytest.mark.parametrize("sizes", ["1k", "1000,0", "-5"])
+def test_dedup_bench_refuses_sizes_that_are_not_whole_numbers_in_one_line(sizes):
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "dedup_bench.py"
     done = subprocess.run(
-        [sys.executable, str(script), "--sizes", "1k"], capture_output=True, text=True, timeout=60
+        [sys.executable, str(script), "--sizes", sizes], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2
-    assert (
-        done.stderr.strip()
-        .splitlines()[-1]
-        .endswith("--sizes takes whole numbers separated by commas, not '1k'")
-    )
+    said = f"--sizes takes whole numbers above 0 separated by commas, not {sizes!r}"
+    assert done.stderr.strip().splitlines()[-1].endswith(said)
 
 
 def _train_dedup_module():
