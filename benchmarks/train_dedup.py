@@ -201,6 +201,17 @@ def whole_numbers(option: str, value: str) -> list[int]:
     return [int(v) for v in parts]
 
 
+def thresholds(value: str) -> list[float]:
+    """``--grid``: comma-separated thresholds between 0 and 1, or an error saying so."""
+    try:
+        grid = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        grid = []
+    if not grid or not all(0 <= t <= 1 for t in grid):
+        raise ValueError(f"--grid takes thresholds between 0 and 1 separated by commas, not {value!r}")
+    return grid
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared" / "eval")
@@ -249,6 +260,7 @@ def main() -> None:
     try:
         batch_sizes = whole_numbers("--batches", args.batches)
         pool_sizes = whole_numbers("--pools", args.pools)
+        grid = thresholds(args.grid)
     except ValueError as exc:
         ap.error(str(exc))
     if not 0 <= args.headline_share <= 1:
@@ -277,7 +289,7 @@ def main() -> None:
                     weights.append(np.full(len(y), args.headline_weight if rows is cut else 1.0))
         if args.holdout or half:
             test = [(it, g) for it, g, h in zip(items, gold, part) if h]
-            tests.append((f"{name} (held out)", [t[0] for t in test], [t[1] for t in test]))
+            tests.append((f"{name} (held out)", test, pool_sizes))
     x, y = np.vstack(xs), np.concatenate(ys)
     model, clf = fit_trees(x, y, np.concatenate(weights), args.trees, args.depth, args.rate)
     args.out.write_text(json.dumps(model, separators=(",", ":")) + "\n", encoding="utf-8")
@@ -289,16 +301,13 @@ def main() -> None:
     runtime._forest.cache_clear()
     if not np.allclose(runtime.logit(x[:2000]), clf.decision_function(x[:2000]), atol=1e-3):
         sys.exit(f"{args.out}: the exported trees disagree with the fitted model")
-    grid = [float(g) for g in args.grid.split(",")]
     others = [p for p in sorted(args.eval.glob("*.jsonl")) if p.name not in args.train]
     for path in others:
-        tests.append((path.name, *load_eval(path)))
-    for name, items, gold in tests:
-        rows = list(zip(items, gold))
+        tests.append((path.name, list(zip(*load_eval(path))), []))
+    for name, rows, sizes in tests:  # pools only of the held-out parts
         sweep(name, [rows], settings, grid)
-        if name.endswith("(held out)"):
-            for size in pool_sizes:
-                pool_sweep(name, rows, settings, grid, size)
+        for size in sizes:
+            pool_sweep(name, rows, settings, grid, size)
 
 
 if __name__ == "__main__":

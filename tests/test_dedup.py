@@ -685,6 +685,8 @@ def test_a_hostile_title_is_read_only_as_far_as_a_headline_goes():
         (["--pools", "1k"], "--pools takes whole numbers above 0 separated by commas, not '1k'"),
         (["--pools", "300,0"], "--pools takes whole numbers above 0 separated by commas, not '300,0'"),
         (["--batches", "3e2"], "--batches takes whole numbers above 0 separated by commas, not '3e2'"),
+        (["--grid", "0.3,x"], "--grid takes thresholds between 0 and 1 separated by commas, not '0.3,x'"),
+        (["--grid", "30"], "--grid takes thresholds between 0 and 1 separated by commas, not '30'"),
     ],
 )
 def test_train_dedup_refuses_bad_options_in_one_line(args, said):
