@@ -179,7 +179,7 @@ def sweep(name: str, pools: list[list], settings: DedupSettings, grid: list[floa
     averaged over the pools, for each threshold of ``grid``."""
     for t in grid:
         s = DedupSettings(**{**settings.__dict__, "threshold": t})
-        scores = [bcubed([g for _, g in p], cluster([it for it, _ in p], s.params())[0]) for p in pools]
+        scores = [bcubed([g for _, g in one], cluster([it for it, _ in one], s.params())[0]) for one in pools]
         p, r, f = np.mean(scores, axis=0)
         print(f"{name:28s} t={t:.2f}  P {p:.3f}  R {r:.3f}  F1 {f:.3f}", flush=True)
 
