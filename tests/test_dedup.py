@@ -739,6 +739,41 @@ def test_train_dedup_scores_pools_of_whole_events(capsys):
     assert paired.startswith("paired pools of 9 (x2)") and paired.endswith("P 1.000  R 0.500  F1 0.667")
 
 
+def test_train_dedup_scores_a_held_out_part_among_other_files_takes_counting_only_its_own(capsys):
+    train_dedup = _train_dedup_module()
+
+    def rows(prefix: str, titles: list[str], copies: int) -> list:
+        return [
+            (
+                Item(
+                    id=f"{prefix}{e}-{k}",
+                    title=title,
+                    url=f"https://example.org/{prefix}{e}/{k}",
+                    source=f"s{k}",
+                ),
+                f"{prefix}{e}",
+            )
+            for e, title in enumerate(titles)
+            for k in range(copies)
+        ]
+
+    own = rows("own", ["Nvidia reports record sales", "Boeing delays its new jet"], 3)
+    # another file's event told in nearly the same words as the first: its copies join it
+    # (same text), which counts against precision only if the other file's takes are scored
+    close = rows("other", ["Nvidia reports record sales today", "Tesla recalls its trucks"], 2)
+    same_title = rows("copy", ["NVIDIA reports record sales!"], 1)  # one of own's articles again
+    extra = train_dedup.distractors(own, close + same_title, size=100)
+    assert sorted(it.id for it, _ in extra) == ["other0-0", "other0-1", "other1-0", "other1-1"]
+    assert {g for _, g in extra}.isdisjoint(g for _, g in own)
+
+    settings = train_dedup.DedupSettings()
+    train_dedup.mixed_sweep("own", own, close + same_title, settings, [0.3], size=100)
+    train_dedup.sweep("all", [own + extra], settings, [0.3])
+    mixed, everything = capsys.readouterr().out.splitlines()
+    assert mixed.startswith("own among 4 others") and mixed.endswith("P 1.000  R 1.000  F1 1.000")
+    assert everything.startswith("all") and " P 1.000" not in everything  # the join costs precision
+
+
 def test_train_dedup_never_learns_from_an_article_held_out_of_another_file():
     train_dedup = _train_dedup_module()
 
