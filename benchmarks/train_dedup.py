@@ -224,8 +224,7 @@ def mixed_sweep(
     0.83-0.94.)"""
     extra = distractors(rows, others, size)
     if extra:
-        pool = rows + extra
-        sweep(f"{name} among {len(extra)} others", [pool], settings, grid, scored=len(rows))
+        sweep(f"{name} among {len(extra)} others", [rows + extra], settings, grid, scored=len(rows))
 
 
 def whole_numbers(option: str, value: str) -> list[int]:
@@ -346,15 +345,15 @@ def main() -> None:
     if not np.allclose(runtime.logit(x[:2000]), clf.decision_function(x[:2000]), atol=1e-3):
         sys.exit(f"{args.out}: the exported trees disagree with the fitted model")
     others = [p for p in sorted(args.eval.glob("*.jsonl")) if p.name not in args.train]
-    held = len(tests)  # the held-out parts come first: each is also scored among the others' takes
+    held = [part for _, part, _ in tests]  # the held-out parts: each is also scored among the others'
     for path in others:
         tests.append((path.name, list(zip(*load_eval(path))), []))
     for k, (name, rows, sizes) in enumerate(tests):  # pools only of the held-out parts
         sweep(name, [rows], settings, grid)
         for size in sizes:
             pool_sweep(name, rows, settings, grid, size)
-        if args.mixed and k < held:
-            rest = [row for m, (_, part, _) in enumerate(tests[:held]) if m != k for row in part]
+        if args.mixed and k < len(held):
+            rest = [row for m, part in enumerate(held) if m != k for row in part]
             mixed_sweep(name, rows, rest, settings, grid, args.mixed)
 
 

@@ -687,6 +687,8 @@ def test_a_hostile_title_is_read_only_as_far_as_a_headline_goes():
         (["--batches", "3e2"], "--batches takes whole numbers above 0 separated by commas, not '3e2'"),
         (["--grid", "0.3,x"], "--grid takes thresholds between 0 and 1 separated by commas, not '0.3,x'"),
         (["--grid", "30"], "--grid takes thresholds between 0 and 1 separated by commas, not '30'"),
+        (["--mixed", "-1"], "--mixed must be 0 or more, not -1"),
+        (["--mixed", "1.5k"], "argument --mixed: invalid int value: '1.5k'"),
     ],
 )
 def test_train_dedup_refuses_bad_options_in_one_line(args, said):
