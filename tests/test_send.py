@@ -47,8 +47,8 @@ from digest.store import Store
 
 SECRET = "s3cret-for-tests-0123456789"
 DATE = "2025-06-14"
-TITLE = "R&amp;D at Café ☕ — 🚀 launches"  # as a feed might leave it: the entity must not leak
-SUBJECT = "R&D at Café ☕ — 🚀 launches"
+TITLE = "R&D at Café ☕ — 🚀 launches"
+SUBJECT = TITLE
 DROP, HOLD = "DROP", "HOLD"
 DEADLINE = 20.0
 
@@ -670,6 +670,17 @@ def test_dry_run_writes_one_eml_per_recipient(make_config, issue_folder):
     msg = email.message_from_bytes(paths[0].read_bytes(), policy=policy.default)
     assert str(msg["Subject"]) == SUBJECT and msg["To"].addresses[0].addr_spec == "reader1@example.com"
     assert not log_rows(config)
+
+
+def test_subject_is_the_issues_plain_text_decoded_no_second_time(make_config, tmp_path):
+    # a feed that escaped its title twice leaves the words "&amp;" in it: the page shows them,
+    # so the Subject must too, with its whitespace runs (a newline) made single spaces
+    folder = write_issue(tmp_path / "out", title="Fish &amp; chips &lt;3\n  daily")
+    config = make_config(free_port(), recipients=1)
+    with open_state(config) as store:
+        (path,) = write_dry_run(config, load_issue(folder), store)
+    msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert str(msg["Subject"]) == "Fish &amp; chips &lt;3 daily"
 
 
 def test_test_copy_leaves_the_log_untouched(smtp_server, make_config, issue_folder):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from dataclasses import dataclass
@@ -75,5 +74,8 @@ def issue_subject(data: dict[str, object]) -> str:
 
 
 def _one_line(text: str) -> str:
-    """``text`` with entities decoded and all whitespace runs as single spaces."""
-    return " ".join(html.unescape(text).split())
+    """``text`` with all whitespace runs as single spaces.
+
+    issue.json holds plain text: a title whose words read "&amp;" (a feed that escaped it
+    twice) says so on the page, so the Subject says so too rather than decoding it again."""
+    return " ".join(text.split())
