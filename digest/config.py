@@ -12,6 +12,7 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -55,6 +56,26 @@ def _mail_address(value: str) -> str:
 
 
 MailAddress = Annotated[str, AfterValidator(_mail_address)]
+
+# What h11 sends as a header value: visible ASCII, inner spaces, no whitespace at the ends.
+_HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+
+
+def _header_value(value: str) -> str:
+    """``value`` if an HTTP header can carry it; "" stays.
+
+    Anything else (a line break, a tab, an accented letter) would fail every request
+    of the run with "Illegal header value", or stop the whole fetch.
+    """
+    if value and not _HEADER_VALUE.fullmatch(value):
+        raise ValueError(
+            f"{value!r} cannot be sent as an HTTP header: printable ASCII only, "
+            "without line breaks, tabs or other control characters, or spaces at either end"
+        )
+    return value
+
+
+HeaderValue = Annotated[str, AfterValidator(_header_value)]
 
 
 class Sender(_Strict):
@@ -126,14 +147,25 @@ class SourceConfig(_Strict):
     max_items: int = Field(50, ge=1, le=10_000)
     include: list[str] = []
     exclude: list[str] = []
-    user_agent: str | None = None
+    user_agent: HeaderValue | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _fetchable(cls, value: str | None) -> str | None:
+        """A web address with a host, or a ``file:`` URL: caught here, with its line,
+        rather than as a puzzling failure at fetch time."""
+        if not value:
+            return value
+        if not re.match(r"^(https?|file):", value, re.I):
+            raise ValueError(f"must start with http://, https:// or file: (got {value!r})")
+        if not value.lower().startswith("file:") and not urlsplit(value).hostname:
+            raise ValueError(f"{value!r} has no host; write it as https://example.com/feed.xml")
+        return value
 
     @model_validator(mode="after")
     def _one_location(self) -> SourceConfig:
         if bool(self.url) == bool(self.path):
             raise ValueError("exactly one of 'url' (http, https or file) or 'path' (a local file)")
-        if self.url and not re.match(r"^(https?|file):", self.url, re.I):
-            raise ValueError("'url' must start with http://, https:// or file:")
         return self
 
 
@@ -161,7 +193,7 @@ class FetchConfig(_Strict):
     concurrency: int = Field(16, ge=1, le=256)
     retries: int = Field(2, ge=0, le=10)
     max_redirects: int = Field(5, ge=0, le=20)
-    user_agent: str | None = None
+    user_agent: HeaderValue | None = None
 
 
 class CurateConfig(_Strict):
@@ -301,6 +333,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:
         node = yaml.compose(text)
+        _refuse_repeated_keys(path, node)
         data = _expand_env(yaml.safe_load(text), path, node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -315,6 +348,39 @@ def load_config(path: str | Path) -> Config:
         return Config(**data, root=path.resolve().parent, file=path)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, node, path)) from None
+
+
+def _refuse_repeated_keys(
+    path: Path, node: yaml.Node | None, loc: tuple[Any, ...] = (), seen: set[int] | None = None
+) -> None:
+    """Raise ``ConfigError`` for the first key written twice in one mapping.
+
+    YAML keeps the last of them, so the first (a whole ``sources:`` list, say) would
+    vanish without a word. ``seen`` stops at nodes already walked (aliases, which may
+    even be recursive).
+    """
+    seen = set() if seen is None else seen
+    if node is None or id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _refuse_repeated_keys(path, item, (*loc, index), seen)
+        return
+    if not isinstance(node, yaml.MappingNode):
+        return
+    first_lines: dict[tuple[str, str], int] = {}
+    for key, value in node.value:
+        line = key.start_mark.line + 1
+        if isinstance(key, yaml.ScalarNode):
+            if (key.tag, key.value) in first_lines:
+                first = first_lines[key.tag, key.value]
+                keys = _key_path((*loc, key.value))
+                raise ConfigError(
+                    f"{path}:{line}: {keys}: repeated key (first on line {first}); give it once"
+                )
+            first_lines[key.tag, key.value] = line
+        _refuse_repeated_keys(path, value, (*loc, key.value), seen)
 
 
 def _expand_env(value: Any, path: Path, root: yaml.Node | None, loc: tuple[Any, ...] = ()) -> Any:
@@ -350,9 +416,14 @@ def _describe(exc: ValidationError, root: yaml.Node | None, path: Path) -> str:
 def _where(path: Path, root: yaml.Node | None, loc: tuple[Any, ...]) -> str:
     """``file:line: key.path`` for the key at ``loc``."""
     line = _line_of(root, loc)
-    keys = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
     where = f"{path}:{line}" if line else str(path)
-    return f"{where}: {keys or 'top level'}"
+    return f"{where}: {_key_path(loc)}"
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    """``sources[0].url`` for ``("sources", 0, "url")``; "top level" for ()."""
+    keys = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+    return keys or "top level"
 
 
 def _allowed(error: dict[str, Any]) -> str:

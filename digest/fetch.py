@@ -1,23 +1,28 @@
 """Fetch every source's raw bytes: concurrent, bounded in time and size, never fatal.
 
 Remote feeds use conditional GET with the validators kept in the state (a 304 reuses
-the cached body), retry 429/5xx with backoff honouring ``Retry-After``, follow a
-bounded number of redirects and stop reading past ``max_bytes``. Local feeds are
-``file:`` URLs or plain paths. A failure becomes ``Fetched.error``; the build goes on.
+the cached body), retry 429/5xx with backoff honouring ``Retry-After`` (unless the wait
+asked for would outlast the deadline), follow a bounded number of redirects and stop
+reading past ``max_bytes``. A body whose ``Content-Type`` names a charset is stored as
+UTF-8, since the header is gone once the body is cached. Local feeds are ``file:`` URLs
+or plain paths. A failure becomes ``Fetched.error``; the build goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import logging
 import socket
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import httpx
+from feedparser.encodings import convert_to_utf8, parse_content_type
 
 from . import __version__
 from .config import Config, FetchConfig, SourceConfig
@@ -28,6 +33,15 @@ from .store import Store
 log = logging.getLogger(__name__)
 USER_AGENT = f"digest/{__version__} (newsletter digest; +https://pypi.org/project/digest/)"
 MAX_RETRY_WAIT = 30.0
+
+
+class _Response(NamedTuple):
+    """What one GET brought back: ``url`` is the address after any redirects."""
+
+    status: int
+    body: bytes
+    headers: httpx.Headers
+    url: str
 
 
 def fetch_all(
@@ -49,11 +63,12 @@ async def _fetch_all(
 ) -> list[Fetched]:
     settings = config.fetch
     limit = asyncio.Semaphore(settings.concurrency)
+    deadline = asyncio.get_running_loop().time() + settings.deadline  # the loop's clock, as wait's
     async with _client(settings) as client:
 
         async def one(source: SourceConfig) -> Fetched:
             async with limit:
-                result = await _fetch_one(client, source, config, store, offline)
+                result = await _fetch_one(client, source, config, store, offline, deadline)
             on_done(result)
             return result
 
@@ -90,7 +105,12 @@ def _location(source: SourceConfig, config: Config) -> str:
 
 
 async def _fetch_one(
-    client: httpx.AsyncClient, source: SourceConfig, config: Config, store: Store, offline: bool
+    client: httpx.AsyncClient,
+    source: SourceConfig,
+    config: Config,
+    store: Store,
+    offline: bool,
+    deadline: float,
 ) -> Fetched:
     url = _location(source, config)
     try:
@@ -98,7 +118,7 @@ async def _fetch_one(
             return Fetched(source, url, body=_read_local(local, config.fetch.max_bytes), status=200)
         if offline:
             return _from_cache(source, url, store)
-        return await _fetch_remote(client, source, url, config.fetch, store)
+        return await _fetch_remote(client, source, url, config.fetch, store, deadline)
     except FetchError as exc:
         return Fetched(source, url, error=str(exc))
 
@@ -128,12 +148,19 @@ def _from_cache(source: SourceConfig, url: str, store: Store) -> Fetched:
     cached = store.cached_feed(url)
     if cached is None:
         raise FetchError("not fetched yet (offline: nothing cached for this URL)")
-    return Fetched(source, url, body=cached.body, status=304, cached=True)
+    return Fetched(source, url, body=cached.body, status=304, cached=True, base=cached.base or url)
 
 
 async def _fetch_remote(
-    client: httpx.AsyncClient, source: SourceConfig, url: str, settings: FetchConfig, store: Store
+    client: httpx.AsyncClient,
+    source: SourceConfig,
+    url: str,
+    settings: FetchConfig,
+    store: Store,
+    deadline: float,
 ) -> Fetched:
+    """GET ``url`` (conditionally, if cached), retrying 429/5xx while the wait fits the
+    ``deadline`` (a time on the event loop's clock)."""
     cached = store.cached_feed(url)
     headers = {"User-Agent": source.user_agent or settings.user_agent or USER_AGENT}
     if cached:
@@ -142,22 +169,62 @@ async def _fetch_remote(
         if cached.last_modified:
             headers["If-Modified-Since"] = cached.last_modified
     for attempt in range(settings.retries + 1):
-        status, body, response_headers = await _get(client, url, headers, settings.max_bytes)
+        response = await _get(client, url, headers, settings.max_bytes)
+        status, response_headers = response.status, response.headers
         if status == 304 and cached:
-            return Fetched(source, url, body=cached.body, status=304, cached=True)
+            base = cached.base or response.url
+            return Fetched(source, url, body=cached.body, status=304, cached=True, base=base)
         if 200 <= status < 300:
-            store.save_feed(url, response_headers.get("etag"), response_headers.get("last-modified"), body)
-            return Fetched(source, url, body=body, status=status)
+            body = _as_utf8(response.body, response_headers.get("content-type", ""))
+            etag, modified = response_headers.get("etag"), response_headers.get("last-modified")
+            store.save_feed(url, etag, modified, body, response.url)
+            return Fetched(source, url, body=body, status=status, base=response.url)
         if (status == 429 or status >= 500) and attempt < settings.retries:
-            await asyncio.sleep(_retry_delay(response_headers.get("retry-after"), attempt))
+            retry_after = response_headers.get("retry-after")
+            _give_up_if_past_deadline(status, retry_after, attempt, deadline)
+            await asyncio.sleep(_retry_delay(retry_after, attempt))
             continue
-        raise FetchError(f"HTTP {status} {httpx.codes.get_reason_phrase(status)}".strip())
+        raise FetchError(_status_line(status))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def _get(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int
-) -> tuple[int, bytes, httpx.Headers]:
+def _status_line(status: int) -> str:
+    return f"HTTP {status} {httpx.codes.get_reason_phrase(status)}".strip()
+
+
+def _give_up_if_past_deadline(status: int, retry_after: str | None, attempt: int, deadline: float) -> None:
+    """Report ``status`` now if the wait before the next try would not end before the deadline.
+
+    Sleeping into the deadline would turn a server's clear answer ("busy, come back
+    tomorrow") into a vague timeout. The server's own figure counts, not the capped wait
+    we would sleep: when it cannot be honoured in time, an earlier retry would most
+    likely be refused again.
+    """
+    asked = _requested_wait(retry_after)
+    wait = max(asked or 0.0, _retry_delay(retry_after, attempt))
+    if wait < deadline - asyncio.get_running_loop().time():
+        return
+    if asked is None:
+        raise FetchError(_status_line(status))
+    raise FetchError(f"{_status_line(status)} (the server asks to retry in {asked:.0f} s)")
+
+
+def _as_utf8(body: bytes, content_type: str) -> bytes:
+    """``body`` in UTF-8 if ``content_type`` names its charset, as feedparser decodes it.
+
+    feedparser's ``convert_to_utf8`` applies RFC 3023 (which of the HTTP charset, the
+    XML declaration and a byte-order mark wins, by media type) and rewrites the
+    declaration to say utf-8, so the body parses right later, from the cache too, where
+    the header is gone. JSON is not XML: it is kept as it came.
+    """
+    if not parse_content_type(content_type)[1]:
+        return body
+    if body.removeprefix(codecs.BOM_UTF8).lstrip()[:1] in (b"{", b"["):
+        return body
+    return convert_to_utf8({"content-type": content_type}, body, {})
+
+
+async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int) -> _Response:
     """GET ``url``; read the (decompressed) body up to ``max_bytes``."""
     try:
         async with client.stream("GET", url, headers=headers) as response:
@@ -174,7 +241,7 @@ async def _get(
                 if size > max_bytes:
                     raise FetchError(f"body is over the {max_bytes:,}-byte limit")
                 chunks.append(chunk)
-            return response.status_code, b"".join(chunks), response.headers
+            return _Response(response.status_code, b"".join(chunks), response.headers, str(response.url))
     except httpx.TooManyRedirects:
         raise FetchError("too many redirects (a redirect loop?)") from None
     except httpx.TimeoutException:
@@ -201,13 +268,20 @@ def _connection_error(url: str, exc: BaseException) -> str:
 
 def _retry_delay(retry_after: str | None, attempt: int) -> float:
     """Seconds to wait before the next try: ``Retry-After`` if given, else backoff."""
-    backoff = min(0.5 * 2**attempt, MAX_RETRY_WAIT)
+    asked = _requested_wait(retry_after)
+    if asked is None:
+        return min(0.5 * 2**attempt, MAX_RETRY_WAIT)
+    return min(asked, MAX_RETRY_WAIT)
+
+
+def _requested_wait(retry_after: str | None) -> float | None:
+    """The seconds ``Retry-After`` asks for (seconds or an HTTP date); None if absent or unreadable."""
     if not retry_after:
-        return backoff
+        return None
     if retry_after.strip().isdigit():
-        return min(float(retry_after), MAX_RETRY_WAIT)
+        return float(retry_after)
     try:
         when = parsedate_to_datetime(retry_after).timestamp()
     except (TypeError, ValueError):
-        return backoff
-    return max(0.0, min(when - time.time(), MAX_RETRY_WAIT))
+        return None
+    return max(0.0, when - time.time())

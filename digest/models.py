@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Fetched:
-    """The outcome of fetching one source: a body to parse, or an error to report."""
+    """The outcome of fetching one source: a body to parse, or an error to report.
+
+    ``url`` is the address as configured; ``base`` is where the body really came from
+    after redirects (relative links in it resolve against that), "" for a local file.
+    """
 
     source: SourceConfig
     url: str
@@ -23,6 +27,7 @@ class Fetched:
     status: int | None = None
     error: str | None = None
     cached: bool = False
+    base: str = ""
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS suppressed (
     email TEXT PRIMARY KEY, reason TEXT, added_at TEXT
 );
 """
+# Changes to SCHEMA since the first release, oldest first. A file's ``user_version`` counts
+# those already applied, so a state file from any earlier version is brought up to date
+# when it is opened. Append here; never edit SCHEMA's tables or an applied step.
+MIGRATIONS = (
+    "ALTER TABLE feeds ADD COLUMN base TEXT",  # the address after redirects
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class CachedFeed:
     etag: str | None
     last_modified: str | None
     body: bytes
+    base: str = ""  # the address the body came from after redirects; "" if not recorded
 
 
 def _now() -> str:
@@ -67,9 +74,26 @@ class Store:
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(SCHEMA)
+            self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StateError(f"{path}: cannot open the state database: {exc}") from None
         self.path = path
+
+    def _migrate(self) -> None:
+        """Apply the ``MIGRATIONS`` this file has not had yet, all in one transaction.
+
+        The version is read again under the write lock: another process opening the same
+        file at once may have migrated it in between.
+        """
+        if self._version() >= len(MIGRATIONS):
+            return
+        with self.transaction() as db:
+            for number in range(self._version(), len(MIGRATIONS)):
+                db.execute(MIGRATIONS[number])
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def __enter__(self) -> Store:
         return self
@@ -100,16 +124,22 @@ class Store:
 
     # -- feeds -------------------------------------------------------------------
     def cached_feed(self, url: str) -> CachedFeed | None:
-        """The validators and body stored for ``url``, if any."""
-        row = self.db.execute("SELECT etag, last_modified, body FROM feeds WHERE url = ?", (url,)).fetchone()
+        """The validators, body and final address stored for ``url``, if any."""
+        row = self.db.execute(
+            "SELECT etag, last_modified, body, COALESCE(base, '') FROM feeds WHERE url = ?", (url,)
+        ).fetchone()
         return CachedFeed(*row) if row else None
 
-    def save_feed(self, url: str, etag: str | None, last_modified: str | None, body: bytes) -> None:
-        """Remember a fetched body and its validators for the next conditional GET."""
+    def save_feed(
+        self, url: str, etag: str | None, last_modified: str | None, body: bytes, base: str = ""
+    ) -> None:
+        """Remember a fetched body, its validators for the next conditional GET, and the
+        address it came from after redirects (``base``), for a 304 or offline build."""
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?, ?)",
-                (url, etag, last_modified, body, _now()),
+                "INSERT OR REPLACE INTO feeds (url, etag, last_modified, body, fetched_at, base) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (url, etag, last_modified, body, _now(), base),
             )
 
     # -- items -------------------------------------------------------------------

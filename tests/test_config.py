@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -159,7 +160,46 @@ def test_a_source_with_neither_url_nor_path(tmp_path: Path) -> None:
 
 def test_a_url_must_be_http_or_file(tmp_path: Path) -> None:
     message = config_error(tmp_path, MINIMAL.replace("https://example.com", "ftp://example.com"))
-    assert "sources[0]: 'url' must start with http://, https:// or file:" in message
+    assert ":5: sources[0].url: must start with http://, https:// or file:" in message
+
+
+@pytest.mark.parametrize(
+    "url", ["https://", "http:///feed.xml", "https:example.com/feed.xml", "https://:80/"]
+)
+def test_a_web_url_without_a_host_names_its_line(tmp_path: Path, url: str) -> None:
+    message = config_error(tmp_path, MINIMAL.replace("https://example.com/feed.xml", url))
+    assert ":5: sources[0].url: " in message and "no host" in message and repr(url) in message, message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [  # YAML keeps the last of a repeated key: the first one would vanish without a word
+        (
+            MINIMAL + "sources:\n  - name: B\n    url: https://b.example/feed\n",
+            ":6: sources: repeated key (first on line 3)",
+        ),
+        (MINIMAL + "    url: https://b.example/feed\n", ":6: sources[0].url: repeated key (first on line 5)"),
+        (
+            MINIMAL.replace("  name: Example Digest\n", "  name: A\n  name: B\n"),
+            ":3: newsletter.name: repeated key (first on line 2)",
+        ),
+    ],
+)
+def test_a_repeated_key_names_it_and_both_lines(tmp_path: Path, text: str, expected: str) -> None:
+    message = config_error(tmp_path, text)
+    assert expected in message, message
+
+
+@pytest.mark.parametrize("value", ["Polite/1.0\r\nX-Injected: 1", "Polite\t1.0", "Señor/1.0", " Polite/1.0"])
+@pytest.mark.parametrize(
+    ("key", "where"),
+    [("    user_agent", ":6: sources[0].user_agent: "), ("fetch:\n  user_agent", ":7: fetch.user_agent: ")],
+)
+def test_a_user_agent_that_http_cannot_carry_names_its_line(
+    tmp_path: Path, value: str, key: str, where: str
+) -> None:
+    message = config_error(tmp_path, MINIMAL + f"{key}: {json.dumps(value)}\n")  # JSON: a YAML string
+    assert f"{where}{value!r} cannot be sent as an HTTP header" in message, message
 
 
 def test_an_unknown_time_zone_says_what_is_allowed(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import socket
 import time
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
+import feedparser
 import pytest
 from conftest import FeedServer, Reply, Request, rss, rss_item
 
@@ -30,7 +32,7 @@ def test_a_feed_is_fetched(feed_server: FeedServer, write_config: WriteConfig, s
     url = feed_server.route("/feed.xml", Reply(200, FEED))
     result = fetch_one(write_config([{"name": "A", "url": url}]), store)
     assert (result.status, result.body, result.error, result.cached) == (200, FEED, None, False)
-    assert result.url == url and result.source.name == "A"
+    assert result.url == url and result.base == url and result.source.name == "A"
     [request] = feed_server.requests("/feed.xml")
     assert request.headers["user-agent"] == USER_AGENT
     assert "if-none-match" not in request.headers and "if-modified-since" not in request.headers
@@ -121,6 +123,19 @@ def test_429_with_retry_after_is_retried_after_the_wait_and_succeeds(
     assert 0.9 <= elapsed < 3, elapsed  # it waited the second it was told to, not more
 
 
+def test_a_retry_after_past_the_deadline_reports_the_status_at_once(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    url = feed_server.route("/feed.xml", Reply(503, b"busy", {"Retry-After": "999999"}))
+    config = write_config([{"name": "A", "url": url}], fetch={"deadline": 60, "retries": 2})  # the defaults
+    started = time.monotonic()
+    result = fetch_one(config, store)
+    elapsed = time.monotonic() - started
+    assert result.error == "HTTP 503 Service Unavailable (the server asks to retry in 999999 s)"
+    assert elapsed < 2, elapsed  # not the whole 60 s deadline
+    assert len(feed_server.requests("/feed.xml")) == 1
+
+
 def test_retry_after_forms() -> None:
     assert _retry_delay("1", 0) == 1.0
     assert _retry_delay("3600", 0) == MAX_RETRY_WAIT
@@ -176,6 +191,25 @@ def test_a_redirect_is_followed(feed_server: FeedServer, write_config: WriteConf
     assert (result.status, result.body) == (200, FEED)
 
 
+def test_the_base_is_the_address_after_redirects_also_from_the_cache(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    def conditional(request: Request) -> Reply:
+        fresh = request.headers.get("if-none-match") == '"v1"'
+        return Reply(304) if fresh else Reply(200, FEED, {"ETag": '"v1"'})
+
+    final = feed_server.route("/sub/dir/feed.xml", conditional)
+    url = feed_server.route("/r", Reply(302, headers={"Location": "/sub/dir/feed.xml"}))
+    config = write_config([{"name": "A", "url": url}])
+    first = fetch_one(config, store)
+    second = fetch_one(config, store)
+    [offline] = fetch_all(config, store, offline=True)
+
+    assert (first.status, first.url, first.base) == (200, url, final)
+    assert second.status == 304 and second.cached and second.base.endswith("/sub/dir/feed.xml")
+    assert offline.cached and offline.base == final
+
+
 def test_a_redirect_loop_reports_too_many_redirects(
     feed_server: FeedServer, write_config: WriteConfig, store: Store
 ) -> None:
@@ -194,6 +228,28 @@ def test_a_gzip_encoded_body_is_decoded(
     result = fetch_one(write_config([{"name": "A", "url": url}]), store)
     assert result.body == FEED
     assert "gzip" in feed_server.requests("/feed.xml")[0].headers.get("accept-encoding", "")
+
+
+def test_the_charset_of_the_content_type_decodes_the_body_also_from_the_cache(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    utf8 = rss(rss_item("Señor García", "https://news.example/a"))
+    cp1252 = utf8.decode("utf-8").replace(' encoding="utf-8"', "").encode("cp1252")  # nothing declared
+    headers = {"Content-Type": "application/rss+xml; charset=windows-1252", "ETag": '"v1"'}
+
+    def conditional(request: Request) -> Reply:
+        return Reply(304) if request.headers.get("if-none-match") == '"v1"' else Reply(200, cp1252, headers)
+
+    # JSON is not XML: RFC 3023 does not apply, and a JSON body is kept byte for byte.
+    json_body = codecs.BOM_UTF8 + ' {"version": "https://jsonfeed.org/version/1", "title": "Señor"}'.encode()
+    json_url = feed_server.route(
+        "/feed.json", Reply(200, json_body, {"Content-Type": "application/feed+json; charset=iso-8859-1"})
+    )
+    config = write_config([{"name": "A", "url": feed_server.route("/feed.xml", conditional)}])
+    for result in (fetch_one(config, store), fetch_one(config, store)):  # a 200, then a 304
+        assert result.body is not None and "Señor" in result.body.decode("utf-8", "replace")
+        assert feedparser.parse(result.body).entries[0].title == "Señor García"
+    assert fetch_one(write_config([{"name": "J", "url": json_url}]), store).body == json_body
 
 
 def test_a_body_declared_over_max_bytes_is_refused(
@@ -238,6 +294,7 @@ def test_local_feeds_by_file_url_and_by_path_relative_to_the_config(
     results = fetch_all(config, store)
     assert [(r.status, r.body, r.error) for r in results] == [(200, FEED, None)] * 3
     assert results[2].url == str((feeds / "a.xml").resolve())
+    assert [r.base for r in results] == [""] * 3  # a file has no web address
 
 
 def test_a_missing_local_file_is_reported(tmp_path: Path, write_config: WriteConfig, store: Store) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from digest.errors import StateError
 from digest.models import Item, Story
-from digest.store import Store
+from digest.store import CachedFeed, Store
 
 
 def item(n: int, source: str = "News") -> Item:
@@ -55,10 +55,28 @@ def test_an_unusable_state_path_is_a_state_error(tmp_path: Path) -> None:
 def test_feed_validators_and_body_round_trip(store: Store) -> None:
     assert store.cached_feed("https://a.example/feed") is None
     store.save_feed("https://a.example/feed", '"v1"', "Sat, 14 Jun 2025 08:00:00 GMT", b"<rss/>")
-    store.save_feed("https://a.example/feed", '"v2"', None, b"<rss>2</rss>")
+    store.save_feed("https://a.example/feed", '"v2"', None, b"<rss>2</rss>", "https://b.example/feed")
     cached = store.cached_feed("https://a.example/feed")
-    assert cached is not None
-    assert (cached.etag, cached.last_modified, cached.body) == ('"v2"', None, b"<rss>2</rss>")
+    assert cached == CachedFeed('"v2"', None, b"<rss>2</rss>", "https://b.example/feed")
+
+
+def test_a_state_file_from_before_the_feed_base_keeps_working(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    old = sqlite3.connect(path)  # the feeds table as the first version made it
+    old.execute(
+        "CREATE TABLE feeds (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, body BLOB, fetched_at TEXT)"
+    )
+    old.execute(
+        "INSERT INTO feeds VALUES ('https://a.example/feed', '\"v1\"', NULL, ?, 'then')", (b"<rss/>",)
+    )
+    old.commit()
+    old.close()
+    with Store(path) as store:
+        assert store.cached_feed("https://a.example/feed") == CachedFeed('"v1"', None, b"<rss/>", "")
+        store.save_feed("https://c.example/feed", None, None, b"<rss/>", "https://d.example/feed")
+    with Store(path) as reopened:  # a second open finds nothing left to change
+        cached = reopened.cached_feed("https://c.example/feed")
+        assert cached is not None and cached.base == "https://d.example/feed"
 
 
 def test_record_items_counts_only_new_ones(store: Store) -> None:
