@@ -174,26 +174,24 @@ def check(sources_path: Path) -> None:
     config = load_config(sources_path)
     with open_store(config) as store:
         from .fetch import fetch_all
-        from .parse import parse_feed
 
         results = fetch_all(config, store)
         failures = 0
         width = max(len(s.name) for s in config.sources)
         for result in results:
-            status = _probe(result, parse_feed)
+            status = _probe(result)
             failures += not status.startswith("ok")
             click.echo(f"{result.source.name:<{width}}  {status}")
     click.echo(f"{len(results) - failures} of {len(results)} sources ok")
     sys.exit(1 if failures else 0)
 
 
-def _probe(result: Any, parse_feed: Any) -> str:
-    if result.error:
-        return f"FAILED  {result.error}"
-    try:
-        entries = parse_feed(result.body or b"", result.source.name, result.url)
-    except DigestError as exc:
-        return f"FAILED  {exc}"
+def _probe(result: Any) -> str:
+    from .ingest import entries as read_entries
+
+    entries = read_entries(result)
+    if isinstance(entries, str):
+        return f"FAILED  {entries}"
     cached = ", not modified" if result.status == 304 else ""
     return f"ok      {len(entries)} entries{cached}"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .errors import ParseError
-from .models import Fetched, Item
+from .models import Entry, Fetched, Item
 from .normalize import normalize
 from .parse import parse_feed
 
@@ -17,10 +17,28 @@ from .parse import parse_feed
 def ingest(job: tuple[Fetched, str, datetime]) -> list[Item] | str:
     """The items of one fetched feed in ``section``, or why there are none."""
     result, section, fetched_at = job
+    found = entries(result)
+    if isinstance(found, str):
+        return found
+    try:
+        return normalize(found, result.source, fetched_at, section)
+    except Exception as exc:  # noqa: BLE001 -- one feed no rule foresaw fails alone
+        return _unforeseen(exc)
+
+
+def entries(result: Fetched) -> list[Entry] | str:
+    """The entries of one fetched feed, or why there are none: the fetch's error or the
+    parser's, and for a feed that breaks the parser in a way nobody foresaw, the
+    exception's, so that this feed fails alone and the issue is still built."""
     if result.error:
         return result.error
     try:
-        entries = parse_feed(result.body or b"", result.source.name, result.url)
+        return parse_feed(result.body or b"", result.source.name, result.base or result.url)
     except ParseError as exc:
         return str(exc)
-    return normalize(entries, result.source, fetched_at, section)
+    except Exception as exc:  # noqa: BLE001
+        return _unforeseen(exc)
+
+
+def _unforeseen(exc: Exception) -> str:
+    return f"could not read the feed ({type(exc).__name__}: {exc})"

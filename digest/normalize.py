@@ -53,8 +53,21 @@ _FTFY_WORK = re.compile(  # the look-ahead first: one class test per character
     rf"(?=[\xc2-\xf4\u201a\u0432\u0393{_FTFY_SINGLES}])"
     rf"(?:[\xc2-\xf4][{_CP1252_CONTINUATION}]|\u201a\xc4|\u0432\u0402|\u0393\xc7|[{_FTFY_SINGLES}])"
 )
+# noncharacters (U+FDD0-FDEF and the last two code points of each plane) and surrogates
+_NONCHARACTERS = re.compile(
+    "[\ufdd0-\ufdef\ud800-\udfff"
+    + "".join(chr(p + 0xFFFE) + chr(p + 0xFFFF) for p in range(0, 0x110000, 0x10000))
+    + "]"
+)
+# the start of what ``send`` would fill in per reader (``%%EMAIL%%``, ``%%NAME%%``): a
+# word joiner between the two signs leaves it looking the same and filled by nobody
+_PLACEHOLDER_START = re.compile(r"%%(?=[A-Z][A-Z0-9_]*%%)")
 MAX_TITLE, MAX_SUMMARY, MAX_TEXT = 300, 600, 20_000
+UNTITLED_WORDS = 100  # characters of a post's text that stand for its missing title
+MAX_DEPTH = 1_000  # elements open at once; nh3's time grows with the square of it
 _BLOCK_END = re.compile(r"(?i)</(p|div|li|h[1-6]|blockquote|tr|figure)>|<br\s*/?>")
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^<>]*?(/?)>")
+_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _IMG_SRC = re.compile(r'<img[^>]*?\ssrc="([^"]+)"')
 # A sentence ends at . ! or ?, possibly followed by a closing quote or bracket.
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[A-Z\"“‘(])")
@@ -71,12 +84,14 @@ def normalize(
 
 
 def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str) -> Item:
-    url = canonical_url(entry.link, entry.base) or canonical_url(entry.guid, entry.base)
+    url = canonical_url(entry.link, entry.base)
     body_html = sanitize_html(fix_text(entry.content), entry.base)
     text = html_to_text(body_html)[:MAX_TEXT]
     summary = _truncate(html_to_text(fix_text(entry.summary)), MAX_SUMMARY) or lead_sentences(text)
-    title = _truncate(" ".join(fix_text(entry.title).split()), MAX_TITLE)
-    key = url or entry.guid or f"{source.name}\n{title}"
+    # a post without a title (a microblog's) is known by its first words
+    title = _truncate(" ".join(fix_text(entry.title).split()), MAX_TITLE) or _first_words(summary or text)
+    # a guid is unique in its own feed only ("1", "post-2"): another feed's is another item
+    key = url or (f"{source.name}\n{entry.guid}" if entry.guid else f"{source.name}\n{title}")
     return Item(
         id=hashlib.sha1(key.encode("utf-8")).hexdigest()[:16],
         title=title,
@@ -122,27 +137,51 @@ def _is_tracking(name: str) -> bool:
 
 
 def fix_text(text: str) -> str:
-    """Repair mojibake and odd Unicode (ftfy), keeping typographic quotes."""
+    """Repair mojibake and odd Unicode (ftfy), keeping typographic quotes; drop what is
+    not a character (U+FFFE, lone surrogates), which email renderers refuse; and break
+    up any ``%%NAME%%`` so that feed text cannot fill in a reader's own details."""
     if not text:
         return ""
-    if not _FTFY_WORK.search(text):  # nothing for ftfy to do but the normal form
-        return unicodedata.normalize("NFC", text)
-    return ftfy.fix_text(text, config=FTFY)
+    if _FTFY_WORK.search(text):
+        text = ftfy.fix_text(text, config=FTFY)
+    else:  # nothing for ftfy to do but the normal form
+        text = unicodedata.normalize("NFC", text)
+    return _PLACEHOLDER_START.sub("%\u2060%", _NONCHARACTERS.sub("", text))
 
 
 def sanitize_html(markup: str, base: str = "") -> str:
     """Allow-listed HTML: no script/style/iframe, no event handlers, only http(s)/mailto links.
 
     Relative links and image sources are resolved against ``base`` (the feed's URL).
+    Markup nested deeper than ``MAX_DEPTH`` keeps its text and loses its tags: nh3
+    would take minutes over 200,000 nested elements.
     """
+    markup = markup or ""
+    if _depth(markup) > MAX_DEPTH:  # html_to_text would use nh3 too: tags go by pattern
+        text = html.unescape(_TAG.sub(" ", _BLOCK_END.sub("\n\n", markup)))
+        paragraphs = (" ".join(p.split()) for p in text.split("\n\n"))
+        markup = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs if p)
     return nh3.clean(
-        markup or "",
+        markup,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
         attribute_filter=_resolver(base) if base.startswith(("http://", "https://")) else None,
     )
+
+
+def _depth(markup: str) -> int:
+    """How many elements are open at most at once, by counting tags (void elements and
+    self-closed ones aside): one pass, whatever the nesting."""
+    depth = deepest = 0
+    for tag in _TAG.finditer(markup):
+        if tag.group(1):
+            depth = max(depth - 1, 0)
+        elif not tag.group(3) and tag.group(2).lower() not in _VOID:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
 
 
 def _resolver(base: str) -> Callable[[str, str, str], str]:
@@ -174,6 +213,12 @@ def lead_sentences(text: str, limit: int = 280) -> str:
             break
         summary = f"{summary} {sentence}".strip()
     return _truncate(summary, limit)
+
+
+def _first_words(text: str) -> str:
+    """A title for a post that has none: its first sentence, up to ``UNTITLED_WORDS``."""
+    first = text.split("\n\n", 1)[0] if text else ""
+    return _truncate(_SENTENCE_END.split(first, 1)[0], UNTITLED_WORDS)
 
 
 def _truncate(text: str, limit: int) -> str:

@@ -16,6 +16,7 @@ import json
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 import nh3
@@ -28,18 +29,21 @@ MAX_ENTRIES = 2_000
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.I)
 _HTML_PAGE = re.compile(rb"<html[\s>]", re.I)
 # Inside a DOCTYPE: quoted strings and comments are skipped whole; brackets nest.
-_DTD_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|[\[\]>]", re.S)
+_DTD_MARK = re.compile(rb"[\"'\[\]>]|<!--")
+_DTD_CLOSING = {b'"': b'"', b"'": b"'", b"<!--": b"-->"}
+_FIRST_WORD_TAG = re.compile(rb"<\w")  # where feedparser's search for a DOCTYPE and entities ends
+_NAME_START = re.compile(rb"[A-Za-z_:\x80-\xff]")  # what may start an element's name (UTF-8)
+_ABSOLUTE_WEB = re.compile(r"\s*https?://", re.I)
+_CHARACTER_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,20});")
 
 
 def parse_feed(body: bytes, source: str, url: str) -> list[Entry]:
     """Entries of the feed in ``body`` (fetched from ``url``) for ``source``."""
-    if body.lstrip()[:1] in (b"{", b"["):
+    if body.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"["):
         return _parse_json_feed(body, source, url)
-    remote = url.lower().startswith(("http://", "https://"))
-    headers = {"content-location": url} if remote else {}
-    parsed = feedparser.parse(
-        _without_doctype(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    # No base for feedparser: links come out as the feed wrote them ("<guid>post-2</guid>"
+    # must not become an address) and ``normalize`` resolves them against ``Entry.base``.
+    parsed = feedparser.parse(_without_doctype(body), sanitize_html=False, resolve_relative_uris=False)
     if not parsed.entries:
         if _HTML_PAGE.search(body[:4096]):
             raise ParseError("not a readable RSS, Atom or JSON feed: a web page (give the feed's address)")
@@ -47,42 +51,109 @@ def parse_feed(body: bytes, source: str, url: str) -> list[Entry]:
         detail = f": {reason}" if reason else ""
         raise ParseError(f"not a readable RSS, Atom or JSON feed{detail}")
     # A local file has no web address: relative links resolve against the feed's own link.
+    remote = url.lower().startswith(("http://", "https://"))
     base = url if remote else parsed.feed.get("link", "")
     declared = parsed.get("version", "").startswith("atom")
     return [_from_feedparser(e, source, base, declared) for e in parsed.entries[:MAX_ENTRIES]]
 
 
+def _detail_base(entry: Any, base: str) -> str:
+    """The address the entry's markup resolves against: its own ``xml:base`` (feedparser
+    records it per element), itself resolved against the feed's, over the feed's."""
+    for detail in [*(entry.get("content") or []), entry.get("summary_detail") or {}]:
+        if detail.get("base"):
+            try:
+                return urljoin(base, detail["base"])
+            except ValueError:
+                return base
+    return base
+
+
 def _without_doctype(body: bytes) -> bytes:
-    """``body`` as UTF-8 with every DOCTYPE cut out, so no declared entity can expand.
+    """``body`` as UTF-8 with the DOCTYPEs of its prolog cut out, so no declared entity
+    can expand, and character references to what is not a character made U+FFFD.
 
     feedparser itself keeps "safe" internal entities, and a 100 KB one referenced a
     thousand times is 100 MB (a quadratic blow-up). The body is converted to UTF-8
     first (as feedparser would) so that a UTF-16 or EBCDIC DOCTYPE is found as well.
+    Every DOCTYPE before the root element is cut, even one inside a comment, and up to
+    the first ``<`` and word character too, where feedparser's own look for entities
+    ends; one later on is text ("<![CDATA[The <!DOCTYPE line…]]>") and stays.
     """
     data = convert_to_utf8({}, body, {})
+    first_word = _FIRST_WORD_TAG.search(data)
+    head = max(_root_start(data), first_word.start() if first_word else len(data))
     pieces, position = [], 0
-    while match := _DOCTYPE.search(data, position):
+    while match := _DOCTYPE.search(data, position, head):
         pieces.append(data[position : match.start()])
-        position = len(data)
-        depth = 0
-        for token in _DTD_TOKEN.finditer(data, match.end()):
-            depth += {b"[": 1, b"]": -1}.get(token.group(), 0)
-            if token.group() == b">" and depth <= 0:
-                position = token.end()
-                break
+        position = _doctype_end(data, match.end(), head)
     pieces.append(data[position:])
-    return b"".join(pieces)
+    return _CHARACTER_REFERENCE.sub(_valid_reference, b"".join(pieces))
+
+
+def _root_start(data: bytes) -> int:
+    """Where the root element starts: the first tag outside comments, processing
+    instructions and DOCTYPEs (``len(data)`` if there is none)."""
+    position = 0
+    while (lt := data.find(b"<", position)) >= 0:
+        for opening, closing in ((b"<?", b"?>"), (b"<!--", b"-->")):
+            if data.startswith(opening, lt):
+                end = data.find(closing, lt + len(opening))
+                if end < 0:
+                    return len(data)
+                position = end + len(closing)
+                break
+        else:
+            if _DOCTYPE.match(data, lt):
+                position = _doctype_end(data, lt + len(b"<!DOCTYPE"), len(data))
+            elif _NAME_START.match(data, lt + 1):
+                return lt
+            else:
+                position = lt + 1
+    return len(data)
+
+
+def _doctype_end(data: bytes, position: int, stop: int) -> int:
+    """Where the DOCTYPE whose name starts at ``position`` ends (``stop`` if not before).
+
+    Each string or comment is skipped with one search for its end, so a DOCTYPE of a
+    million unclosed comments costs one pass, not a million."""
+    depth = 0
+    while mark := _DTD_MARK.search(data, position, stop):
+        token, position = mark.group(), mark.end()
+        if token in _DTD_CLOSING:
+            end = data.find(_DTD_CLOSING[token], position, stop)
+            if end < 0:
+                return stop
+            position = end + len(_DTD_CLOSING[token])
+        elif token == b">" and depth <= 0:
+            return position
+        else:
+            depth += {b"[": 1, b"]": -1}.get(token, 0)
+    return stop
+
+
+def _valid_reference(match: re.Match[bytes]) -> bytes:
+    """A character reference as it is if XML allows its character, else U+FFFD's:
+    feedparser's fallback parser fails on a surrogate or a number past U+10FFFF."""
+    digits = match.group(1)
+    code = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    allowed = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0x10FFFF
+    return match.group(0) if allowed and code not in (0xFFFE, 0xFFFF) else b"&#xFFFD;"
 
 
 def _from_feedparser(entry: Any, source: str, base: str, declared: bool) -> Entry:
     content = entry.get("content") or []
     html = max((c.get("value", "") for c in content), key=len, default="")
     summary = entry.get("summary", "")
+    link = entry.get("link", "")
+    if entry.get("guidislink") and not _ABSOLUTE_WEB.match(link):
+        link = ""  # an RSS guid taken for the link ("<guid>post-17</guid>") is no address
     return Entry(
         source=source,
-        base=base,
+        base=_detail_base(entry, base),
         title=_plain_title(entry, declared),
-        link=entry.get("link", ""),
+        link=link,
         guid=entry.get("id", ""),
         published=_struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
         summary=summary if html else (summary if len(summary) < 600 else ""),
@@ -134,6 +205,8 @@ def _parse_json_feed(body: bytes, source: str, url: str) -> list[Entry]:
         feed = json.loads(body.decode("utf-8-sig", errors="replace"))
     except json.JSONDecodeError as exc:
         raise ParseError(f"not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    except RecursionError:
+        raise ParseError("JSON nested too deep to be a feed") from None
     if not isinstance(feed, dict) or "jsonfeed.org" not in str(feed.get("version", "")):
         raise ParseError("JSON, but not a JSON Feed (no 'version' naming jsonfeed.org)")
     items = feed.get("items")
@@ -145,15 +218,17 @@ def _parse_json_feed(body: bytes, source: str, url: str) -> list[Entry]:
 
 
 def _from_json_item(item: dict[str, Any], source: str, base: str) -> Entry:
-    authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
-    author = next((str(a.get("name", "")) for a in authors if isinstance(a, dict)), "")
+    authors = item.get("authors") or [item.get("author")]
+    if not isinstance(authors, list):
+        authors = [authors]
+    author = next((str(a.get("name") or "") for a in authors if isinstance(a, dict)), "")
     html = item.get("content_html") or ""
     text = item.get("content_text") or ""
     return Entry(
         source=source,
         base=base,
         title=str(item.get("title") or ""),
-        link=str(item.get("url") or item.get("external_url") or ""),
+        link=next((item[k] for k in ("url", "external_url") if isinstance(item.get(k), str) and item[k]), ""),
         guid=str(item.get("id") or ""),
         published=_iso_date(item.get("date_published") or item.get("date_modified")),
         summary=str(item.get("summary") or ""),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import rss, rss_item
 
-from digest import build
+from digest import build, ingest
 from digest.build import collect
 from digest.store import Store
 
@@ -55,3 +55,25 @@ def test_a_parse_worker_imports_neither_the_http_client_nor_the_numerical_stack(
     )
     loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_a_feed_that_breaks_parsing_unforeseen_fails_alone(
+    tmp_path: Path, write_config, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "feeds").mkdir()
+    for name in ("good", "odd"):
+        items = [rss_item(f"{name} story {k}", f"https://{name}.example/{k}") for k in range(2)]
+        (tmp_path / "feeds" / f"{name}.xml").write_bytes(rss(*items, link=f"https://{name}.example/"))
+    config = write_config([{"name": n, "path": f"feeds/{n}.xml"} for n in ("good", "odd")])
+    normalize = ingest.normalize
+
+    def breaks_on_odd(entries, source, *rest):  # a fault no rule foresaw, in one feed only
+        if source.name == "odd":
+            raise RecursionError("maximum recursion depth exceeded")
+        return normalize(entries, source, *rest)
+
+    monkeypatch.setattr(ingest, "normalize", breaks_on_odd)
+    items, stats = collect(config, store)
+    assert [i.title for i in items] == ["good story 0", "good story 1"]
+    [failed] = stats.feeds_failed
+    assert failed.source == "odd" and "RecursionError: maximum recursion depth exceeded" in failed.error

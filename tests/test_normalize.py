@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -208,12 +210,66 @@ def test_whitespace_in_titles_is_collapsed() -> None:
     assert one(entry("  Spaced \n\t out   title ")).title == "Spaced out title"
 
 
-def test_untitled_entries_are_dropped() -> None:
-    assert normalize([entry(""), entry("Kept")], source(), FETCHED_AT, "top-news")[0].title == "Kept"
-    assert len(normalize([entry(""), entry("Kept")], source(), FETCHED_AT, "top-news")) == 1
+def test_an_untitled_post_is_known_by_its_first_words_and_an_empty_one_is_dropped() -> None:
+    post = "<p>Shipped the new parser today! It reads twice as fast. More soon.</p>"
+    items = normalize(
+        [
+            entry("", content=post),
+            entry("", link="https://news.example/b"),
+            entry("Kept", link="https://news.example/c"),
+        ],
+        source(),
+        FETCHED_AT,
+        "top-news",
+    )
+    assert sorted(i.title for i in items) == ["Kept", "Shipped the new parser today!"]
+    long = one(entry("", content="<p>" + "word " * 60 + "</p>"))
+    assert len(long.title) <= 100 and long.title.endswith("word…")
 
 
-# -- images -----------------------------------------------------------------------------
+def test_a_guid_that_is_no_address_is_no_link_and_is_unique_to_its_feed() -> None:
+    guid_only = rss(
+        '<item><title>First post</title><guid isPermaLink="false">1</guid></item>',
+        "<item><title>Second post</title><guid>post-2</guid></item>",  # a permalink by default, but relative
+        "<item><title>Third post</title><guid>https://blog.example/3</guid></item>",
+    )
+    first = normalize(parse_feed(guid_only, "A", FEED_URL), source(), FETCHED_AT, "top-news")
+    second = normalize(
+        parse_feed(guid_only, "B", FEED_URL), SourceConfig(name="B", url=FEED_URL), FETCHED_AT, "x"
+    )
+    assert {i.title: i.url for i in first} == {
+        "First post": "",
+        "Second post": "",
+        "Third post": "https://blog.example/3",
+    }
+    # two feeds numbering their posts alike keep them apart; one address is one item
+    ids = {i.title: i.id for i in first}
+    assert ids["First post"] != {i.title: i.id for i in second}["First post"]
+    assert ids["Third post"] == {i.title: i.id for i in second}["Third post"]
+
+
+def test_feed_text_cannot_fill_in_a_readers_details() -> None:
+    item = one(entry("Hi %%NAME%%", content="<p>Your address: %%EMAIL%%, 100%% sure, %%not%%</p>"))
+    fields = (item.title, item.text, item.html, item.summary)
+    assert not any(re.search(r"%%[A-Z][A-Z0-9_]*%%", f) for f in fields)
+    assert item.title.replace("\u2060", "") == "Hi %%NAME%%"  # it still reads the same
+    assert "100%% sure, %%not%%" in item.text
+
+
+def test_what_is_not_a_character_is_dropped() -> None:
+    item = one(entry("T\ufffe x\uffff y\U0010ffff \ud800z", content="<p>a\ufdd0b</p>"))
+    assert (item.title, item.text) == ("T x y \ufffdz", "ab")  # a lone surrogate marks lost text
+
+
+def test_markup_nested_past_the_limit_keeps_its_text_in_linear_time() -> None:
+    depth = 200_000
+    markup = "<div>" * depth + "Deep <b>text</b> &amp; more" + "</div>" * depth
+    started = time.perf_counter()
+    item = one(entry("Nested", content=markup))
+    assert time.perf_counter() - started < 5
+    assert item.text == "Deep text & more" and "<div" not in item.html
+    shallow = one(entry("Shallow", content="<div>" * 50 + "<p>kept <b>bold</b></p>" + "</div>" * 50))
+    assert "<b>bold</b>" in shallow.html  # ordinary nesting keeps its tags
 
 
 def test_the_feed_image_wins_and_is_made_absolute() -> None:

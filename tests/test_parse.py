@@ -75,7 +75,8 @@ def test_rss_2_details() -> None:
     first, second = parse_fixture("rss20.xml")
     assert first.guid == "aidaily-1001" and first.author == "Jane Reporter"
     assert first.summary == "Meta agreed to buy a stake in a data-labelling firm."
-    assert second.link == "https://feeds.example/2025/06/13/att"  # relative, against the feed's URL
+    assert second.link == "/2025/06/13/att"  # as written: normalize resolves it against base
+    assert second.base == REMOTE
     assert second.content == '<p>Escaped <a href="/relative/link">HTML</a> in a description.</p>'
 
 
@@ -245,3 +246,90 @@ def test_an_external_entity_reads_no_file() -> None:
 def test_at_most_max_entries_are_kept() -> None:
     items = [rss_item(f"Item {n}", f"https://x.example/{n}") for n in range(MAX_ENTRIES + 5)]
     assert len(parse_feed(rss(*items), "S", REMOTE)) == MAX_ENTRIES
+
+
+@pytest.mark.parametrize(
+    "reference", ["&#xD800;", "&#x110000;", "&#xFFFE;", "&#1;", "&#99999999999999999999;"]
+)
+def test_a_reference_to_what_is_not_a_character_keeps_the_feed(reference: str) -> None:
+    body = rss(
+        rss_item(f"Bad {reference} title", "https://x.example/1"), rss_item("Good", "https://x.example/2")
+    )
+    assert [e.title for e in parse_feed(body, "S", REMOTE)] == ["Bad \ufffd title", "Good"]
+
+
+def test_a_doctype_written_in_an_items_text_is_text() -> None:
+    body = rss(
+        rss_item("One", "https://x.example/1", body="<![CDATA[<p>The <!DOCTYPE isn't the only thing.</p>]]>"),
+        rss_item("Two's", "https://x.example/2", body="it's 'quoted' and \"double\" > less"),
+        rss_item("Three", "https://x.example/3", body="<![CDATA[<!DOCTYPE html [ <!ENTITY x 'y'> ]>]]>"),
+    )
+    entries = parse_feed(body, "S", REMOTE)
+    assert [e.title for e in entries] == ["One", "Two's", "Three"]
+    assert entries[0].content == "<p>The <!DOCTYPE isn't the only thing.</p>"
+
+
+def test_a_doctype_in_a_comment_before_the_root_is_still_cut() -> None:
+    # feedparser looks for entity declarations up to the first "<" and letter, comments or not
+    document = quadratic_blowup(100_000, 2_000).replace("<!DOCTYPE rss [", "<!-- <!DOCTYPE rss [", 1)
+    document = document.replace("]>\n<rss", "]> -->\n<rss", 1).replace(
+        "</channel></rss>", "</channel>"
+    )  # broken
+    entries, elapsed, peak = parse_measured(document.encode())
+    assert elapsed < 2 and peak < 30_000_000
+    assert entries[0].title == "Blow-up" and len(entries[0].content) < 20_000
+
+
+def test_a_doctype_of_a_million_unclosed_comments_costs_one_pass() -> None:
+    started = time.perf_counter()
+    with pytest.raises(ParseError):
+        parse_feed(b'<?xml version="1.0"?><!DOCTYPE x [' + b"<!--" * 1_000_000, "S", REMOTE)
+    assert time.perf_counter() - started < 5
+
+
+def test_xml_base_resolves_the_entrys_markup_too() -> None:
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://blog.example/2026/12/"><title>T</title>'
+        b'<entry><title>Bridge</title><link href="bridge.html"/><id>1</id>'
+        b'<content type="html">&lt;img src="bridge.jpg"&gt;</content></entry>'
+        b'<entry xml:base="/other/"><title>Ferry</title><link href="ferry.html"/><id>2</id>'
+        b"<summary>s</summary></entry></feed>"
+    )
+    bridge, ferry = parse_feed(body, "S", REMOTE)
+    assert (bridge.base, bridge.link) == (
+        "https://blog.example/2026/12/",
+        "https://blog.example/2026/12/bridge.html",
+    )
+    assert ferry.base == "https://blog.example/other/"
+
+
+def test_a_json_feed_with_a_byte_order_mark() -> None:
+    body = (
+        b'\xef\xbb\xbf{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "BOM"}]}'
+    )
+    assert [e.title for e in parse_feed(body, "S", REMOTE)] == ["BOM"]
+
+
+@pytest.mark.parametrize(
+    ("item", "author", "link"),
+    [
+        ('"authors": 5', "", "https://j.example/1"),
+        ('"authors": [{"name": null}], "author": "bob"', "", "https://j.example/1"),
+        ('"author": {"name": "Ada"}', "Ada", "https://j.example/1"),
+        ('"authors": {"name": "Ada"}', "Ada", "https://j.example/1"),
+        ('"url": 5, "external_url": "https://j.example/e"', "", "https://j.example/e"),
+        ('"url": "", "external_url": "https://j.example/e"', "", "https://j.example/e"),
+    ],
+)
+def test_a_json_feed_item_of_odd_types(item: str, author: str, link: str) -> None:
+    fields = '"id": "1", "title": "T", ' + (
+        item if '"url"' in item else f'"url": "https://j.example/1", {item}'
+    )
+    body = ('{"version": "https://jsonfeed.org/version/1.1", "items": [{' + fields + "}]}").encode()
+    [entry] = parse_feed(body, "S", REMOTE)
+    assert (entry.author, entry.link) == (author, link)
+
+
+def test_json_nested_too_deep_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="nested too deep"):
+        parse_feed(b"[" * 200_000 + b"]" * 200_000, "S", REMOTE)
