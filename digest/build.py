@@ -22,6 +22,7 @@ from .curate import curate
 from .errors import BuildError, NothingNew
 from .fetch import Fetched, fetch_all
 from .ingest import ingest
+from .lock import publish_lock, publish_lock_path
 from .models import FeedFailure, Issue, Item, Stats
 from .notes import Notes, load_notes
 from .publish import publish
@@ -106,18 +107,24 @@ def build_issue(
     earlier = store.published_before(issue_date.isoformat(), since)
     published = already_published(stories, earlier, settings) if earlier else set()
     day = issue_date.isoformat()
-    number = store.next_issue_number(day)  # taken only once the issue is published
-    issue = curate([s for s in stories if s.id not in published], config, issue_date, number, stats)
-    if not issue.stories:
-        raise NothingNew(
-            f"no stories for {issue_date}: {len(items)} items, none new and within "
-            f"{config.curate.lookback_days:g} days (try --date, or curate.lookback_days)"
-        )
-    rendered = render_issue(issue, config, notes_for(config, issue_date))
-    folder = publish(issue, rendered, report(stories), config, out)
-    if store.issue_number(day, day) != number:  # a build of another day took it meanwhile
-        raise BuildError(f"another build took issue #{number} while this one ran: build {day} again")
-    store.record_issue(number, issue.title, issue.stories)
+    # one build at a time from the number it peeks at to the folder in place: two builds
+    # at once (cron and a preview) would publish the same number, or half-write one folder
+    with publish_lock(publish_lock_path(config)):
+        number = store.next_issue_number(day)
+        issue = curate([s for s in stories if s.id not in published], config, issue_date, number, stats)
+        if not issue.stories:
+            raise NothingNew(
+                f"no stories for {issue_date}: {len(items)} items, none new and within "
+                f"{config.curate.lookback_days:g} days (try --date, or curate.lookback_days)"
+            )
+        rendered = render_issue(issue, config, notes_for(config, issue_date))
+
+        def record() -> None:  # once the folder is written, just before it goes in place
+            with store.transaction():
+                store.issue_number(day, day)  # the number peeked at: no other build ran meanwhile
+                store.record_issue(number, issue.title, issue.stories)
+
+        folder = publish(issue, rendered, report(stories), config, out, before_swap=record)
     return Built(issue, rendered, folder)
 
 

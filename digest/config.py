@@ -307,6 +307,17 @@ class Config(_Strict):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _templates_exist(self) -> Config:
+        if self.templates is not None and not self.resolve(self.templates).is_dir():
+            raise PydanticCustomError(  # else the built-in theme would stand in without a word
+                "value_error",
+                "no folder {folder}; give a folder of templates (relative to sources.yaml), or leave "
+                "templates out for the built-in ones",
+                {"folder": str(self.resolve(self.templates)), "loc": ("templates",)},
+            )
+        return self
+
     def resolve(self, relative: str) -> Path:
         """A path from the config, relative to the folder of sources.yaml."""
         path = Path(os.path.expanduser(relative))

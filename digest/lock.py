@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,36 @@ def lock_path(config: Config) -> Path:
     """The lock file of a newsletter: ``<state file>.lock``."""
     state = config.resolve(config.state)
     return state.with_name(state.name + ".lock")
+
+
+def publish_lock_path(config: Config) -> Path:
+    """The lock that builds publish under: ``<state file>.publish.lock``."""
+    state = config.resolve(config.state)
+    return state.with_name(state.name + ".publish.lock")
+
+
+@contextmanager
+def publish_lock(path: Path, patience: float = 120.0) -> Iterator[None]:
+    """Hold the lock at ``path`` for the block, waiting up to ``patience`` seconds for it.
+
+    Builds (``build``, ``run``, every ``preview`` rebuild) take their issue number and
+    write ``out/`` under it, one at a time: publishing takes a second or two, so a
+    second build waits instead of failing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        waited_until = time.monotonic() + patience
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > waited_until:
+                    raise AlreadyRunning(
+                        f"another build has been publishing for over {patience:.0f} s (lock {path}); "
+                        "this one exits"
+                    ) from None
+                time.sleep(0.05)
+        yield
 
 
 @contextmanager

@@ -3,40 +3,85 @@
 Per issue (``out/<slug>/``): ``index.html`` (web version), ``issue.txt``, ``issue.json``
 (the contract in DESIGN.md), ``dedup.json`` and ``report.html`` (why takes merged),
 and ``email.html`` / ``email.txt`` with the per-recipient placeholders that ``send``
-fills. Files are written to a temporary name and renamed, so a reader never sees half.
+fills. The folder is written beside its place and renamed into it, and the archive's
+files and ``latest`` are each renamed over the old, so a reader never sees half.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .config import SUBJECT_PLACEHOLDER, Config
 from .models import Issue, Item, Story
-from .render import MANAGE, RECIPIENT, UNSUBSCRIBE, Rendered, render_page
+from .render import MANAGE, PLACEHOLDER, RECIPIENT, UNSUBSCRIBE, Rendered, render_page
 
 
-def publish(issue: Issue, rendered: Rendered, report: dict[str, Any], config: Config, out: Path) -> Path:
-    """Write the issue folder and refresh the archive; return the folder."""
+def publish(
+    issue: Issue,
+    rendered: Rendered,
+    report: dict[str, Any],
+    config: Config,
+    out: Path,
+    before_swap: Callable[[], None] = lambda: None,
+) -> Path:
+    """Write the issue folder and refresh the archive; return the folder.
+
+    The folder is written whole beside its place, then ``before_swap`` runs (the build
+    records the issue), then it replaces the old one by renames, so a build killed at
+    any point leaves the old folder or the new one, never a mix of both."""
     folder = out / issue.slug
-    folder.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    _sweep(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{issue.slug}.building-", dir=out))
     web = _web_links(config)
-    write_atomic(folder / "email.html", rendered.html)
-    write_atomic(folder / "email.txt", rendered.text)
-    write_atomic(folder / "index.html", _fill(rendered.html, web))
-    write_atomic(folder / "issue.txt", _fill(rendered.text, web))
-    write_atomic(folder / "issue.json", _dump(issue_json(issue, config)))
-    write_atomic(folder / "dedup.json", _dump(report))
+    files = {
+        "email.html": rendered.html,
+        "email.txt": rendered.text,
+        "index.html": _fill(rendered.html, web),
+        "issue.txt": _fill(rendered.text, web),
+        "issue.json": _dump(issue_json(issue, config)),
+        "dedup.json": _dump(report),
+    }
     if report:  # no dedup report (an issue built without dedup), no report page
-        page = render_page(
+        files["report.html"] = render_page(
             config, "report.html", report=report, newsletter=config.newsletter.name, date=issue.date
         )
-        write_atomic(folder / "report.html", page)
+    for name, text in files.items():
+        (staging / name).write_text(text, encoding="utf-8")
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide the issue from a web server
+    before_swap()
+    _put_in_place(staging, folder)
     refresh_archive(config, out)
     return folder
+
+
+def _put_in_place(staging: Path, folder: Path) -> None:
+    """Replace ``folder`` by ``staging``: two renames, the old folder removed after."""
+    old = None
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        folder.rename(old)
+    staging.rename(folder)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _sweep(out: Path) -> None:
+    """Remove what a build killed while publishing left behind (the caller holds the
+    publish lock, so no build is writing them now)."""
+    for pattern in (".*.building-*", ".*.old-*", ".*.tmp-*"):
+        for leftover in out.glob(pattern):
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
 
 
 def subject_line(issue: Issue, config: Config) -> str:
@@ -108,18 +153,18 @@ def refresh_archive(config: Config, out: Path) -> None:
     context = {"issues": issues, "newsletter": config.newsletter, "updated": updated}
     write_atomic(out / "index.html", render_page(config, "archive.html", **context))
     write_atomic(out / "feed.xml", render_page(config, "feed.xml", **context))
-    if issues:
-        latest = out / "latest"
-        if latest.is_symlink() or latest.exists():
-            latest.unlink()
-        latest.symlink_to(issues[0]["slug"], target_is_directory=True)
+    if issues:  # a new link renamed over the old one: ``latest`` is never missing
+        link = out / f".latest.tmp-{os.getpid()}"
+        link.unlink(missing_ok=True)
+        link.symlink_to(issues[0]["slug"], target_is_directory=True)
+        os.replace(link, out / "latest")
 
 
 def _archived(out: Path) -> list[dict[str, Any]]:
     """Every issue in ``out/``, newest first, with its slug."""
     issues = []
     for path in out.glob("*/issue.json"):
-        if path.parent.is_symlink():
+        if path.parent.is_symlink() or path.parent.name.startswith("."):
             continue
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -131,7 +176,9 @@ def _archived(out: Path) -> list[dict[str, Any]]:
 
 def _web_links(config: Config) -> dict[str, str]:
     """What the per-recipient placeholders become in the public web version: the
-    configured pages, else the archive, else a mail to the newsletter (never a dead link)."""
+    configured pages, else the archive, else a mail to the newsletter (never a dead link).
+    A page whose address is made per reader (``?u={email}&t={token}``) has no address
+    for the public, so the fallback stands in for it."""
     recipients = config.recipients
     newsletter = config.newsletter
     mail = (
@@ -140,17 +187,24 @@ def _web_links(config: Config) -> dict[str, str]:
         or newsletter.sender.email
     )
     fallback = newsletter.url or f"mailto:{mail.removeprefix('mailto:')}?subject=unsubscribe"
+    unsubscribe, manage = (
+        (url if "{" not in url else "" for url in (recipients.unsubscribe_url, recipients.manage_url))
+        if recipients
+        else ("", "")
+    )
     return {
-        UNSUBSCRIBE: (recipients.unsubscribe_url if recipients else "") or fallback,
-        MANAGE: (recipients.manage_url if recipients else "") or newsletter.url or fallback,
+        UNSUBSCRIBE: unsubscribe or fallback,
+        MANAGE: manage or newsletter.url or fallback,
         RECIPIENT: "",
     }
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
+    """``text`` with the ``values`` filled in and every other reader's field (a
+    template's ``%%NAME%%``, a CSV column's ``%%PLAN%%``) left empty: the public has none."""
     for placeholder, value in values.items():
         text = text.replace(placeholder, value)
-    return text
+    return PLACEHOLDER.sub("", text)
 
 
 def _dump(data: Any) -> str:
@@ -158,7 +212,10 @@ def _dump(data: Any) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` via a temporary file and a rename."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    """Write ``text`` (UTF-8) to ``path`` via a temporary file of its own and a rename."""
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.tmp-", delete=False
+    ) as temporary:
+        temporary.write(text)
+    os.chmod(temporary.name, 0o644)  # NamedTemporaryFile's 0600 would hide it from a web server
+    os.replace(temporary.name, path)

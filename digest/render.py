@@ -28,11 +28,17 @@ from .notes import NoteBlock, Notes
 
 log = logging.getLogger(__name__)
 GMAIL_CLIP_BYTES = 102 * 1024
+# MJML elements that take no closing tag (written <mj-image ...> as often as <mj-image .../>)
+_MJ_EMPTY = frozenset(
+    {"mj-image", "mj-divider", "mj-spacer", "mj-breakpoint", "mj-font", "mj-all", "mj-class"}
+)
 # Filled per recipient at send time; the web version gets the newsletter's own links.
 UNSUBSCRIBE = "%%UNSUBSCRIBE_URL%%"
 MANAGE = "%%MANAGE_URL%%"
 RECIPIENT = "%%EMAIL%%"
 PLACEHOLDERS = (UNSUBSCRIBE, MANAGE, RECIPIENT)
+# any per-recipient field: these, %%NAME%%, a recipients CSV column as %%COLUMN%%
+PLACEHOLDER = re.compile(r"%%([A-Z][A-Z0-9_]*)%%")
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 # The templates' wording; ``newsletter.labels`` in sources.yaml overrides any of these.
@@ -233,11 +239,46 @@ def template_position(exc: BaseException) -> str:
 
 
 def _mjml_to_html(source: str) -> str:
-    """The HTML of ``source``; MRML's parse errors become a ``TemplateError``."""
+    """The HTML of ``source``; MRML's parse errors become a ``TemplateError`` that shows
+    the element at fault where it can be found (MRML names no place)."""
     try:
         return mjml2html(source)
     except ValueError as exc:
-        raise TemplateError(f"email.mjml: the MJML does not render: {exc}") from None
+        raise TemplateError(f"email.mjml: the MJML does not render: {exc}{_unbalanced(source)}") from None
+
+
+_MJ_TAG = re.compile(r"<(/?)(mjml|mj-[a-z-]+)\b[^>]*?(/?)>")
+
+
+def _unbalanced(source: str) -> str:
+    """Where the first ``mj-`` element of ``source`` that is not closed, or closed out of
+    turn, starts: its line in the MJML the templates made, and the words there, which
+    find it in the template ("" if every element is closed)."""
+    stack: list[re.Match[str]] = []
+    for tag in _MJ_TAG.finditer(source):
+        closing, name, empty = tag.groups()
+        if empty or name in _MJ_EMPTY:
+            continue
+        if not closing:
+            stack.append(tag)
+        elif stack and stack[-1].group(2) == name:
+            stack.pop()
+        else:
+            return _place(
+                source,
+                stack[-1] if stack else tag,
+                "is not closed before </" + name + ">" if stack else "closes nothing",
+            )
+    return _place(source, stack[-1], "is never closed") if stack else ""
+
+
+def _place(source: str, tag: re.Match[str], what: str) -> str:
+    line = source.count("\n", 0, tag.start()) + 1
+    after = re.sub(r"<[^>]*>|<[^>]*$", " ", source[tag.end() : tag.end() + 200])  # a cut tag too
+    near = " ".join(after.split())[:60]
+    return f"; <{tag.group(1)}{tag.group(2)}> on line {line} of the MJML {what}" + (
+        f" (before “{near}”)" if near else ""
+    )
 
 
 def inline_css(html: str, css: str) -> str:

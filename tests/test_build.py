@@ -5,7 +5,10 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import os
 import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -178,24 +181,116 @@ def test_the_subject_line_follows_the_config_into_the_message(demo: Path, monkey
     assert "=?utf-8?" in first.read_text(encoding="ascii")  # RFC 2047, not raw UTF-8 in a header
 
 
-def test_a_number_taken_by_another_build_meanwhile_is_not_overwritten(demo: Path, monkeypatch) -> None:
-    import digest.build
+def digest_process(sources: Path, *args: str) -> subprocess.Popen[str]:
+    """``digest build`` as a process of its own, as cron or a second terminal would run it."""
+    command = [sys.executable, "-m", "digest.cli", "-q", "build", "--sources", str(sources), *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    publish = digest.build.publish
 
-    def publish_while_another_build_finishes(*args, **kwargs):
-        folder = publish(*args, **kwargs)
-        with Store(demo / ".digest" / "state.sqlite") as other:  # a second connection, as another process
-            assert other.issue_number("2025-06-01", "2025-06-01") == 1
-        return folder
-
-    monkeypatch.setattr(digest.build, "publish", publish_while_another_build_finishes)
-    code, _, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
-    assert code != 0 and f"another build took issue #1 while this one ran: build {DEMO_DATE} again" in err
+def published_numbers(demo: Path) -> dict[str, int]:
+    """Each issue folder's number, by date, checked against the state's."""
+    numbers = {}
     with Store(demo / ".digest" / "state.sqlite") as store:
-        assert store.next_issue_number("2025-06-01") == 1  # the other day keeps its number
-        assert store.next_issue_number(DEMO_DATE) == 2  # and this day gets the next one when rebuilt
-    monkeypatch.setattr(digest.build, "publish", publish)
-    code, _, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
+        for path in sorted((demo / "out").glob("*/issue.json")):
+            issue = json.loads(path.read_text(encoding="utf-8"))
+            assert store.next_issue_number(issue["date"]) == issue["number"], path  # one number in both
+            numbers[issue["date"]] = issue["number"]
+    return numbers
+
+
+DATES = ("2025-06-12", "2025-06-13", "2025-06-14")
+
+
+def test_builds_at_once_publish_one_after_another(demo: Path) -> None:
+    builds = [digest_process(demo / "sources.yaml", "--date", day) for day in (*DATES, DATES[-1], DATES[-1])]
+    for process in builds:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    numbers = published_numbers(demo)
+    assert sorted(numbers) == list(DATES) and sorted(numbers.values()) == [1, 2, 3]  # none twice
+    out = demo / "out"
+    assert (out / "latest").resolve() == (out / DATES[-1]).resolve()
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary left behind
+    archive = (out / "index.html").read_text(encoding="utf-8")
+    assert all(day in archive for day in DATES)
+
+
+# ``digest build`` that dies as SIGKILL would (no cleanup) at its Nth write or rename
+DIES_AT = """
+import os, pathlib, sys
+from digest.cli import main
+calls = 0
+def dying(real):
+    def call(*args, **kwargs):
+        global calls
+        calls += 1
+        if calls == int(os.environ["DIE_AT"]):
+            os._exit(137)
+        return real(*args, **kwargs)
+    return call
+pathlib.Path.write_text = dying(pathlib.Path.write_text)
+pathlib.Path.rename = dying(pathlib.Path.rename)
+os.replace = dying(os.replace)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_build_killed_at_any_write_leaves_a_whole_folder_or_none(demo: Path) -> None:
+    sources = demo / "sources.yaml"
+    for day in DATES[:2]:
+        assert build(sources, "--date", day)[0] == 0
+    before = published_numbers(demo)
+    for point in range(1, 17):
+        command = [
+            sys.executable,
+            "-c",
+            DIES_AT,
+            "-q",
+            "build",
+            "--sources",
+            str(sources),
+            "--date",
+            DATES[-1],
+        ]
+        subprocess.run(command, env={**os.environ, "DIE_AT": str(point)}, capture_output=True, timeout=120)
+        folder = demo / "out" / DATES[-1]
+        if folder.exists():  # whole: every file, and the number the state gave it
+            assert {p.name for p in folder.iterdir()} >= {
+                "email.html",
+                "email.txt",
+                "issue.json",
+                "index.html",
+            }
+        numbers = published_numbers(demo)
+        assert {d: n for d, n in numbers.items() if d in before} == before, point
+        latest = demo / "out" / "latest"
+        assert (latest / "issue.json").is_file(), point  # never missing, never dangling
+    code, _, err = build(sources, "--date", DATES[-1])
     assert code == 0, err
-    assert json.loads((demo / "out" / DEMO_DATE / "issue.json").read_text(encoding="utf-8"))["number"] == 2
+    assert published_numbers(demo) == {**before, DATES[-1]: 3}
+    assert not [p.name for p in (demo / "out").iterdir() if p.name.startswith(".")]
+
+
+def test_the_web_version_fills_no_readers_details(demo: Path) -> None:
+    sources = demo / "sources.yaml"
+    text = sources.read_text(encoding="utf-8")
+    sources.write_text(
+        text.replace('greeting: "Hi AI Futurists,"', 'greeting: "Hi %%NAME%% (%%PLAN%%),"'), "utf-8"
+    )
+    assert build(sources, "--date", DEMO_DATE)[0] == 0
+    folder = demo / "out" / DEMO_DATE
+    assert "Hi %%NAME%% (%%PLAN%%)," in (folder / "email.html").read_text(
+        encoding="utf-8"
+    )  # send fills these
+    for name in ("index.html", "issue.txt"):
+        public = (folder / name).read_text(encoding="utf-8")
+        assert "Hi  ()," in public and "%%" not in public, name
+        # the demo's unsubscribe page is made per reader (?u={email}&t={token}): the public gets the archive
+        assert "{email}" not in public and "{token}" not in public, name
+        assert "https://futureblueprint.example/archive" in public, name
+
+
+def test_the_report_counts_the_items(demo_issue: Path) -> None:
+    issue = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
+    report = (demo_issue / "report.html").read_text(encoding="utf-8")
+    assert f"{issue['stats']['items']} items → {issue['stats']['stories']} stories" in report

@@ -259,3 +259,10 @@ def test_a_bad_sender_address_names_its_line(tmp_path: Path, key: str, value: st
     text = MINIMAL.replace("  name: Example Digest\n", f'  name: Example Digest\n  {key}: "{value}"\n', 1)
     message = config_error(tmp_path, text)
     assert f":{line}: newsletter." in message and f"'{value}' is not an email address" in message, message
+
+
+def test_a_templates_folder_that_does_not_exist_names_its_line(tmp_path: Path) -> None:
+    message = config_error(tmp_path, MINIMAL + "templates: my-theme\n")
+    assert ":6: templates: no folder " in message and "my-theme" in message, message
+    (tmp_path / "my-theme").mkdir()
+    assert load_config(write(tmp_path, MINIMAL + "templates: my-theme\n")).templates == "my-theme"

@@ -421,6 +421,20 @@ def test_template_syntax_error_names_file_and_line(tmp_path: Path) -> None:
         render_issue(make_issue(), config, [])
 
 
+def test_an_element_left_open_in_mjml_is_shown_where_it_starts(tmp_path: Path) -> None:
+    text = "<mj-text><p>Thanks for reading, friends</p></mj-text>"
+    content = f"<mj-section>\n  <mj-column>\n    {text}\n</mj-section>\n"
+    config = _templates(tmp_path, "partials/closing.mjml", content)
+    with pytest.raises(TemplateError) as caught:
+        render_issue(make_issue(), config, [])
+    message = str(caught.value)
+    assert message.startswith("email.mjml: the MJML does not render: ")
+    assert re.search(r"<mj-column> on line \d+ of the MJML is not closed before </mj-section>", message), (
+        message
+    )
+    assert "(before “Thanks for reading, friends”)" in message
+
+
 def test_undefined_variable_names_file_and_line(tmp_path: Path) -> None:
     content = (
         "<mj-section><mj-column>\n"
