@@ -139,7 +139,7 @@ def _log_fetched(result: Any) -> None:
 
 
 @main.command()
-@click.argument("items_file", type=click.File("r", encoding="utf-8"))
+@click.argument("items_file", type=click.File("rb"))
 @click.option(
     "--sources",
     "sources_path",
@@ -152,16 +152,19 @@ def dedup(items_file: Any, sources_path: Path | None) -> None:
 
     Each input line is {"id", "title", "summary", "text", "url", "source", "published"}
     (only id and title required; other fields are ignored). Prints one line per item,
-    in input order: {"id": ..., "story": ...}. Use - to read standard input.
+    in input order: {"id": ..., "story": ...}, the id as given (a string or an integer,
+    unique). Use - to read standard input. A malformed line exits 2 and prints nothing.
     """
     from .dedup import DedupSettings, cluster_jsonl
+    from .errors import ConfigError
 
     settings = dedup_settings(load_config(sources_path)) if sources_path else DedupSettings()
     try:
+        # bytes in: cluster_jsonl decodes each line, so a bad byte is reported by its line
         for line in cluster_jsonl(items_file, settings):
             click.echo(line)
     except ValueError as exc:
-        raise DigestError(f"{items_file.name}: {exc}") from None
+        raise ConfigError(f"{items_file.name}: {exc}") from None
 
 
 @main.command()

@@ -500,6 +500,106 @@ def test_cluster_jsonl_contract():
         list(cluster_jsonl([json.dumps({"title": "no id"})], DedupSettings()))
 
 
+def run_dedup(tmp_path: Path, lines: list[bytes], name: str = "items.jsonl") -> tuple[int, str, str]:
+    """``digest dedup`` on a real file holding ``lines``: its exit code, stdout and stderr."""
+    from click.testing import CliRunner
+
+    from digest.cli import main
+
+    path = tmp_path / name
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = CliRunner().invoke(main, ["dedup", str(path)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def jsonl(*rows: dict) -> list[bytes]:
+    return [json.dumps(row).encode() for row in rows]
+
+
+def test_dedup_refuses_a_duplicate_id_naming_both_lines(tmp_path):
+    code, out, err = run_dedup(
+        tmp_path,
+        jsonl(
+            {"id": "x", "title": "Meta in talks to invest $10 billion in Scale AI"},
+            {"id": "y", "title": "Meta Platforms eyes $10B stake in data-labeling startup Scale AI"},
+            {"id": "x", "title": "Apple unveils a new iPhone with a titanium frame"},
+            {"id": "z", "title": "Apple's titanium iPhone is here"},
+        ),
+    )
+    assert (code, out) == (2, "")
+    assert err == f'error: {tmp_path / "items.jsonl"}: line 3: id "x" is already used on line 1\n'
+    # story ids are made from item ids: 1 and "1" would be one id there too
+    code, out, err = run_dedup(tmp_path, jsonl({"id": 1, "title": "One"}, {"id": "1", "title": "Two"}))
+    assert (code, out) == (2, "") and 'line 2: id "1" is already used on line 1 (as 1)' in err
+
+
+def test_dedup_echoes_integer_ids_as_integers_in_input_order(tmp_path):
+    rows = [
+        {"id": 30, "title": "Meta in talks to invest $10 billion in Scale AI"},
+        {"id": "b", "title": "Earthquake of magnitude 6.1 strikes off the coast of Chile"},
+        {"id": 7, "title": "Meta Platforms eyes $10B stake in data-labeling startup Scale AI"},
+        {"id": 12345678901234567890, "title": "Central bank holds interest rates steady"},
+    ]
+    code, out, err = run_dedup(tmp_path, jsonl(*rows))
+    assert code == 0, err
+    answers = [json.loads(line) for line in out.splitlines()]
+    given = [row["id"] for row in rows]
+    assert [a["id"] for a in answers] == given
+    assert [type(a["id"]) for a in answers] == [type(i) for i in given]
+    assert answers[0]["story"] == answers[2]["story"] != answers[1]["story"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("id", None, '"id" must be a string or an integer, not null'),
+        ("id", 1.5, '"id" must be a string or an integer, not 1.5'),
+        ("id", ["a"], '"id" must be a string or an integer, not an array'),
+        ("id", {"a": 1}, '"id" must be a string or an integer, not an object'),
+        ("id", True, '"id" must be a string or an integer, not true'),
+        ("title", None, '"title" must be a non-empty string, not null'),
+        ("title", 123, '"title" must be a non-empty string, not 123'),
+        ("title", ["x"], '"title" must be a non-empty string, not an array'),
+        ("title", "", '"title" must be a non-empty string, not ""'),
+        ("title", " ", '"title" must be a non-empty string, not " "'),
+    ],
+)
+def test_dedup_refuses_an_id_or_title_of_the_wrong_kind_by_its_line(tmp_path, field, value, said):
+    bad = {"id": "b", "title": "Two", field: value}
+    code, out, err = run_dedup(tmp_path, jsonl({"id": "a", "title": "One"}, bad))
+    assert (code, out) == (2, "")
+    assert err == f"error: {tmp_path / 'items.jsonl'}: line 2: {said}\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        (b'{"id": "c", "title": "caf\xe9"}', "line 3: not UTF-8 (byte 0xe9 at offset 25)"),
+        (b'{"id": "c", "title": "t", "n": ' + b"9" * 5000 + b"}", "line 3: a number with too many digits"),
+        (b"[" * 100_000 + b"]" * 100_000, "line 3: arrays or objects nested too deeply"),
+        (b"{not json", "line 3: not JSON (Expecting property name enclosed in double quotes)"),
+    ],
+)
+def test_dedup_names_the_line_of_input_it_cannot_read(tmp_path, line, said):
+    code, out, err = run_dedup(tmp_path, [*jsonl({"id": "a", "title": "One"}), b"", line], name="lat.jsonl")
+    assert (code, out) == (2, "")
+    assert err == f"error: {tmp_path / 'lat.jsonl'}: {said}\n"
+
+
+def test_dedup_skips_a_byte_order_mark_in_a_file_and_on_stdin(tmp_path):
+    from click.testing import CliRunner
+
+    from digest.cli import main
+
+    lines = jsonl({"id": "a", "title": "Meta buys a stake in Scale AI"}, {"id": 2, "title": "Chile quake"})
+    code, out, err = run_dedup(tmp_path, [b"\xef\xbb\xbf" + lines[0], lines[1]])
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", 2]
+    piped = CliRunner().invoke(main, ["dedup", "-"], input=b"\xef\xbb\xbf" + b"\r\n".join(lines))
+    assert piped.exit_code == 0, piped.stderr
+    assert piped.stdout == out
+
+
 def test_report_lists_links_with_shared_terms(background):
     facts = report(dedup(load("deal.jsonl") + background))
     assert facts["totals"]["items"] == 25 and facts["totals"]["merged_stories"] == 1
@@ -621,6 +721,18 @@ def test_takes_in_other_words_become_candidates_by_meaning():
     by_meaning = set(zip(*(a.tolist() for a in candidates(prep, 3.0, 20, 0.05, 1))))
     assert (0, 1) not in by_terms  # no rare term in common
     assert (0, 1) in by_meaning
+
+
+def test_items_of_no_known_word_get_no_neighbours_by_meaning():
+    from digest.dedup.pairs import candidates
+    from digest.dedup.vectors import prepare
+
+    unknown = [f"zqx{n}a zqx{n}b zqx{n}c" for n in range(6)]  # words the vectors do not know
+    known = ["Carmaker recalls half a million vehicles", "Automaker pulls 500,000 cars back"]
+    prep = prepare(titled(unknown + known))
+    assert not prep.meaning[:6].any()
+    found = set(zip(*(a.tolist() for a in candidates(prep, 3.0, 20, 0.05, 2))))
+    assert found == {(6, 7)}  # zero vectors used to tie and pair at random with everyone
 
 
 def test_tree_model_walks_each_tree_to_its_leaf(tmp_path):

@@ -141,14 +141,26 @@ def _parse_time(value: object) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-def item_from_json(row: dict, line_number: int) -> Item:
-    """An ``Item`` from one ``digest dedup`` input object (only id and title required)."""
-    if not isinstance(row, dict) or not isinstance(row.get("id"), (str, int)) or "title" not in row:
-        raise ValueError(f'line {line_number}: expected an object with "id" and "title"')
+def item_from_json(row: object, line_number: int) -> Item:
+    """An ``Item`` from one ``digest dedup`` input object (only id and title required).
+
+    A malformed object raises ValueError naming its line. The item's id is the input id
+    as text: an integer id 7 becomes "7" (``cluster_jsonl`` echoes the integer back)."""
+    if not isinstance(row, dict):
+        raise ValueError(f'line {line_number}: expected an object with "id" and "title", not {_shown(row)}')
+    for key in ("id", "title"):
+        if key not in row:
+            raise ValueError(f'line {line_number}: "{key}" is missing')
+    if not _is_id(row["id"]):
+        raise ValueError(f'line {line_number}: "id" must be a string or an integer, not {_shown(row["id"])}')
+    # an empty title is no more a title than a missing one (the pipeline drops untitled items)
+    title = row["title"]
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError(f'line {line_number}: "title" must be a non-empty string, not {_shown(title)}')
     text = lambda key: row.get(key) if isinstance(row.get(key), str) else ""  # noqa: E731
     return Item(
         id=str(row["id"]),
-        title=str(row["title"] or ""),
+        title=title,
         url=text("url"),
         source=text("source"),
         published=_parse_time(row.get("published")),
@@ -157,18 +169,61 @@ def item_from_json(row: dict, line_number: int) -> Item:
     )
 
 
-def cluster_jsonl(lines: Iterable[str], settings: DedupSettings = DedupSettings()) -> Iterator[str]:
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A JSON value as an error message shows it: arrays and objects by kind, the rest as written."""
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    written = json.dumps(value, ensure_ascii=False)
+    return written if len(written) <= limit else written[: limit - 1] + "…"
+
+
+def _decoded(line: str | bytes, number: int) -> str:
+    """One input line as text; bytes are decoded here so that a bad byte is known by its line."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = f"byte 0x{line[exc.start]:02x} at offset {exc.start}"
+            raise ValueError(f"line {number}: not UTF-8 ({bad})") from None
+    return line.removeprefix("\ufeff") if number == 1 else line  # a byte order mark, as some editors write
+
+
+def _parsed(line: str, number: int) -> object:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"line {number}: not JSON ({exc.msg})") from None
+    except ValueError:  # json reads no integer of more than 4300 digits
+        raise ValueError(f"line {number}: a number with too many digits") from None
+    except RecursionError:
+        raise ValueError(f"line {number}: arrays or objects nested too deeply") from None
+
+
+def cluster_jsonl(lines: Iterable[str | bytes], settings: DedupSettings = DedupSettings()) -> Iterator[str]:
     """The ``digest dedup`` contract: JSON lines of items in, ``{"id", "story"}`` lines out,
-    one per item in input order. A malformed line raises ValueError naming its number."""
-    items = []
-    for number, line in enumerate(lines, start=1):
+    one per item in input order, each id exactly as it came in. Lines may be text or UTF-8
+    bytes (a byte order mark first is skipped). A malformed line, or an id used twice (1 and
+    "1" count as one), raises ValueError naming the lines, before any output."""
+    items, ids, first_line = [], [], {}
+    for number, raw in enumerate(lines, start=1):
+        line = _decoded(raw, number)
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"line {number}: not JSON ({exc.msg})") from None
-        items.append(item_from_json(row, number))
+        row = _parsed(line, number)
+        item = item_from_json(row, number)
+        if item.id in first_line:  # stories are keyed by id: two items of one id would mix theirs
+            earlier, given = first_line[item.id]
+            how = "" if type(given) is type(row["id"]) else f" (as {_shown(given)})"
+            raise ValueError(f"line {number}: id {_shown(row['id'])} is already used on line {earlier}{how}")
+        first_line[item.id] = (number, row["id"])
+        items.append(item)
+        ids.append(row["id"])
     story_of = {item.id: story.id for story in dedup(items, settings) for item in story.items}
-    for item in items:
-        yield json.dumps({"id": item.id, "story": story_of[item.id]}, ensure_ascii=False)
+    for item, given in zip(items, ids):
+        yield json.dumps({"id": given, "story": story_of[item.id]}, ensure_ascii=False)

@@ -88,8 +88,13 @@ def _dense_top_k(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's ``k`` nearest columns by meaning, within the time window, in chunks of
     rows so that no more than ``DENSE_CELLS`` similarities are held at once. ``cols`` are
-    the dated items in time order, then the undated (as ``_column_ranges`` gives them)."""
-    if k <= 0 or cols.size <= 1:
+    the dated items in time order, then the undated (as ``_column_ranges`` gives them).
+    An item without a word the vectors know has no meaning to be near: it is left out
+    (as row and column), else its zero similarities would tie with every other's and
+    pick arbitrary neighbours, slowly."""
+    known = np.any(prep.meaning != 0, axis=1)
+    rows, cols = rows[known[rows]], cols[known[cols]]
+    if k <= 0 or cols.size <= 1 or rows.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     days, vecs = prep.days, prep.meaning
     k = min(k, cols.size - 1)
