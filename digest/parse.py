@@ -39,6 +39,8 @@ _CHARACTER_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,20});")
 
 def parse_feed(body: bytes, source: str, url: str) -> list[Entry]:
     """Entries of the feed in ``body`` (fetched from ``url``) for ``source``."""
+    if not body.removeprefix(b"\xef\xbb\xbf").strip():
+        raise ParseError("an empty response: no feed in it")
     if body.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"["):
         return _parse_json_feed(body, source, url)
     # No base for feedparser: links come out as the feed wrote them ("<guid>post-2</guid>"

@@ -143,8 +143,6 @@ def test_an_html_page_is_not_a_feed() -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        b"",
-        b"   \n",
         b"\x00\x01\x02\xff garbage \xfe",
         b"Just some words.",
         b"<rss><channel>",
@@ -333,3 +331,9 @@ def test_a_json_feed_item_of_odd_types(item: str, author: str, link: str) -> Non
 def test_json_nested_too_deep_is_a_parse_error() -> None:
     with pytest.raises(ParseError, match="nested too deep"):
         parse_feed(b"[" * 200_000 + b"]" * 200_000, "S", REMOTE)
+
+
+@pytest.mark.parametrize("body", [b"", b" \r\n\t", b"\xef\xbb\xbf\n"])
+def test_an_empty_response_says_so(body: bytes) -> None:
+    with pytest.raises(ParseError, match="^an empty response: no feed in it$"):
+        parse_feed(body, "S", REMOTE)
