@@ -248,7 +248,7 @@ def send(
     Every recipient's delivery is logged in the state: a second run sends only to those
     who have not had the issue yet. Suppressed addresses never get it. On a terminal it
     asks first (--yes does not). Prints a summary;
-    exits 1 if any recipient failed or is deferred, 6 if the relay could not be used
+    exits 1 if any recipient failed, is deferred or is in doubt, 6 if the relay could not be used
     (wrong password, unreachable, missing issue), 75 if another send or run is going on.
     """
     from .lock import lock_path, run_lock
@@ -272,10 +272,10 @@ def send(
         with open_store(config) as store:
             todo, _ = plan(recipients, store, files.key, **retry)
         relay = f"{config.smtp.host}:{config.smtp.port}"
-        if todo:
-            click.confirm(
-                f"Send “{files.subject}” ({files.key}) to {len(todo)} recipients through {relay}?", abort=True
-            )
+        question = f"Send “{files.subject}” ({files.key}) to {len(todo)} recipients through {relay}?"
+        if todo and not click.confirm(question):
+            click.echo("not sent: nobody got the issue")  # the editor's choice, not a failure
+            return
     with run_lock(lock_path(config)), open_store(config) as store:
         with _Progress(f"sending {files.key}") as on_result:
             summary = send_issue(config, files, store, recipients, on_result=on_result, **retry)
@@ -291,7 +291,8 @@ def run(sources_path: Path, issue_date: Any) -> None:
     Never runs twice at once (exit 75 while another run holds the lock), never sends an
     issue twice (exit 0 with nothing to do once today's issue went out), resumes an
     interrupted send without rebuilding, and skips a day without new stories
-    (curate.skip_when_empty). Exits 1 if any recipient failed.
+    (curate.skip_when_empty). Exits 1 if anyone was left out; a run never resends
+    recipients left in doubt by a crash (digest send DATE --retry-unknown does).
     """
     from .lock import lock_path, run_lock
     from .send.daily import run_daily
@@ -388,7 +389,7 @@ class _Progress:
 
 
 def _report(summary: Any) -> None:
-    """Print the summary (and each failure); exit 1 if any recipient failed."""
+    """Print the summary (and each failure); exit 1 if anyone was left out."""
     for email, reply in summary.failed:
         click.echo(f"failed {email}: {reply}", err=True)
     for email, reply in summary.deferred:

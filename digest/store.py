@@ -2,22 +2,28 @@
 
 Feed validators and cached bodies, items first seen, issue numbers, stories published
 per issue, the send log and the suppression list. Every write is its own transaction,
-so a crash loses nothing already recorded.
+so a crash loses nothing already recorded. A database that cannot be used (locked by
+another process past the busy timeout, unreadable, full) is a ``StateError``, from any
+method.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from .errors import StateError
 from .models import Item, Story
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -48,7 +54,11 @@ CREATE TABLE IF NOT EXISTS suppressed (
 # when it is opened. Append here; never edit SCHEMA's tables or an applied step.
 MIGRATIONS = (
     "ALTER TABLE feeds ADD COLUMN base TEXT",  # the address after redirects
+    # Earlier versions marked an issue sent with recipients still in doubt: unmark it, so
+    # that runs warn about it again and 'digest send --retry-unknown' can finish it.
+    "UPDATE issues SET sent_at = NULL WHERE date IN (SELECT issue FROM sends WHERE status = 'sending')",
 )
+BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write lock before giving up
 
 
 @dataclass(frozen=True)
@@ -65,19 +75,59 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class Store:
-    """The SQLite state file; use as a context manager or call ``close()``."""
+# What SQLite says when the file cannot be used now, rather than that digest's SQL or data
+# is wrong (a bug, which stays an internal error): locked, unreadable, read-only, full.
+UNUSABLE = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOTADB,
+    sqlite3.SQLITE_PERM, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOMEM,
+})  # fmt: skip
 
-    def __init__(self, path: Path) -> None:
+
+def _state_error(path: Path, exc: sqlite3.Error, doing: str = "the state database failed") -> StateError:
+    """The one-line ``StateError`` for ``exc``, raised by the database at ``path``."""
+    if _code(exc) == sqlite3.SQLITE_BUSY:
+        return StateError(
+            f"{path}: the state database is locked by another process (another digest build, "
+            "send or run?); try again when it is done"
+        )
+    return StateError(f"{path}: {doing}: {exc}")
+
+
+def _code(exc: sqlite3.Error) -> int:
+    """The primary result code of ``exc`` (SQLITE_BUSY for SQLITE_BUSY_SNAPSHOT, ...)."""
+    return (getattr(exc, "sqlite_errorcode", None) or sqlite3.SQLITE_ERROR) & 0xFF
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """``method`` of ``Store``, an unusable database raised as a ``StateError``."""
+
+    @functools.wraps(method)
+    def guarded(self: Store, *args: Any, **kwargs: Any) -> T:
+        with self._unusable_as_state_error():
+            return method(self, *args, **kwargs)
+
+    return guarded
+
+
+class Store:
+    """The SQLite state file; use as a context manager or call ``close()``.
+
+    ``timeout`` is how long a write waits for another process's lock.
+    """
+
+    def __init__(self, path: Path, timeout: float = BUSY_TIMEOUT) -> None:
+        self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(SCHEMA)
             self._migrate()
-        except (sqlite3.Error, OSError) as exc:
+        except sqlite3.Error as exc:
+            raise _state_error(path, exc, "cannot open the state database") from None
+        except OSError as exc:
             raise StateError(f"{path}: cannot open the state database: {exc}") from None
-        self.path = path
 
     def _migrate(self) -> None:
         """Apply the ``MIGRATIONS`` this file has not had yet, all in one transaction.
@@ -94,6 +144,16 @@ class Store:
 
     def _version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    @contextmanager
+    def _unusable_as_state_error(self) -> Iterator[None]:
+        """Raise what SQLite says about an unusable database inside as one ``StateError``."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if _code(exc) not in UNUSABLE:
+                raise
+            raise _state_error(self.path, exc) from None
 
     def __enter__(self) -> Store:
         return self
@@ -114,15 +174,18 @@ class Store:
         if self.db.in_transaction:
             yield self.db
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        with self._unusable_as_state_error():
+            self.db.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for the lock
         try:
             yield self.db
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        with self._unusable_as_state_error():
+            self.db.execute("COMMIT")
 
     # -- feeds -------------------------------------------------------------------
+    @_guarded
     def cached_feed(self, url: str) -> CachedFeed | None:
         """The validators, body and final address stored for ``url``, if any."""
         row = self.db.execute(
@@ -130,6 +193,7 @@ class Store:
         ).fetchone()
         return CachedFeed(*row) if row else None
 
+    @_guarded
     def save_feed(
         self, url: str, etag: str | None, last_modified: str | None, body: bytes, base: str = ""
     ) -> None:
@@ -143,6 +207,7 @@ class Store:
             )
 
     # -- items -------------------------------------------------------------------
+    @_guarded
     def record_items(self, items: Sequence[Item]) -> int:
         """Remember when each item was first seen; return how many are new."""
         with self.transaction() as db:
@@ -154,6 +219,7 @@ class Store:
             return db.total_changes - before
 
     # -- issues ------------------------------------------------------------------
+    @_guarded
     def next_issue_number(self, date: str) -> int:
         """The number the issue of ``date`` has or would get, without taking it."""
         row = self.db.execute("SELECT number FROM issues WHERE date = ?", (date,)).fetchone()
@@ -162,6 +228,7 @@ class Store:
         (last,) = self.db.execute("SELECT COALESCE(MAX(number), 0) FROM issues").fetchone()
         return last + 1
 
+    @_guarded
     def issue_number(self, date: str, slug: str) -> int:
         """The number of the issue of ``date``: the same on a rebuild, else the next one."""
         with self.transaction() as db:
@@ -172,6 +239,7 @@ class Store:
             )
             return number
 
+    @_guarded
     def record_issue(self, number: int, title: str, stories: Sequence[Story]) -> None:
         """Store the issue's title and every take it published (replacing a rebuild's)."""
         rows = [
@@ -184,6 +252,7 @@ class Store:
             db.execute("DELETE FROM published WHERE issue = ?", (number,))
             db.executemany("INSERT INTO published VALUES (?, ?, ?, ?)", rows)
 
+    @_guarded
     def published_before(self, date: str, since: str) -> list[Item]:
         """Items published in issues dated from ``since`` up to, not including, ``date``."""
         rows = self.db.execute(
@@ -193,16 +262,19 @@ class Store:
         ).fetchall()
         return [_item_from_row(json.loads(data)) for (data,) in rows]
 
+    @_guarded
     def issue_sent(self, date: str) -> bool:
         """Whether the issue of ``date`` was already sent to the whole list."""
         row = self.db.execute("SELECT sent_at FROM issues WHERE date = ?", (date,)).fetchone()
         return bool(row and row[0])
 
+    @_guarded
     def mark_sent(self, date: str) -> None:
         """Record that the issue of ``date`` went out."""
         with self.transaction() as db:
             db.execute("UPDATE issues SET sent_at = ? WHERE date = ?", (_now(), date))
 
+    @_guarded
     def unfinished_sends(self, before: str, since: str) -> list[tuple[str, Counter[str]]]:
         """Issues dated in [``since``, ``before``) whose send began but never finished:
         each date with the count of its logged recipients by status."""
@@ -218,11 +290,13 @@ class Store:
         return list(found.items())
 
     # -- send log ----------------------------------------------------------------
+    @_guarded
     def send_status(self, issue: str) -> dict[str, str]:
         """Recipient -> status ("sent", "failed", "pending") for ``issue``."""
         rows = self.db.execute("SELECT email, status FROM sends WHERE issue = ?", (issue,))
         return dict(rows.fetchall())
 
+    @_guarded
     def log_send(self, issue: str, email: str, status: str, reply: str = "") -> None:
         """Record one attempt for one recipient (commits at once)."""
         with self.transaction() as db:
@@ -234,6 +308,7 @@ class Store:
                 (issue, email.lower(), status, reply, _now()),
             )
 
+    @_guarded
     def set_send_status(self, issue: str, email: str, status: str, reply: str = "") -> None:
         """Change the status of a row ``log_send`` created, without counting another attempt."""
         with self.transaction() as db:
@@ -242,6 +317,7 @@ class Store:
                 (status, reply, _now(), issue, email.lower()),
             )
 
+    @_guarded
     def send_log(self, issue: str) -> list[tuple[str, str, int, str]]:
         """(email, status, attempts, last reply) rows for ``issue``."""
         return self.db.execute(
@@ -250,6 +326,7 @@ class Store:
         ).fetchall()
 
     # -- suppression -------------------------------------------------------------
+    @_guarded
     def suppress(self, emails: Sequence[str], reason: str) -> int:
         """Add addresses to the suppression list; return how many were new."""
         with self.transaction() as db:
@@ -260,6 +337,7 @@ class Store:
             )
             return db.total_changes - before
 
+    @_guarded
     def suppressed(self) -> set[str]:
         """Every suppressed address, lower-cased."""
         return {e for (e,) in self.db.execute("SELECT email FROM suppressed")}

@@ -29,8 +29,8 @@ import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from digest.config import Config, load_config
-from digest.errors import SendError
+from digest.config import Config, Sender, load_config
+from digest.errors import ConfigError, SendError
 from digest.recipients import Recipient
 from digest.send import (
     find_issue,
@@ -277,6 +277,14 @@ def log_rows(config: Config) -> dict[str, tuple[str, int, str]]:
         return {email: (status, attempts, reply) for email, status, attempts, reply in store.send_log(DATE)}
 
 
+def field_lines(raw: bytes, name: str) -> list[str]:
+    """The physical lines of header field ``name`` in the message ``raw`` (folded as sent)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii").split("\r\n")
+    start = next(n for n, line in enumerate(head) if line.lower().startswith(f"{name.lower()}:"))
+    end = next((n for n in range(start + 1, len(head)) if head[n][:1] not in " \t"), len(head))
+    return head[start:end]
+
+
 def wait_for(condition: Callable[[], bool], deadline: float = DEADLINE) -> None:
     """Poll ``condition`` until it holds; fail at the deadline."""
     end = time.monotonic() + deadline
@@ -338,6 +346,39 @@ def test_resend_finds_nobody_left(smtp_server, make_config, issue_folder):
     assert len(smtp_server.messages) == 3
 
 
+def test_non_ascii_subjects_and_names_arrive_exactly_as_written(smtp_server, make_config, tmp_path):
+    # the email package's folder dropped the spaces between some adjacent encoded-words
+    subjects = [
+        "Future Blueprint #12: Nvidia and the EU reach a deal on chip exports — café société",
+        "Checks ✓ and dashes — between ✓ words — ✓ all of them kept",
+        "Résumé de la semaine : l’économie européenne, les élections régionales et la météo à Zürich",
+        "Weekly digest #12: the EU and Nvidia reach a deal on chip exports, and what it means for you",
+    ]
+    names = ["Zoë — café ✓", "Jean-Luc Picard — café société"]  # each fits one encoded-word
+    sender = "Ünïcode — Sender ✓"
+    config = make_config(smtp_server.port)
+    sender_address = Sender(name=sender, email="news@digest.example")
+    config = config.model_copy(
+        update={"newsletter": config.newsletter.model_copy(update={"sender": sender_address})}
+    )
+    (tmp_path / "subscribers.csv").write_text(
+        "email,name\n" + "".join(f"reader{n}@example.com,{name}\n" for n, name in enumerate(names)),
+        encoding="utf-8",
+    )
+    for day, subject in enumerate(subjects, 10):
+        send(config, write_issue(tmp_path / "out", f"2025-06-{day}", title=subject))
+
+    assert len(smtp_server.messages) == len(subjects) * len(names)
+    for number, (_, (rcpt,), raw) in enumerate(smtp_server.messages):
+        raw.decode("ascii")
+        for name in ("Subject", "From", "To"):
+            assert max(map(len, field_lines(raw, name))) <= 78, field_lines(raw, name)
+        msg = email.message_from_bytes(raw, policy=policy.default)
+        assert str(msg["Subject"]) == subjects[number // len(names)]
+        assert msg["From"].addresses[0].display_name == sender
+        assert msg["To"].addresses[0].display_name == names[int(rcpt[6])]
+
+
 def test_tokens_verify_and_placeholders_escape():
     token = unsubscribe_token("Reader@Example.com", SECRET)
     assert verify_token("reader@example.com", token, SECRET)
@@ -349,7 +390,7 @@ def test_tokens_verify_and_placeholders_escape():
 def test_token_without_secret_is_one_clear_error(smtp_server, make_config, issue_folder, monkeypatch):
     config = make_config(smtp_server.port)
     monkeypatch.delenv("DIGEST_UNSUBSCRIBE_SECRET")
-    with pytest.raises(SendError, match="DIGEST_UNSUBSCRIBE_SECRET"):
+    with pytest.raises(ConfigError, match="DIGEST_UNSUBSCRIBE_SECRET"):
         send(config, issue_folder)
     assert not smtp_server.messages
 
@@ -740,6 +781,54 @@ def test_killed_between_messages_then_resumed_sends_each_exactly_once(smtp_serve
     assert smtp_server.delivered() == {f"reader{n}@example.com": 1 for n in range(8)}
 
 
+def test_killed_after_the_final_dot_leaves_the_issue_unfinished_until_retry_unknown(
+    smtp_server, make_config, issue_folder, caplog
+):
+    config = make_config(smtp_server.port, recipients=3)
+    with open_state(config) as store:
+        store.issue_number(DATE, DATE)  # the issue row that build would have made
+    # the relay has reader1's whole message and has not answered yet when the process dies
+    smtp_server.on = lambda stage, address, n: HOLD if stage == "DATA" and n == 1 else None
+    env = {**os.environ, "DIGEST_UNSUBSCRIBE_SECRET": SECRET}
+    command = [sys.executable, "-m", "digest.cli", "send", DATE, "--sources", str(config.file)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: smtp_server.holding.is_set() or process.poll() is not None)
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        process.kill()  # SIGKILL
+        process.wait(timeout=DEADLINE)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    smtp_server.release.set()
+    smtp_server.on = lambda stage, address, n: None
+    sources = ["--sources", str(config.file)]
+
+    result = cli("send", DATE, *sources)  # the rest of the list, not reader1: at most once
+    assert result.exit_code == 1, result.output
+    assert f"sent 1, failed 0, in doubt 1 (not resent: 'digest send {DATE} --retry-unknown'" in result.output
+    result = cli("run", "--date", DATE, *sources)  # cron resumes the day's send: still not resent
+    assert result.exit_code == 1 and "in doubt 1" in result.output
+    assert smtp_server.delivered() == {"reader0@example.com": 1, "reader2@example.com": 1}
+    with open_state(config) as store:
+        assert not store.issue_sent(DATE)
+
+    caplog.clear()
+    cli("run", "--date", "2025-06-15", *sources)  # the next day's run (its build fails: no feed)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert (
+        f"the send of the issue of {DATE} never finished (1 in doubt, 2 sent): "
+        f"'digest send {DATE} --retry-unknown' finishes it"
+    ) in warned
+
+    result = cli("send", DATE, "--retry-unknown", *sources)
+    assert result.exit_code == 0 and "sent 1, failed 0, skipped 2" in result.output
+    assert smtp_server.delivered() == {f"reader{n}@example.com": 1 for n in range(3)}
+    with open_state(config) as store:
+        assert store.issue_sent(DATE) and not store.unfinished_sends("2025-06-15", "2025-06-01")
+
+
 # -- the command line ----------------------------------------------------------------------
 def cli(*args: str, answer: str | None = None) -> Any:
     from click.testing import CliRunner
@@ -753,7 +842,8 @@ def test_cli_send_on_a_terminal_asks_first(smtp_server, make_config, issue_folde
     config = make_config(smtp_server.port, recipients=3)
     monkeypatch.setattr("digest.cli._interactive", lambda: True)
     result = cli("send", "--sources", str(config.file), answer="n\n")
-    assert "to 3 recipients through 127.0.0.1:" in result.output and result.exit_code == 1
+    assert "to 3 recipients through 127.0.0.1:" in result.output and result.exit_code == 0  # a choice
+    assert "not sent: nobody got the issue" in result.output
     assert smtp_server.messages == [] and not log_rows(config)
     result = cli("send", "--sources", str(config.file), "--yes")  # no answer needed
     assert result.exit_code == 0 and "Send “" not in result.output and len(smtp_server.messages) == 3
@@ -814,6 +904,30 @@ def test_cli_unsubscribe_and_suppress_import(smtp_server, make_config, issue_fol
         assert store.suppressed() == {"reader0@example.com", "reader1@example.com"}
     cli("send", "--sources", str(config.file))
     assert set(smtp_server.delivered()) == {"reader2@example.com", "reader3@example.com"}
+
+
+def test_cli_configuration_and_usage_mistakes_exit_2_in_one_line(
+    smtp_server, make_config, issue_folder, monkeypatch
+):
+    config = make_config(smtp_server.port, recipients=2)
+    sources = ["--sources", str(config.file)]
+
+    def error(*args: str) -> str:
+        result = cli("send", *args, *sources, "--yes")
+        assert result.exit_code == ConfigError.exit_code == 2, result.output
+        (line,) = [line for line in result.output.splitlines() if line.startswith("error:")]
+        return line
+
+    assert error("--test-to", "not-an-address").startswith("error: --test-to 'not-an-address': not a valid")
+    monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", "too-short")
+    assert "set the environment variable DIGEST_UNSUBSCRIBE_SECRET to a random secret" in error()
+    monkeypatch.delenv("DIGEST_UNSUBSCRIBE_SECRET")
+    assert "DIGEST_UNSUBSCRIBE_SECRET" in error()
+    data = yaml.safe_load(config.file.read_text(encoding="utf-8"))
+    del data["recipients"]
+    config.file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert error().startswith(f"error: {config.file}: no recipients configured: add 'recipients:")
+    assert not smtp_server.messages and not log_rows(config)
 
 
 def test_recipient_helper_is_case_insensitive():

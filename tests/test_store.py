@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -192,3 +194,43 @@ def test_committed_writes_are_visible_to_another_connection(tmp_path: Path) -> N
     with Store(path) as writer, Store(path) as reader:
         writer.log_send("2025-06-09", "ann@example.com", "sent")
         assert reader.send_status("2025-06-09") == {"ann@example.com": "sent"}
+
+
+def test_a_locked_state_database_is_a_state_error_that_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with Store(path, timeout=0.05) as store:
+        store.issue_number("2025-06-09", "2025-06-09")
+        other = sqlite3.connect(path, isolation_level=None)  # another process's connection
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            locked = rf"^{re.escape(str(path))}: the state database is locked by another process \(another"
+            with pytest.raises(StateError, match=locked) as error:
+                store.save_feed("https://a.example/feed", None, None, b"x")
+            assert "\n" not in str(error.value) and StateError.exit_code == 5
+            with pytest.raises(StateError, match=locked):
+                store.mark_sent("2025-06-09")
+            with pytest.raises(StateError, match=locked), store.transaction():  # as build groups writes
+                pass
+            assert store.issue_sent("2025-06-09") is False  # reading goes on (WAL)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        store.mark_sent("2025-06-09")  # usable again once the other lets go
+        assert store.issue_sent("2025-06-09")
+
+
+def test_an_issue_an_earlier_version_marked_sent_with_recipients_in_doubt_is_unfinished_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.sqlite"
+    with Store(path) as store:
+        for date in ("2025-06-09", "2025-06-10"):
+            store.issue_number(date, date)
+            store.log_send(date, "ann@example.com", "sent", "250 ok")
+            store.mark_sent(date)
+        store.log_send("2025-06-10", "bob@example.com", "sending")  # killed after the final "."
+        store.db.execute("PRAGMA user_version = 1")  # as that version left the file
+    with Store(path) as store:
+        assert store.issue_sent("2025-06-09") and not store.issue_sent("2025-06-10")
+        unfinished = store.unfinished_sends("2025-06-11", "2025-06-01")
+        assert unfinished == [("2025-06-10", Counter({"sending": 1, "sent": 1}))]

@@ -60,17 +60,15 @@ def run_daily(
 
 
 UNFINISHED_DAYS = 7  # how far back a run looks for an earlier send left unfinished
+STATUS_WORDS = {"sending": "in doubt"}  # a "sending" row: the relay may or may not have it
 
 
 def _warn_unfinished(store: Store, when: date) -> None:
-    """Name each recent earlier issue whose send never finished (recipients deferred or
-    a crash), with the command that finishes it: a run sends only its own day's issue."""
+    """Name each recent earlier issue whose send never finished (recipients deferred or in
+    doubt, or a crash), with the command that finishes it: a run sends only its own day's
+    issue, and never resends those in doubt by itself."""
     since = (when - timedelta(days=UNFINISHED_DAYS)).isoformat()
     for issue, counts in store.unfinished_sends(when.isoformat(), since):
-        done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        log.warning(
-            "the send of the issue of %s never finished (%s): 'digest send %s' finishes it",
-            issue,
-            done,
-            issue,
-        )
+        done = ", ".join(f"{n} {STATUS_WORDS.get(status, status)}" for status, n in sorted(counts.items()))
+        command = f"digest send {issue}" + (" --retry-unknown" if counts["sending"] else "")
+        log.warning("the send of the issue of %s never finished (%s): '%s' finishes it", issue, done, command)

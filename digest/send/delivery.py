@@ -7,7 +7,8 @@ Each recipient's row in the send log moves through these statuses:
   relay may or may not have taken the message. Such recipients are *in doubt* and are not
   sent again automatically (at most once: a rare missing copy rather than a duplicate);
   ``--retry-unknown`` resends them, and their Message-ID is the same on every attempt so
-  a receiving system can still spot the duplicate.
+  a receiving system can still spot the duplicate. Until then the send is unfinished:
+  the issue is not marked sent, and the run exits 1.
 - ``sent``: the relay answered 250 to the data.
 - ``failed``: a 5xx reply, kept with the relay's words; not retried (``--retry-failed``).
 - ``deferred``: 4xx replies or dropped connections until the retries ran out; the next
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..config import Config
-from ..errors import SendError
+from ..errors import ConfigError, SendError
 from ..recipients import Recipient, RecipientList, check_address, load_recipients
 from ..store import Store
 from .issue import IssueFiles
@@ -89,8 +90,14 @@ class SendSummary:
 
     @property
     def ok(self) -> bool:
-        """No recipient failed or is still waiting for a retry."""
-        return not (self.failed or self.deferred)
+        """No recipient failed, is waiting for a retry, or may not have the issue."""
+        return not (self.failed or self.deferred or self.in_doubt)
+
+    @property
+    def finished(self) -> bool:
+        """Nobody is left for a later run: the issue counts as sent. Failed recipients
+        are final (``--retry-failed`` aside); deferred and in-doubt ones are not."""
+        return not (self.deferred or self.in_doubt)
 
     def line(self) -> str:
         """The one-line summary printed at the end of a send."""
@@ -99,7 +106,10 @@ class SendSummary:
         if self.deferred:
             parts.append(f"deferred {len(self.deferred)} (the next run retries them)")
         if self.in_doubt:
-            parts.append(f"in doubt {len(self.in_doubt)} (not resent; --retry-unknown)")
+            parts.append(
+                f"in doubt {len(self.in_doubt)} (not resent: 'digest send {self.issue} --retry-unknown' "
+                "sends them again)"
+            )
         parts.append(f"skipped {sum(self.skipped.values())}" + (f" ({skipped})" if skipped else ""))
         return f"issue {self.issue}: " + ", ".join(parts)
 
@@ -107,7 +117,7 @@ class SendSummary:
 def recipients_of(config: Config) -> list[Recipient]:
     """The configured recipients, bad addresses logged and skipped."""
     if config.recipients is None:
-        raise SendError(
+        raise ConfigError(
             f"{config.file}: no recipients configured: add 'recipients: {{csv: subscribers.csv}}'"
         )
     loaded: RecipientList = load_recipients(config.resolve(config.recipients.csv))
@@ -159,8 +169,9 @@ def send_issue(
 ) -> SendSummary:
     """Send ``issue`` to every recipient who has not had it yet; log each in ``store``.
 
-    Marks the issue sent once nobody is left to retry. Raises ``SendError`` if the relay
-    cannot be used at all (then the next run resumes where this one stopped).
+    Marks the issue sent once nobody is left for a later run (``SendSummary.finished``).
+    Raises ``SendError`` if the relay cannot be used at all (then the next run resumes
+    where this one stopped).
     """
     everyone = recipients_of(config) if recipients is None else recipients
     todo, summary = plan(everyone, store, issue.key, retry_failed, retry_unknown)
@@ -174,7 +185,7 @@ def send_issue(
                 summary.add(outcome)
                 if on_result:
                     on_result(outcome)
-    if not summary.deferred:
+    if summary.finished:
         store.mark_sent(issue.key)
     return summary
 
@@ -331,5 +342,5 @@ def write_dry_run(config: Config, issue: IssueFiles, store: Store, test_to: str 
 def _test_recipient(address: str) -> Recipient:
     try:
         return Recipient(check_address(address), "")
-    except ValueError as exc:
-        raise SendError(f"--test-to {address!r}: not a valid address: {exc}") from None
+    except ValueError as exc:  # a usage mistake (exit 2), as in digest unsubscribe
+        raise ConfigError(f"--test-to {address!r}: not a valid address: {exc}") from None

@@ -1,9 +1,9 @@
 """One recipient's copy of an issue: MIME parts, bulk-sender headers, links, DKIM.
 
 The message is multipart/alternative (text/plain first, then text/html), UTF-8 and
-quoted-printable; the Subject and display names are RFC 2047 encoded by the email
-package. The per-recipient placeholders of ``render`` (and ``%%NAME%%`` and any CSV
-column as ``%%COLUMN%%``) are filled in both bodies.
+quoted-printable; non-ASCII text in the Subject and display names is RFC 2047 encoded
+(``encode_headers``). The per-recipient placeholders of ``render`` (and ``%%NAME%%``
+and any CSV column as ``%%COLUMN%%``) are filled in both bodies.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import string
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -28,18 +29,21 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..config import Config
-from ..errors import SendError
+from ..errors import ConfigError, SendError
 from ..recipients import Recipient
 from ..render import MANAGE, RECIPIENT, UNSUBSCRIBE
 from .issue import IssueFiles
 
 log = logging.getLogger(__name__)
-POLICY = policy.SMTP
+# A value stored with ``set_raw`` (encoded here, see ``encode_headers``) is written as it is.
+POLICY = policy.SMTP.clone(refold_source="none")
+ENCODED_LINE = 76  # RFC 2047: a line with encoded-words is at most 76 characters
 SIGNED_HEADERS = (
     "From", "To", "Subject", "Date", "Message-ID", "Reply-To", "List-Id",
     "List-Unsubscribe", "List-Unsubscribe-Post", "MIME-Version", "Content-Type",
 )  # fmt: skip
 _PLACEHOLDER = re.compile(r"%%([A-Z][A-Z0-9_]*)%%")
+_LIST_ID = re.compile(r"(.*\S)\s*(<[\x21-\x7e]+>)")  # RFC 2919: "phrase <list-id>"
 
 
 def unsubscribe_token(email: str, secret: str) -> str:
@@ -143,12 +147,63 @@ class Composer:
 
 
 def encode_headers(headers: list[tuple[str, object]]) -> bytes:
-    """Header lines, RFC 2047-encoded and folded by the email package (CRLF-terminated)."""
+    """Header lines (CRLF-terminated), folded by the email package.
+
+    Non-ASCII text is RFC 2047-encoded here, not by the email package's folder, which
+    drops the spaces between some adjacent encoded-words (CPython gh-144156): a Subject
+    "exports — café société" arrived as "exports  —cafésociété".
+    """
     message = EmailMessage(policy=POLICY)
     for name, value in headers:
-        if value:
+        if not value:
+            continue
+        encoded = _encoded(name, value)
+        if encoded is None:  # ASCII: the email package folds it well
             message[name] = value
+        else:
+            message.set_raw(name, encoded)
     return message.as_bytes().rstrip(b"\r\n") + b"\r\n"
+
+
+def _encoded(name: str, value: object) -> str | None:
+    """The value of header ``name``, folded, its non-ASCII text as encoded-words (an
+    ``Address``'s display name, ``List-Id``'s phrase, else the whole text); None if it
+    is plain ASCII."""
+    if isinstance(value, Address):
+        if _plain(value.display_name):
+            return None
+        return _phrase_then(name, value.display_name, f"<{value.addr_spec}>")
+    text = str(value)
+    if _plain(text):
+        return None
+    bracketed = _LIST_ID.fullmatch(text) if name.lower() == "list-id" else None
+    if bracketed:  # the identifier stays readable: filters match on it
+        return _phrase_then(name, bracketed[1], bracketed[2])
+    return _encoded_words(name, text)
+
+
+def _plain(text: str) -> bool:
+    """Whether ``text`` can go as it is: ASCII, and nothing a reader would decode."""
+    return text.isascii() and "=?" not in text
+
+
+def _encoded_words(name: str, text: str) -> str:
+    """``text`` as UTF-8 encoded-words folded for header ``name``; the spaces are encoded
+    inside the words, so every RFC 2047 decoder reads ``text`` back exactly."""
+    return Header(text, "utf-8", maxlinelen=ENCODED_LINE, header_name=name).encode(linesep="\r\n")
+
+
+def _phrase_then(name: str, phrase: str, tail: str) -> str:
+    """``phrase`` as encoded-words, then ``tail`` (``<address>``) on the last line if it
+    fits, else on a line of its own.
+
+    A name too long for one encoded-word (some 45 bytes of UTF-8) takes several; mail
+    clients join them, but CPython's own address parser reads a space between them
+    (gh-128110, a decoding bug: the Subject's parser is right)."""
+    words = _encoded_words(name, phrase)
+    last = words.rpartition("\r\n")[2] if "\r\n" in words else f"{name}: {words}"
+    fits = len(last) + 1 + len(tail) <= ENCODED_LINE
+    return words + (" " if fits else "\r\n ") + tail
 
 
 def list_unsubscribe(uris: tuple[str, ...]) -> bytes:
@@ -211,7 +266,7 @@ def _secret(config: Config) -> str | None:
         return None
     secret = os.environ.get(recipients.secret_env, "")
     if len(secret) < 16:
-        raise SendError(
+        raise ConfigError(
             f"recipients.unsubscribe_url uses {{token}}: set the environment variable "
             f"{recipients.secret_env} to a random secret of 16+ characters (the one your "
             "unsubscribe page checks tokens with)"
