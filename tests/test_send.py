@@ -198,7 +198,7 @@ def server_tls(certificate: tuple[Path, Path]) -> Any:
 HTML = """<!doctype html><html><body><h1>{title}</h1>
 <p>Hello %%NAME%% from %%CITY%% (%%EMAIL%%) &amp; friends</p>
 <a href="%%MANAGE_URL%%">Manage</a> <a href="%%UNSUBSCRIBE_URL%%">Unsubscribe</a>
-<p>%%UNKNOWN_THING%% stays</p></body></html>
+</body></html>
 """
 TEXT = """{title}
 
@@ -331,7 +331,7 @@ def test_each_recipient_gets_one_message_with_headers_and_parts(smtp_server, mak
         assert f"Unsubscribe: {unsubscribe}\n" in text and "Hello Zoë Nº" in text
         assert f'href="{unsubscribe.replace("&", "&amp;")}"' in page
         assert "manage?e=" in page and "Zürich" in page and f"({address.addr_spec})" in page
-        assert "%%UNKNOWN_THING%%" in page and "%%" not in text  # unknown placeholders left alone
+        assert "%%" not in page and "%%" not in text  # every field filled
     assert len(message_ids) == 5
     assert {status for status, _, _ in log_rows(config).values()} == {"sent"}
     with open_state(config) as store:
@@ -362,7 +362,8 @@ def test_non_ascii_subjects_and_names_arrive_exactly_as_written(smtp_server, mak
         update={"newsletter": config.newsletter.model_copy(update={"sender": sender_address})}
     )
     (tmp_path / "subscribers.csv").write_text(
-        "email,name\n" + "".join(f"reader{n}@example.com,{name}\n" for n, name in enumerate(names)),
+        "email,name,city\n"
+        + "".join(f"reader{n}@example.com,{name},Zürich\n" for n, name in enumerate(names)),
         encoding="utf-8",
     )
     for day, subject in enumerate(subjects, 10):
@@ -384,7 +385,7 @@ def test_tokens_verify_and_placeholders_escape():
     assert verify_token("reader@example.com", token, SECRET)
     assert not verify_token("other@example.com", token, SECRET)
     filled = fill_placeholders("<b>%%NAME%%</b> %%OTHER%%", {"NAME": "<Tom & Jerry>"}, escape=True)
-    assert filled == "<b>&lt;Tom &amp; Jerry&gt;</b> %%OTHER%%"
+    assert filled == "<b>&lt;Tom &amp; Jerry&gt;</b> "  # a field this reader has no value for: empty
 
 
 def test_token_without_secret_is_one_clear_error(smtp_server, make_config, issue_folder, monkeypatch):
@@ -722,6 +723,23 @@ def test_subject_is_the_issues_plain_text_decoded_no_second_time(make_config, tm
         (path,) = write_dry_run(config, load_issue(folder), store)
     msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
     assert str(msg["Subject"]) == "Fish &amp; chips &lt;3 daily"
+
+
+def test_a_field_no_column_fills_stops_the_send_before_anyone_gets_it(smtp_server, make_config, tmp_path):
+    folder = write_issue(tmp_path / "out")
+    page = (folder / "email.html").read_text(encoding="utf-8")
+    (folder / "email.html").write_text(page.replace("</body>", "<p>Your plan: %%PLAN%%</p></body>"), "utf-8")
+    config = make_config(smtp_server.port, recipients=3)
+    result = cli("send", "--sources", str(config.file), "--yes", str(folder))
+    assert result.exit_code == 2 and smtp_server.calls.get("EHLO", 0) == 0
+    assert "the issue uses %%PLAN%%, which no column of the recipients file fills" in result.output
+    assert "%%CITY%%" in result.output  # what it could use instead
+    assert not log_rows(config)
+    # a test copy goes to one address outside the file: its columns are empty for it
+    reply = send_test(config, load_issue(write_issue(tmp_path / "other")), "me@example.org")
+    assert reply.startswith("250")
+    (msg,) = smtp_server.parsed().values()
+    assert "Hello  from  (me@example.org)" in msg.get_body(("html",)).get_content()
 
 
 def test_test_copy_leaves_the_log_untouched(smtp_server, make_config, issue_folder):

@@ -36,7 +36,7 @@ from ..errors import ConfigError, SendError
 from ..recipients import Recipient, RecipientList, check_address, load_recipients
 from ..store import Store
 from .issue import IssueFiles
-from .message import Composer
+from .message import Composer, check_fields
 from .transport import (
     ConnectionLost,
     PermanentFailure,
@@ -174,6 +174,7 @@ def send_issue(
     where this one stopped).
     """
     everyone = recipients_of(config) if recipients is None else recipients
+    check_fields(issue, everyone)
     todo, summary = plan(everyone, store, issue.key, retry_failed, retry_unknown)
     if todo:
         composer = Composer(config, issue)
@@ -324,7 +325,9 @@ def write_dry_run(config: Config, issue: IssueFiles, store: Store, test_to: str 
     if test_to:
         recipients, test = [_test_recipient(test_to)], True
     else:
-        recipients, test = plan(recipients_of(config), store, issue.key)[0], False
+        everyone = recipients_of(config)
+        check_fields(issue, everyone)
+        recipients, test = plan(everyone, store, issue.key)[0], False
     folder = issue.folder / "eml"
     folder.mkdir(exist_ok=True)
     for old in folder.glob("*.eml"):

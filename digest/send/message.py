@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -31,7 +32,7 @@ from urllib.parse import quote
 from ..config import Config
 from ..errors import ConfigError, SendError
 from ..recipients import Recipient
-from ..render import MANAGE, RECIPIENT, UNSUBSCRIBE
+from ..render import MANAGE, PLACEHOLDER, RECIPIENT, UNSUBSCRIBE
 from .issue import IssueFiles
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,6 @@ SIGNED_HEADERS = (
     "From", "To", "Subject", "Date", "Message-ID", "Reply-To", "List-Id",
     "List-Unsubscribe", "List-Unsubscribe-Post", "MIME-Version", "Content-Type",
 )  # fmt: skip
-_PLACEHOLDER = re.compile(r"%%([A-Z][A-Z0-9_]*)%%")
 _LIST_ID = re.compile(r"(.*\S)\s*(<[\x21-\x7e]+>)")  # RFC 2919: "phrase <list-id>"
 
 
@@ -130,7 +130,7 @@ class Composer:
 
     def _values(self, recipient: Recipient, links: Links) -> dict[str, str]:
         # One line each: a value never brings a line break into the CRLF bodies.
-        fields = {re.sub(r"\W", "_", k).upper(): " ".join(v.split()) for k, v in recipient.fields.items()}
+        fields = {field_name(k): " ".join(v.split()) for k, v in recipient.fields.items()}
         return {
             **fields,
             "NAME": recipient.name,
@@ -247,16 +247,38 @@ def _crlf(text: str) -> str:
 
 
 def fill_placeholders(body: str, values: dict[str, str], escape: bool) -> str:
-    """``body`` with each known ``%%NAME%%`` replaced (HTML-escaped if ``escape``);
-    unknown placeholders stay as they are."""
+    """``body`` with each ``%%NAME%%`` replaced (HTML-escaped if ``escape``); one this
+    reader has no value for (a test address, not in the recipients file) is left empty.
+    ``check_fields`` has made sure that some column of the file gives each."""
 
     def value(match: re.Match[str]) -> str:
-        found = values.get(match.group(1))
-        if found is None:
-            return match.group(0)
+        found = values.get(match.group(1), "")
         return html.escape(found) if escape else found
 
-    return _PLACEHOLDER.sub(value, body)
+    return PLACEHOLDER.sub(value, body)
+
+
+def field_name(column: str) -> str:
+    """The ``%%FIELD%%`` a recipients file's column fills: "first name" is FIRST_NAME."""
+    return re.sub(r"\W", "_", column).upper()
+
+
+OWN_FIELDS = frozenset({"NAME", "EMAIL", "UNSUBSCRIBE_URL", "MANAGE_URL"})  # what send fills itself
+
+
+def check_fields(issue: IssueFiles, recipients: Iterable[Recipient]) -> None:
+    """``ConfigError`` if the issue uses a ``%%FIELD%%`` that neither send nor any column
+    of the recipients file fills: every reader would get the placeholder as it is."""
+    columns = {field_name(column) for recipient in recipients for column in recipient.fields}
+    used = set(PLACEHOLDER.findall(issue.html)) | set(PLACEHOLDER.findall(issue.text))
+    missing = sorted(used - OWN_FIELDS - columns)
+    if missing:
+        fields = ", ".join(f"%%{name}%%" for name in missing)
+        known = ", ".join(f"%%{name}%%" for name in sorted(OWN_FIELDS | columns))
+        raise ConfigError(
+            f"{issue.folder}: the issue uses {fields}, which no column of the recipients file fills "
+            f"(it can use {known}); add the column, or take it out of the template or greeting"
+        )
 
 
 def _secret(config: Config) -> str | None:
