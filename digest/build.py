@@ -7,12 +7,13 @@ touching the network.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,19 +52,44 @@ def collect(
     """Fetch, parse and normalize every source; failures land in ``stats.feeds_failed``."""
     fetched_at = datetime.now(UTC)
     results = fetch_all(config, store, offline=offline, on_done=on_fetched)
-    stats, items, seen = Stats(), [], set()
+    stats, items, taken = Stats(), [], set()
     for result, outcome in zip(results, _parse_all(results, config, fetched_at)):
         if isinstance(outcome, str):
             log.warning("%s: %s", result.source.name, outcome)
             stats.feeds_failed.append(FeedFailure(result.source.name, outcome))
             continue
-        fresh = [i for i in outcome if i.id not in seen]
-        seen.update(i.id for i in fresh)
+        fresh = _with_unique_ids(outcome, taken)
+        taken.update(i.id for i in fresh)
         items.extend(fresh)
         stats.feeds_ok += 1
     stats.items = len(items)
     store.record_items(items)
     return items, stats
+
+
+def _with_unique_ids(feed: list[Item], taken: set[str]) -> list[Item]:
+    """One feed's items, each once, with ids no earlier feed's item has.
+
+    An item's id is a hash of its URL, so two sources carrying one article collide:
+    both takes are kept (dedup joins them into one story and puts the heavier, more
+    complete take in front), the later source's under an id of its own. Ids stay as
+    they were in the common case, so they are stable from one run to the next."""
+    own, unique = set(), []
+    for item in feed:
+        if item.id in own:  # the same article twice in one feed is one item
+            continue
+        own.add(item.id)
+        unique.append(item if item.id not in taken else replace(item, id=_source_id(item, taken)))
+    return unique
+
+
+def _source_id(item: Item, taken: set[str]) -> str:
+    """An id for ``item`` made from its source and URL, unlike any id in ``taken``."""
+    key = f"{item.source}\n{item.url or item.id}"
+    candidate, n = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16], 1
+    while candidate in taken:  # two sources of one name: tell them apart by their order
+        candidate, n = hashlib.sha1(f"{key}\n{n}".encode()).hexdigest()[:16], n + 1
+    return candidate
 
 
 def _parse_all(results: list[Fetched], config: Config, fetched_at: datetime) -> list[list[Item] | str]:
@@ -111,7 +137,9 @@ def build_issue(
     # at once (cron and a preview) would publish the same number, or half-write one folder
     with publish_lock(publish_lock_path(config)):
         number = store.next_issue_number(day)
+        stats.stories_published_before = len(published)
         issue = curate([s for s in stories if s.id not in published], config, issue_date, number, stats)
+        _log_left_out(stats)
         if not issue.stories:
             raise NothingNew(
                 f"no stories for {issue_date}: {len(items)} items, none new and within "
@@ -126,6 +154,24 @@ def build_issue(
 
         folder = publish(issue, rendered, report(stories), config, out, before_swap=record)
     return Built(issue, rendered, folder)
+
+
+def _log_left_out(stats: Stats) -> None:
+    """One line on the stories found but left out of the issue, and why, if any were."""
+    reasons = {
+        "already published in an earlier issue": stats.stories_published_before,
+        "older than the lookback": stats.stories_too_old,
+        "dated after the issue's day": stats.stories_too_new,
+        "over a section's max_stories": stats.stories_over_cap,
+    }
+    if stats.stories_left_out:
+        why = ", ".join(f"{count} {reason}" for reason, count in reasons.items() if count)
+        log.info(
+            "left out %d of %d stories: %s",
+            stats.stories_left_out,
+            stats.stories + stats.stories_left_out,
+            why,
+        )
 
 
 def notes_for(config: Config, issue_date: date) -> Notes:

@@ -2,7 +2,9 @@
 
 Stories come from ``dedup`` already merged; stories an earlier issue published are
 left out by the caller. The lead story is the best-covered, best-weighted story of the
-first section: it gets a section of its own (style ``lead``) with takeaways.
+sources routed to a ``lead``-style section, else of the first list section: it gets a
+section of its own (style ``lead``) with takeaways. Every story left out here is
+counted in the issue's stats, by reason.
 """
 
 from __future__ import annotations
@@ -79,13 +81,14 @@ def curate(stories: Sequence[Story], config: Config, issue_date: Date, number: i
     ranked = sorted(fresh, key=_score(issue_date, config), reverse=True)
     by_section = _by_section(ranked, config)
     lead_story = _pick_lead(by_section, config)
+    _pass_on_from_lead_sections(by_section, ranked, config)
     sections = _sections(by_section, lead_story, config)
+    _count(stats, stories, fresh, sections, config, issue_date)
     for story in (s for section in sections for s in section.stories):
         story.emoji = story.emoji or emoji_for(story.lead.title, config.curate.emoji)
     if lead_story:
         lead_story.takeaways = takeaways(lead_story, config.curate.takeaways)
         lead_story.body = lead_paragraphs(lead_story.lead, config.curate.lead_paragraphs)
-    stats.stories = sum(len(s.stories) for s in sections)
     title = lead_story.lead.title if lead_story else f"{config.newsletter.name} #{number}"
     subtitle = lead_story.lead.summary if lead_story else config.newsletter.tagline
     return Issue(
@@ -101,6 +104,24 @@ def curate(stories: Sequence[Story], config: Config, issue_date: Date, number: i
     )
 
 
+def _count(
+    stats: Stats,
+    stories: Sequence[Story],
+    fresh: Sequence[Story],
+    sections: Sequence[Section],
+    config: Config,
+    issue_date: Date,
+) -> None:
+    """The stories in the issue, and those left out here by reason, into ``stats``:
+    a story cut for any reason is counted, so none vanishes unnoticed."""
+    later = sum(_after_the_day(s, config, issue_date) for s in stories)
+    shown = sum(len(s.stories) for s in sections)
+    stats.stories = shown
+    stats.stories_too_new = later
+    stats.stories_too_old = len(stories) - len(fresh) - later
+    stats.stories_over_cap = len(fresh) - shown
+
+
 def _window_end(config: Config, issue_date: Date) -> datetime:
     """The end of the issue's day in the newsletter's time zone."""
     zone = ZoneInfo(config.newsletter.timezone)
@@ -108,20 +129,33 @@ def _window_end(config: Config, issue_date: Date) -> datetime:
 
 
 def _in_window(story: Story, config: Config, issue_date: Date) -> bool:
+    """Whether the story was covered within its section's lookback: its newest take
+    counts, so an event still reported today stays in, however early the first take."""
+    if not any(i.published for i in story.items):
+        return True  # no take says when: nothing says it is old
     end = _window_end(config, issue_date)
     section = next((s for s in config.sections if s.id == story.lead.section), None)
     days = (section.lookback_days if section else None) or config.curate.lookback_days
-    start = end - timedelta(days=days)
-    when = story.published
-    return when is None or start <= when < end
+    newest = story.newest(end)
+    return newest is not None and newest >= end - timedelta(days=days)
+
+
+def _after_the_day(story: Story, config: Config, issue_date: Date) -> bool:
+    """Whether every dated take of the story is from after the issue's day (an issue
+    built for an earlier date): out of its window, but not for being old."""
+    dated = any(i.published for i in story.items)
+    return dated and story.newest(_window_end(config, issue_date)) is None
 
 
 def _score(issue_date: Date, config: Config):
+    """Rank by weight, by how many outlets covered the story and by how recently (its
+    newest take, as for the window: fresh coverage makes a story current)."""
     end = _window_end(config, issue_date)
 
     def score(story: Story) -> float:
         outlets = len({i.source for i in story.items})
-        age_hours = (end - story.published).total_seconds() / 3600 if story.published else 24
+        newest = story.newest(end)
+        age_hours = (end - newest).total_seconds() / 3600 if newest else 24
         return story.lead.weight + math.log2(1 + outlets) - age_hours / 48
 
     return score
@@ -137,11 +171,34 @@ def _by_section(ranked: Sequence[Story], config: Config) -> dict[str, list[Story
 
 
 def _pick_lead(by_section: dict[str, list[Story]], config: Config) -> Story | None:
-    """The top story of the first list section: it gets the lead block."""
-    for section in config.sections:
-        if section.style == "list" and by_section[section.id]:
+    """The story that gets the lead block: the top story of the sources routed to a
+    ``lead`` section (the editor's "lead from here"), else of the first list section."""
+    lead_sections = [s for s in config.sections if s.style == "lead"]
+    list_sections = [s for s in config.sections if s.style == "list"]
+    for section in [*lead_sections, *list_sections]:
+        if by_section[section.id]:
             return by_section[section.id].pop(0)
     return None
+
+
+def _pass_on_from_lead_sections(
+    by_section: dict[str, list[Story]], ranked: list[Story], config: Config
+) -> None:
+    """Move the stories a ``lead`` section holds besides the lead into the first list
+    section (else the first other section), in rank order: a lead section shows one
+    story, and the source routed there should not lose its others."""
+    lead_ids = [s.id for s in config.sections if s.style == "lead"]
+    others = [s for s in config.sections if s.style != "lead"]
+    if not others:
+        return  # nowhere else to go: counted as over the cap
+    target = next((s for s in others if s.style == "list"), others[0]).id
+    moved = {story.id for section in lead_ids for story in by_section[section]}
+    if not moved:
+        return
+    kept = {story.id for story in by_section[target]} | moved
+    by_section[target] = [story for story in ranked if story.id in kept]
+    for section in lead_ids:
+        by_section[section] = []
 
 
 def _sections(by_section: dict[str, list[Story]], lead: Story | None, config: Config) -> list[Section]:
@@ -177,20 +234,82 @@ def emoji_for(headline: str, rules: dict[str, str]) -> str:
 def lead_paragraphs(item: Item, most: int = 3, words: int = 220) -> list[str]:
     """The lead story's summary: its take's first real paragraphs (no headings, captions
     or calls to action), at most ``most`` of them and about ``words`` words in all."""
-    paragraphs: dict[int, list[str]] = {}
+    body: list[str] = []
     budget = words
-    for index, sentence in split_sentences(item.text):
-        if budget <= 0 or (len(paragraphs) == most and index not in paragraphs):
-            break
-        if not sentence.endswith((".", "!", '"', "”", "’", ")")) or is_boilerplate(sentence):
+    for sentences in _paragraphs(item.text):
+        prose = _trimmed(sentences)
+        if not prose:
             continue
-        paragraphs.setdefault(index, []).append(sentence)
-        budget -= len(sentence.split())
-    body = [" ".join(sentences) for sentences in paragraphs.values()]
+        if budget <= 0 or len(body) == most:
+            break
+        kept = []
+        for sentence in prose:
+            if budget <= 0:
+                break
+            kept.append(sentence)
+            budget -= len(sentence.split())
+        body.append(" ".join(kept))
     body = [p for p in body if len(p.split()) >= 12 or len(body) == 1]
     return body or ([item.summary] if item.summary else [])
 
 
+def _paragraphs(text: str) -> list[list[str]]:
+    """The sentences of ``text``, paragraph by paragraph."""
+    paragraphs: dict[int, list[str]] = {}
+    for index, sentence in split_sentences(text):
+        paragraphs.setdefault(index, []).append(sentence)
+    return list(paragraphs.values())
+
+
+def _trimmed(sentences: list[str]) -> list[str]:
+    """A paragraph without the headings, captions and calls to action at its ends.
+
+    Only the ends: a sentence taken from the middle would splice its neighbours into
+    prose the author never wrote ("… this year. Because Widget makes …"). A question
+    opening a paragraph stays when the paragraph goes on: what follows answers it.
+    """
+    start, end = 0, len(sentences)
+    while end > start and _not_prose(sentences[end - 1]):
+        end -= 1
+    while start < end and _not_prose(sentences[start]) and not sentences[start].endswith("?"):
+        start += 1
+    return sentences[start:end]
+
+
+def _not_prose(sentence: str) -> bool:
+    """A heading or caption (no closing stop), or an address to the reader."""
+    return not sentence.endswith((".", "!", "?", '"', "”", "’", ")")) or is_boilerplate(sentence)
+
+
+# Words whose full stop does not end a sentence: titles, company forms, "e.g."; initials
+# and initialisms ("J. Smith", "U.S.") are matched apart, "No." only before a number.
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sen rep gov gen col lt sgt st jr sr inc corp co ltd llc plc vs etc "
+    "approx dept fig vol jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+_INITIALS = re.compile(r"(?:\b[A-Za-z]\.)+$")  # "U.S.", "e.g.", "i.e.", "J."
+_NUMBER_SIGN = re.compile(r"\bNos?\.$")  # "No. 5"
+_SENTENCE_STOP = re.compile(r"[.!?][\"”’)]*(?=\s|$)")
+
+
 def _first_sentence(text: str) -> str:
-    match = re.match(r"(.+?[.!?])(\s|$)", text or "")
-    return match.group(1) if match else (text or "")
+    """The first sentence of ``text``, for the issue's subtitle."""
+    text = " ".join((text or "").split())
+    for stop in _SENTENCE_STOP.finditer(text):
+        if _ends_sentence(text[: stop.start() + 1], text[stop.end() + 1 :]):
+            return text[: stop.end()]
+    return text
+
+
+def _ends_sentence(before: str, after: str) -> bool:
+    """Whether the stop ending ``before`` ends a sentence, ``after`` being what follows:
+    not before a word in lower case ("U.S. regulators"), nor after an abbreviation or
+    initials ("Dr. Lee", "U.S. Army"), nor "No." before a number ("No. 5")."""
+    if not after or not before.endswith("."):
+        return True
+    if after[0].islower():
+        return False
+    word = before.rsplit(" ", 1)[-1]
+    if _NUMBER_SIGN.search(word):
+        return not after[0].isdigit()
+    return word[:-1].lower().lstrip('("“‘') not in _ABBREVIATIONS and not _INITIALS.search(word)

@@ -120,6 +120,12 @@ class Story:
         dates = [i.published for i in self.items if i.published]
         return min(dates) if dates else None
 
+    def newest(self, before: datetime) -> datetime | None:
+        """The newest publication time among the takes dated before ``before``: how
+        recent the story is as of then (a take from after it does not count yet)."""
+        dates = [i.published for i in self.items if i.published and i.published < before]
+        return max(dates) if dates else None
+
 
 @dataclass
 class Section:
@@ -141,12 +147,32 @@ class FeedFailure:
 
 @dataclass
 class Stats:
-    """Counts reported in issue.json."""
+    """Counts reported in issue.json.
+
+    ``stories`` counts the stories in the issue; each story dedup found and the issue
+    left out is counted once more, under the first reason that left it out: already
+    published in an earlier issue, older than its section's lookback, dated after the
+    issue's day (an issue built for an earlier date), or past its section's
+    ``max_stories``."""
 
     feeds_ok: int = 0
     feeds_failed: list[FeedFailure] = field(default_factory=list)
     items: int = 0
     stories: int = 0
+    stories_published_before: int = 0
+    stories_too_old: int = 0
+    stories_too_new: int = 0
+    stories_over_cap: int = 0
+
+    @property
+    def stories_left_out(self) -> int:
+        """Stories found but not in the issue, for every reason."""
+        return (
+            self.stories_published_before
+            + self.stories_too_old
+            + self.stories_too_new
+            + self.stories_over_cap
+        )
 
 
 @dataclass

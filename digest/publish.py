@@ -119,6 +119,11 @@ def issue_json(issue: Issue, config: Config) -> dict[str, Any]:
             "feeds_failed": [{"source": f.source, "error": f.error} for f in issue.stats.feeds_failed],
             "items": issue.stats.items,
             "stories": issue.stats.stories,
+            # stories found but left out, each under the first reason (see models.Stats)
+            "stories_published_before": issue.stats.stories_published_before,
+            "stories_too_old": issue.stats.stories_too_old,
+            "stories_too_new": issue.stats.stories_too_new,
+            "stories_over_cap": issue.stats.stories_over_cap,
         },
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import rss, rss_item
 
 from digest.cli import main
 from digest.store import Store
@@ -22,6 +24,12 @@ from digest.store import Store
 DEMO = Path(__file__).parent.parent / "examples" / "demo"
 DEMO_DATE = "2025-06-14"
 LEAD_TITLE = "Meta to spend billions on data deal"
+TUE, FRI = "Tue, 10 Jun 2025 08:00:00 GMT", "Fri, 13 Jun 2025 08:00:00 GMT"
+
+
+def at(hour: int) -> str:
+    """An RFC 822 time on the demo date."""
+    return f"Sat, 14 Jun 2025 {hour:02d}:00:00 GMT"
 
 
 @pytest.fixture
@@ -294,3 +302,101 @@ def test_the_report_counts_the_items(demo_issue: Path) -> None:
     issue = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
     report = (demo_issue / "report.html").read_text(encoding="utf-8")
     assert f"{issue['stats']['items']} items → {issue['stats']['stories']} stories" in report
+
+
+def newsletter(folder: Path, feeds: dict[str, list[str]], **config: object) -> Path:
+    """A newsletter in ``folder``: one local feed per name (its ``<item>``s), and config."""
+    (folder / "feeds").mkdir(exist_ok=True)
+    for name, items in feeds.items():
+        (folder / "feeds" / f"{name}.xml").write_bytes(rss(*items, title=name))
+    data = {"newsletter": {"name": "Test Digest"}, **config}
+    data.setdefault("sources", [{"name": name, "path": f"feeds/{name}.xml"} for name in feeds])
+    sources = folder / "sources.yaml"
+    sources.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return sources
+
+
+def built_issue(sources: Path, day: str = DEMO_DATE) -> dict:
+    code, _, err = build(sources, "--date", day)
+    assert code == 0, err
+    return json.loads((sources.parent / "out" / day / "issue.json").read_text(encoding="utf-8"))
+
+
+def test_two_sources_of_one_article_give_one_story_with_the_better_take_in_front(tmp_path: Path) -> None:
+    article = "https://orig.example/openai-gpt6"
+    feeds = {
+        "Aggregator": [rss_item("OpenAI releases GPT-6 language model", f"{article}?utm_source=agg")],
+        "Original": [
+            rss_item(
+                "OpenAI releases GPT-6, a model that plans multi-step tasks",
+                article,
+                "Sat, 14 Jun 2025 07:00:00 GMT",
+                "OpenAI released GPT-6, which it says can plan multi-step tasks.",
+            )
+        ],
+    }
+    sources = [
+        {"name": "Aggregator", "path": "feeds/Aggregator.xml", "weight": 0.5},  # listed first
+        {"name": "Original", "path": "feeds/Original.xml", "weight": 2.0},
+    ]
+    issue = built_issue(newsletter(tmp_path, feeds, sources=sources))
+    [story] = [s for section in issue["sections"] for s in section["stories"]]
+    assert story["source"] == "Original" and story["summary"].startswith("OpenAI released GPT-6")
+    takes = [(i["source"], i["url"]) for i in story["items"]]
+    assert takes == [("Original", article), ("Aggregator", article)]
+    assert len({i["id"] for i in story["items"]}) == 2
+    assert issue["stats"]["items"] == 2 and issue["title"] == story["title"]
+
+
+def test_stories_left_out_are_counted_and_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    published = rss_item("Volcano erupts in Iceland, flights grounded", "https://w.example/volcano", FRI)
+    sources = newsletter(
+        tmp_path, {"Wire": [published]}, sections=[{"id": "top-news", "title": "Top", "max_stories": 2}]
+    )
+    built_issue(sources, "2025-06-13")
+    today = [
+        rss_item("Chess champion wins title in record time", "https://w.example/chess", at(11)),
+        rss_item("Bakery chain opens a hundred stores in Texas", "https://w.example/bakery", at(10)),
+        rss_item("Orchestra tours Japan with a new symphony", "https://w.example/orchestra", at(9)),
+        rss_item("Railway strike halts trains across Germany", "https://w.example/strike", at(8)),
+        rss_item("Gardening tips for a dry spring", "https://w.example/garden", TUE),
+    ]
+    (tmp_path / "feeds" / "Wire.xml").write_bytes(rss(published, *today, title="Wire"))
+    with caplog.at_level(logging.INFO, logger="digest.build"):
+        issue = built_issue(sources)
+    titles = {s["title"] for section in issue["sections"] for s in section["stories"]}
+    # the lead and two list stories; the railway strike, the oldest of today's four, is over the cap
+    assert titles == {
+        "Chess champion wins title in record time",
+        "Bakery chain opens a hundred stores in Texas",
+        "Orchestra tours Japan with a new symphony",
+    }
+    stats = issue["stats"]
+    left_out = [stats[f"stories_{why}"] for why in ("published_before", "too_old", "too_new", "over_cap")]
+    assert stats["stories"] == 3 and left_out == [1, 1, 0, 1]
+    dedup = json.loads((sources.parent / "out" / DEMO_DATE / "dedup.json").read_text(encoding="utf-8"))
+    assert dedup["totals"]["stories"] == 6  # every story found is in the issue or counted out
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("left out")]
+    assert line == (
+        "left out 3 of 6 stories: 1 already published in an earlier issue, "
+        "1 older than the lookback, 1 over a section's max_stories"
+    )
+
+
+def test_a_source_routed_to_the_lead_section_gives_the_lead(tmp_path: Path) -> None:
+    feeds = {
+        "News": [rss_item("Robots take over Tokyo factories at night", "https://n.example/1", FRI)],
+        "Social": [rss_item("A post about a sunny afternoon in the park", "https://s.example/1", at(9))],
+    }
+    sections = [
+        {"id": "featured", "title": "Featured", "style": "lead"},
+        {"id": "top", "title": "Top", "style": "list"},
+    ]
+    sources = [
+        {"name": "News", "path": "feeds/News.xml", "section": "featured"},
+        {"name": "Social", "path": "feeds/Social.xml", "section": "top"},
+    ]
+    issue = built_issue(newsletter(tmp_path, feeds, sections=sections, sources=sources))
+    assert issue["title"] == "Robots take over Tokyo factories at night"
+    shown = [(s["id"], [story["source"] for story in s["stories"]]) for s in issue["sections"]]
+    assert shown == [("featured", ["News"]), ("top", ["Social"])]

@@ -77,3 +77,31 @@ def test_a_feed_that_breaks_parsing_unforeseen_fails_alone(
     assert [i.title for i in items] == ["good story 0", "good story 1"]
     [failed] = stats.feeds_failed
     assert failed.source == "odd" and "RecursionError: maximum recursion depth exceeded" in failed.error
+
+
+def test_two_sources_of_one_article_keep_both_takes_under_ids_of_their_own(
+    tmp_path: Path, write_config, store: Store
+) -> None:
+    (tmp_path / "feeds").mkdir()
+    article = "https://orig.example/openai-gpt6"
+    aggregated = [rss_item("OpenAI releases GPT-6", f"{article}?utm_source=agg")] * 2  # twice in one feed
+    (tmp_path / "feeds" / "agg.xml").write_bytes(rss(*aggregated))
+    original = [rss_item("OpenAI releases GPT-6, a model that plans", article, body="OpenAI released GPT-6.")]
+    original.append(rss_item("Another story of the original", "https://orig.example/other"))
+    (tmp_path / "feeds" / "orig.xml").write_bytes(rss(*original))
+    sources = [
+        {"name": "Aggregator", "path": "feeds/agg.xml", "weight": 0.5},
+        {"name": "Original", "path": "feeds/orig.xml", "weight": 2.0},
+    ]
+    alone = {i.url: i.id for i in collect(write_config(sources[1:]), store)[0]}
+
+    items, stats = collect(write_config(sources), store)
+    assert [(i.source, i.url) for i in items] == [
+        ("Aggregator", article),
+        ("Original", article),
+        ("Original", "https://orig.example/other"),
+    ]
+    assert stats.items == 3 and len({i.id for i in items}) == 3
+    # ids collide only where two sources share the article; elsewhere they stay as they were
+    assert items[0].id == alone[article] and items[2].id == alone["https://orig.example/other"]
+    assert [i.id for i in collect(write_config(sources), store)[0]] == [i.id for i in items]  # stable

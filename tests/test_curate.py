@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from test_takeaways import meta_story
 
 from digest.config import Config
@@ -15,14 +16,17 @@ NOON = datetime(2025, 6, 14, 12, tzinfo=UTC)
 
 
 def config(**extra: object) -> Config:
+    sections = [
+        {"id": "top-news", "title": "Top AI news"},
+        {"id": "tools", "title": "Tools", "style": "cards", "max_stories": 2},
+    ]
     return Config(
-        newsletter={"name": "Future Blueprint"},
-        sources=[{"name": "x", "url": "https://x.example/feed"}],
-        sections=[
-            {"id": "top-news", "title": "Top AI news"},
-            {"id": "tools", "title": "Tools", "style": "cards", "max_stories": 2},
-        ],
-        **extra,
+        **{
+            "newsletter": {"name": "Future Blueprint"},
+            "sources": [{"name": "x", "url": "https://x.example/feed"}],
+            "sections": sections,
+            **extra,
+        }
     )
 
 
@@ -73,3 +77,122 @@ def test_curate_builds_lead_with_body_takeaways_and_emoji() -> None:
     assert issue.sections[2].stories[0].emoji == "🖱️"
     assert "Old" not in [s.lead.title for s in issue.stories]
     assert issue.stats.stories == 3
+
+
+def take(n: int, title: str, when: datetime, source: str = "E", section: str = "top-news") -> Item:
+    return Item(f"i{n}", title, f"https://{source.lower()}.example/{n}", source, when, section=section)
+
+
+def test_a_story_covered_today_stays_in_however_old_its_first_take() -> None:
+    # Outlet A's take is from Thursday evening, past the two-day lookback; B and C wrote today
+    covered = Story(
+        "nvidia",
+        [
+            take(
+                1, "Nvidia to unveil Blackwell Ultra at Computex", datetime(2025, 6, 12, 20, tzinfo=UTC), "A"
+            ),
+            take(2, "Nvidia unveils Blackwell Ultra at Computex", NOON - timedelta(hours=4), "B"),
+            take(3, "Nvidia's Blackwell Ultra doubles training speed", NOON - timedelta(hours=3), "C"),
+        ],
+    )
+    stale = Story(
+        "stale", [take(4, "Thursday news about bananas", datetime(2025, 6, 12, 20, tzinfo=UTC), "A")]
+    )
+    stats = Stats()
+    issue = curate([covered, single(5, "Other news about tractors"), stale], config(), DAY, 1, stats)
+    assert issue.lead is covered and len(covered.items) == 3
+    assert [s.id for s in issue.stories] == ["s5", "nvidia"]
+    assert stats.stories == 2 and stats.stories_too_old == 1 and stats.stories_too_new == 0
+
+
+def test_stories_left_out_are_counted_by_reason() -> None:
+    capped = config(sections=[{"id": "top-news", "title": "Top", "max_stories": 2}])
+    stories = [single(n, f"Story {n}", hours=n) for n in range(1, 6)]  # the lead and 2 shown: 2 over
+    stories.append(single(6, "Last week", hours=24 * 7))
+    stories.append(single(7, "Tomorrow", hours=-24))  # an issue built for an earlier day
+    stats = Stats()
+    issue = curate(stories, capped, DAY, 1, stats)
+    assert issue.lead is stories[0] and [s.id for s in issue.sections[0].stories] == ["s2", "s3"]
+    counts = (stats.stories, stats.stories_over_cap, stats.stories_too_old, stats.stories_too_new)
+    assert counts == (3, 2, 1, 1) and stats.stories_left_out == 4
+
+
+LEAD_SECTION = [
+    {"id": "featured", "title": "Featured", "style": "lead"},
+    {"id": "top-news", "title": "Top AI news"},
+]
+
+
+def test_the_lead_comes_from_the_sources_routed_to_the_lead_section() -> None:
+    featured = single(1, "Robots in Tokyo factories", "featured", hours=20)
+    also_featured = single(2, "Robots in Osaka warehouses", "featured", hours=22)
+    stories = [
+        featured,
+        also_featured,
+        single(3, "Fresher list story", hours=1),
+        single(4, "Another", hours=2),
+    ]
+    stats = Stats()
+    issue = curate(stories, config(sections=LEAD_SECTION), DAY, 1, stats)
+    assert issue.lead is featured and issue.title == "Robots in Tokyo factories"
+    assert [(s.id, s.style) for s in issue.sections] == [("featured", "lead"), ("top-news", "list")]
+    # the lead section shows one story: its source's others join the first list section, by rank
+    assert [s.id for s in issue.sections[1].stories] == ["s3", "s4", "s2"]
+    assert stats.stories == 4 and stats.stories_left_out == 0
+
+
+def test_a_lead_section_first_takes_the_sources_without_a_section() -> None:
+    # sources without ``section`` go to the first section: here the lead one
+    stories = [single(n, f"Story {n}", "featured", hours=n) for n in range(1, 4)]
+    issue = curate(stories, config(sections=LEAD_SECTION), DAY, 1, Stats())
+    assert issue.lead is stories[0]
+    assert [s.id for s in issue.sections[1].stories] == ["s2", "s3"]
+
+
+def lead_with_summary(summary: str) -> Story:
+    item = Item("i1", "Headline", "https://e.example/1", "E", NOON, summary=summary, section="top-news")
+    return Story("s1", [item])
+
+
+@pytest.mark.parametrize(
+    "summary, subtitle",
+    [
+        (
+            "U.S. regulators approved the $2 billion merger on Friday. The deal closes next week.",
+            "U.S. regulators approved the $2 billion merger on Friday.",
+        ),
+        ("The U.S. Army bought 500 drones. More follow.", "The U.S. Army bought 500 drones."),
+        ("Dr. Lee said the trial worked. Others disagree.", "Dr. Lee said the trial worked."),
+        ("Agents, e.g. Cursor, got faster. More soon.", "Agents, e.g. Cursor, got faster."),
+        ("Acme is No. 5 in the ranking. It wants No. 1 by 2027.", "Acme is No. 5 in the ranking."),
+        ("Meta bets on Scale AI. Talks go on.", "Meta bets on Scale AI."),
+        ("Is it over? Not yet.", "Is it over?"),
+        ("A summary with no full stop", "A summary with no full stop"),
+    ],
+)
+def test_the_subtitle_is_the_lead_summarys_first_sentence(summary: str, subtitle: str) -> None:
+    issue = curate([lead_with_summary(summary)], config(), DAY, 1, Stats())
+    assert issue.subtitle == subtitle
+
+
+def test_lead_body_keeps_questions_in_the_middle_of_prose() -> None:
+    text = (
+        "Subscribe to our newsletter. Acme Robotics agreed on Friday to acquire Widget Corp for "
+        "$2 billion in cash, the largest warehouse robotics deal this year. Why does that matter? "
+        "Because Widget makes the forklifts that half of American retailers rely on. Read more here.\n\n"
+        "What Is Widget Corp?\n\n"
+        "Why does it matter to shoppers? Widget's forklifts move most of the goods that big "
+        "retailers in the United States sell online every single day.\n\n"
+        "Widget Corp shareholders will receive $45 a share, a premium of 30 percent over Thursday's "
+        "closing price. Click here to sign up!"
+    )
+    body = lead_paragraphs(Item("a", "Acme to buy Widget", "https://a.example/1", "A", text=text))
+    assert body == [
+        "Acme Robotics agreed on Friday to acquire Widget Corp for $2 billion in cash, the largest "
+        "warehouse robotics deal this year. Why does that matter? Because Widget makes the forklifts "
+        "that half of American retailers rely on.",
+        "Why does it matter to shoppers? Widget's forklifts move most of the goods that big retailers "
+        "in the United States sell online every single day.",
+        "Widget Corp shareholders will receive $45 a share, a premium of 30 percent over Thursday's "
+        "closing price.",
+    ]
