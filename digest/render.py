@@ -11,10 +11,12 @@ import logging
 import re
 import textwrap
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from datetime import date as Date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import jinja2
 from mjml import mjml2html
@@ -40,6 +42,12 @@ PLACEHOLDERS = (UNSUBSCRIBE, MANAGE, RECIPIENT)
 # any per-recipient field: these, %%NAME%%, a recipients CSV column as %%COLUMN%%
 PLACEHOLDER = re.compile(r"%%([A-Z][A-Z0-9_]*)%%")
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
+# When a text is shortened, a token longer than this at the cut (a URL, a run-on
+# string) is cut inside itself rather than dropped whole.
+LONG_TOKEN = 30
+# Languages written right to left (primary subtags): the email is laid out mirrored.
+RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ps", "sd", "ug", "ur", "yi"})
+_DOCTYPE = re.compile(r"\s*<!doctype[^>]*>", re.I)
 
 # The templates' wording; ``newsletter.labels`` in sources.yaml overrides any of these.
 LABELS = {
@@ -120,8 +128,13 @@ def environment(config: Config, issue: Issue | None = None) -> jinja2.Environmen
         link=lambda url: tracked(safe_url(url), config.theme.utm, fields),
         tracked=lambda url: tracked(safe_url(url), config.theme.utm, fields),
         sentence=first_sentence,
+        shorten=shorten,
         longdate=long_date,
+        shortdate=lambda when: short_date(when, config.newsletter.timezone),
     )
+    # `{% if url is linkable %}`: a story without a usable link shows its headline as
+    # text, rather than a link to "#" (and a "[n] #" in the plaintext's links).
+    env.tests["linkable"] = linkable
     return env
 
 
@@ -177,8 +190,14 @@ def _context(issue: Issue, config: Config, notes: Notes) -> dict[str, Any]:
         "manage_url": MANAGE,
         "recipient": RECIPIENT,
         "intro": _intro(issue, config, notes),
+        "rtl": is_rtl(newsletter.language),
         **_split_notes(notes),
     }
+
+
+def is_rtl(language: str) -> bool:
+    """Whether ``language`` (``ar``, ``he-IL``, ...) is written right to left."""
+    return language.replace("_", "-").split("-")[0].lower() in RTL_LANGUAGES
 
 
 def _sponsors_after(issue: Issue) -> str:
@@ -283,9 +302,14 @@ def _place(source: str, tag: re.Match[str], what: str) -> str:
 
 def inline_css(html: str, css: str) -> str:
     """Inline the theme's own ``css`` into ``html``; MRML's styles (media queries,
-    dark mode, ``!important``) stay untouched in ``<style>``."""
+    dark mode, ``!important``) stay untouched in ``<style>``.
+
+    Premailer drops MRML's ``<!doctype html>``; it is put back, since without it
+    browsers and webmail render in quirks mode, where tables inherit no font or color.
+    """
     if not css.strip():
         return html
+    doctype = _DOCTYPE.match(html)
     marked = html.replace("<style", '<style data-premailer="ignore"')
     inlined = Premailer(
         marked,
@@ -297,13 +321,20 @@ def inline_css(html: str, css: str) -> str:
         disable_leftover_css=True,
         cssutils_logging_level=logging.CRITICAL,
     ).transform(pretty_print=False)
-    return inlined.replace(' data-premailer="ignore"', "")
+    inlined = inlined.replace(' data-premailer="ignore"', "")
+    return (doctype.group(0).strip() if doctype else "") + inlined
+
+
+def linkable(url: str | None) -> bool:
+    """Whether ``url`` can be a link: http(s), mailto or a send-time placeholder."""
+    url = (url or "").strip()
+    return url.lower().startswith(SAFE_SCHEMES) or url in PLACEHOLDERS
 
 
 def safe_url(url: str) -> str:
     """``url`` if it is http(s), mailto or a send-time placeholder; otherwise ``#``."""
     url = (url or "").strip()
-    if url.lower().startswith(SAFE_SCHEMES) or url in PLACEHOLDERS:
+    if linkable(url):
         return url
     log.warning("dropped a link that is not http(s) or mailto: %.80s", url)
     return "#"
@@ -329,16 +360,37 @@ def first_sentence(text: str, limit: int = 200) -> str:
     """The first sentence of ``text``, cut at a word under ``limit`` characters."""
     text = " ".join(str(text or "").split())
     match = re.match(r"(.+?[.!?])(?=\s+[A-Z0-9\"“‘(]|$)", text)
-    sentence = match.group(1) if match else text
-    if len(sentence) <= limit:
-        return sentence
-    return sentence[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:—- ") + "…"
+    return shorten(match.group(1) if match else text, limit)
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """``text`` cut to at most ``limit`` characters, ``…`` included, at a word.
+
+    A long token (a URL, a run-on word) is cut inside itself: cutting before it could
+    leave a single word ("Visit…") of a summary that had room for much more.
+    """
+    text = str(text or "")
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    at_word = cut.rsplit(" ", 1)[0]
+    if len(cut) - len(at_word) > LONG_TOKEN:
+        at_word = cut
+    return at_word.rstrip(",;:—- ") + "…"
 
 
 def long_date(value: str | Date) -> str:
     """``2025-06-14`` as ``June 14, 2025``."""
     day = Date.fromisoformat(value) if isinstance(value, str) else value
     return f"{day:%B} {day.day}, {day.year}"
+
+
+def short_date(when: datetime, zone: str = "UTC") -> str:
+    """``when`` as ``Jun 14, 2025``: the day it was in the newsletter's time ``zone``
+    (a post at 20:00 UTC is already the next day in Tokyo)."""
+    aware = when if when.tzinfo else when.replace(tzinfo=UTC)
+    local = aware.astimezone(ZoneInfo(zone))
+    return f"{local:%b} {local.day}, {local.year}"
 
 
 def wrap(text: str, width: int = 72, indent: str = "", hanging: str | None = None) -> str:

@@ -112,3 +112,57 @@ def test_phone_layout_keeps_text_large_enough(browser, email_html: str) -> None:
     finally:
         page.close()
     assert sizes and min(sizes) >= 12  # the "Sponsored" label is the smallest
+
+
+def _in_page(browser, html: str, script: str, width: int = 600):
+    """What ``script`` returns in a page showing ``html``."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.set_content(html, wait_until="load")
+        return page.evaluate(script)
+    finally:
+        page.close()
+
+
+def _rgb(color: str) -> str:
+    """A theme color (``#1f2937``) as the browser computes it: ``rgb(31, 41, 55)``."""
+    red, green, blue = (int(color[k : k + 2], 16) for k in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
+
+
+def test_standards_mode_gives_boxes_and_cards_the_theme_text(browser, email_html: str) -> None:
+    # In quirks mode (no doctype) tables inherit no font: the text in the takeaways box
+    # and the cards turns black with a "normal" line height.
+    found = _in_page(
+        browser,
+        email_html,
+        """() => ({
+          mode: document.compatMode,
+          styles: ['td.box li', 'td.card p.card-text', 'td.quote-card p.quote'].map(selector => {
+            const style = getComputedStyle(document.querySelector(selector));
+            return [selector, style.color, style.lineHeight === 'normal'];
+          }),
+        })""",
+    )
+    assert found["mode"] == "CSS1Compat"
+    text = _rgb(make_config().theme.text)
+    assert found["styles"] == [
+        ["td.box li", text, False],
+        ["td.card p.card-text", text, False],
+        ["td.quote-card p.quote", text, False],
+    ]
+
+
+@pytest.mark.parametrize(("language", "align"), [("ar", "right"), ("en", "left")])
+def test_a_right_to_left_language_aligns_text_right(browser, language: str, align: str) -> None:
+    html = render_issue(make_issue(), make_config(newsletter={"language": language}), []).html
+    style = _in_page(
+        browser,
+        html,
+        """() => {
+          const style = getComputedStyle(document.querySelector('.block-list p.item'));
+          return [style.textAlign, style.direction];
+        }""",
+        width=375,
+    )
+    assert style == [align, "rtl" if language == "ar" else "ltr"]

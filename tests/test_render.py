@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
@@ -24,7 +25,7 @@ from digest.errors import TemplateError
 from digest.models import Issue, Item, Section, Stats, Story, Takeaway
 from digest.notes import parse_notes
 from digest.publish import publish
-from digest.render import GMAIL_CLIP_BYTES, MANAGE, UNSUBSCRIBE, render_issue, wrap
+from digest.render import GMAIL_CLIP_BYTES, MANAGE, UNSUBSCRIBE, first_sentence, render_issue, wrap
 
 BASE = datetime(2025, 6, 14, 8, tzinfo=UTC)
 LEAD = "Meta to spend billions on data deal"
@@ -177,7 +178,7 @@ def test_every_block_of_the_sample_renders_in_order(rendered) -> None:
     landmarks = [
         "View in browser", "Future Blueprint", "June 14, 2025", "Issue #7", f">{LEAD}</h1>",
         "Hi AI Futurists,", "Here's our agenda", "Sponsored", "StartEngine's $30M Surge",
-        ">Top AI news<", "📰", "+2 more", "Takeaways at a glance", "Fact 0",
+        ">Top AI news<", "📰", "Also covered by", "Takeaways at a glance", "Fact 0",
         "What we think", "What you can do right now", "Should AI tools be open",
         "Also covered by", "Get more done with these AI tools", "Tool 0", "AI in the wild",
         "el.cine (@EHuanglu)", "That's all for today, folks!", "Best,<br>Lex", MANAGE, UNSUBSCRIBE,
@@ -186,20 +187,51 @@ def test_every_block_of_the_sample_renders_in_order(rendered) -> None:
     assert not_in_order(unescape(html), landmarks) == []
 
 
-def test_news_list_has_emoji_bold_link_sentence_and_more(rendered) -> None:
+def test_news_list_has_emoji_bold_link_sentence_and_other_takes(rendered) -> None:
     line = re.search(
         r"📰 <a[^>]*font-weight:\s*700[^>]*>Story 2: AI makes news again</a><br>(.*?)</p>", rendered.html
     )
     assert line, "emoji, then the headline as a bold link"
     assert "A one-sentence summary of story 2, with a little detail." in line.group(1)
     assert "And a second one" not in line.group(1)
-    assert "+2 more" in line.group(1)
+    assert re.search(r"Also covered by <a[^>]*>Outlet 0</a>, <a[^>]*>Outlet 1</a></span>$", line.group(1))
 
 
 def test_lead_story_shows_every_other_take(rendered) -> None:
-    also = rendered.html.split("Also covered by")[1].split("</ul>")[0]
+    also = rendered.html.split('class="block block-lead"')[1].split("Also covered by")[1].split("</ul>")[0]
     for k in range(1, 5):
         assert f"Outlet {k}</a>" in also
+
+
+def _block(html: str, name: str) -> str:
+    """The HTML of one block (``list``, ``lead``, ``cards``, ...) of a rendered issue."""
+    return html.split(f'class="block block-{name}"')[1].split('class="block')[0]
+
+
+def _links(text: str) -> dict[str, str]:
+    """The plaintext's links list: each URL and its ``[n]`` marker."""
+    return {url: f"[{n}]" for n, url in re.findall(r"^\[(\d+)\] (\S+)$", text, re.M)}
+
+
+def test_every_section_links_the_other_takes_of_a_merged_story() -> None:
+    issue = make_issue(3)  # the news list's Story 1 and Story 2 are merged already
+    tools, wild = issue.sections[2], issue.sections[3]
+    tools.stories[1].items.append(_item(310, title="Tool 1 review", source="Tool Hunt"))
+    wild.stories[0].items += [_item(320, source="Threads"), _item(321, source="Bluesky")]
+    rendered = render_issue(issue, make_config(), [])
+    links = _links(rendered.text)
+    for section in (issue.sections[0], tools, wild):
+        block = _block(rendered.html, section.style)
+        also = [item for story in section.stories for item in story.also]
+        assert also and block.count("Also covered by") == sum(1 for s in section.stories if s.also)
+        for item in also:
+            assert re.search(rf'<a href="{re.escape(item.url)}"[^>]*>{item.source}</a>', block), item.url
+            assert item.url in links, item.url
+        text = rendered.text.split(section.title.upper())[1].split("=" * 72)[1]
+        for story in section.stories:
+            if story.also:
+                takes = ", ".join(f"{item.source} {links[item.url]}" for item in story.also)
+                assert f"Also covered by {takes}" in " ".join(text.split()), story.lead.title
 
 
 def test_absent_notes_and_takeaways_leave_no_empty_heading() -> None:
@@ -269,6 +301,14 @@ def test_accessibility_basics(rendered) -> None:
     metas = {m.get("name"): m.get("content") for m in tags.all("meta")}
     assert metas.get("color-scheme") == "light dark"
     assert "@media (prefers-color-scheme: dark)" in rendered.html
+
+
+def test_email_and_web_version_keep_the_doctype(rendered, tmp_path: Path) -> None:
+    # without it, clients render in quirks mode: tables drop the theme's color and line height
+    assert rendered.html.startswith("<!doctype html><html ")
+    folder = publish(make_issue(), rendered, {}, make_config(), tmp_path)
+    for name in ("email.html", "index.html"):
+        assert (folder / name).read_text(encoding="utf-8").startswith("<!doctype html><html "), name
 
 
 def test_logo_and_lead_image_have_alt_text() -> None:
@@ -348,6 +388,35 @@ def test_hostile_content_is_escaped() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Breaking" in rendered.html
 
 
+def test_a_story_without_a_link_shows_its_headline_as_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    issue = make_issue(3)
+    news, tools, wild = issue.sections[0], issue.sections[2], issue.sections[3]
+    news.stories[0].items[0] = replace(news.stories[0].lead, url="")
+    tools.stories[0].items[0] = replace(tools.stories[0].lead, url="")
+    wild.stories[0].items[0] = replace(wild.stories[0].lead, url="")
+    issue.lead.items[0] = replace(issue.lead.lead, url="", image="https://img.example.com/meta.jpg")
+    issue.lead.items.append(replace(issue.lead.lead, id="unlinked", url="", source="Linkless Wire"))
+    config = make_config()
+    with caplog.at_level(logging.WARNING, logger="digest.render"):
+        rendered = render_issue(issue, config, [])
+        publish(issue, rendered, {}, config, tmp_path)
+    html = rendered.html
+    assert not [href for href in _hrefs(html) if not href.startswith(("https://", "mailto:", "%%"))]
+    assert re.search(r"📰 <strong[^>]*>Story 0: AI makes news again</strong><br>", html)
+    assert re.search(rf'<h2 class="lead-title"[^>]*>{LEAD}</h2>', html)
+    assert re.search(r'<p class="card-name"[^>]*>Tool 0</p>', html) and "Try Tool 0" not in html
+    assert "el.cine (@EHuanglu) · Jun 14, 2025</p>" in html  # no "View post"
+    assert not [url for url in _links(rendered.text) if not url.startswith(("https://", "mailto:", "%%"))]
+    assert "\n📰 Story 0: AI makes news again\n" in rendered.text
+    assert "\nTool 0\n" in rendered.text and "Read the full story" not in rendered.text
+    assert re.search(r"<li[^>]*>Linkless Wire: ", html) and "Linkless Wire: " in rendered.text
+    assert not caplog.records
+    feed = (tmp_path / "feed.xml").read_text(encoding="utf-8")
+    assert 'href=""' not in unescape(feed) and "<li>Story 0: AI makes news again</li>" in unescape(feed)
+
+
 def test_unicode_survives_html_text_and_json(tmp_path: Path) -> None:
     issue = make_issue()
     issue.sections[0].stories[0].items[0] = _item(
@@ -381,7 +450,8 @@ def test_plaintext_has_the_same_blocks_in_the_same_order(rendered) -> None:
     text = rendered.text
     landmarks = [
         "FUTURE BLUEPRINT", "Issue #7", LEAD, "Hi AI Futurists,", "Here's our agenda", "SPONSORED",
-        "StartEngine's $30M Surge", "TOP AI NEWS", "📰 Story 0", "+2 more", "Takeaways at a glance",
+        "StartEngine's $30M Surge", "TOP AI NEWS", "📰 Story 0", "Also covered by Outlet 0 [",
+        "Takeaways at a glance",
         "What we think:", "Should AI tools be open", "Also covered by:", "GET MORE DONE", "Tool 0",
         "AI IN THE WILD", "> omg", "That's all for today, folks!", "Best,\nLex", "Links", MANAGE,
         UNSUBSCRIBE, "1 Example Street",
@@ -394,6 +464,45 @@ def test_wrap_never_breaks_urls() -> None:
     wrapped = wrap(f"Read this long sentence about many things before the link {url} and after it.")
     assert url in wrapped.splitlines()
     assert all(len(line) <= 72 for line in wrapped.splitlines() if url not in line)
+
+
+def test_a_long_url_or_word_in_a_summary_is_cut_inside_not_dropped() -> None:
+    url = "https://example.com/" + "a" * 180
+    cut = first_sentence(f"Visit {url} for more. And then some.")
+    assert cut.startswith("Visit https://example.com/aaaa") and cut.endswith("a…") and len(cut) == 200
+    assert first_sentence("The word " + "x" * 300).startswith("The word xxxx")
+    words = "A sentence of many short words " * 10
+    cut = first_sentence(words)  # ordinary words: cut between them
+    assert cut.endswith("…") and len(cut) <= 200 and words.startswith(cut[:-1] + " ")
+    issue = make_issue(2)
+    issue.sections[0].stories[0].items[0] = _item(0, summary=f"Visit {url} for more.")
+    wild = issue.sections[3].stories[0]
+    wild.items[0] = replace(wild.lead, text=f"See {url * 3} now.")  # a quote is cut at 400
+    html = render_issue(issue, make_config(), []).html
+    assert "<br>Visit https://example.com/" + "a" * 170 in html
+    assert re.search(r'<p class="quote"[^>]*>See https://example\.com/a{170}', html)
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [("Asia/Tokyo", "Jun 14, 2025"), ("UTC", "Jun 13, 2025"), ("America/New_York", "Jun 13, 2025")],
+)
+def test_quote_date_is_the_day_in_the_newsletters_time_zone(zone: str, day: str) -> None:
+    issue = make_issue(2)
+    wild = issue.sections[3].stories[0]
+    wild.items[0] = replace(wild.lead, published=datetime(2025, 6, 13, 20, tzinfo=UTC))
+    rendered = render_issue(issue, make_config(newsletter={"timezone": zone}), [])
+    assert f"— el.cine (@EHuanglu) · {day} · <a" in rendered.html
+    assert f"— el.cine (@EHuanglu) · {day} [" in rendered.text
+
+
+def test_a_right_to_left_language_is_laid_out_right_to_left() -> None:
+    rtl = render_issue(make_issue(2), make_config(newsletter={"language": "ar"}), []).html
+    assert {"lang": "ar", "dir": "rtl"}.items() <= _Tags(rtl).all("html")[0].items()
+    assert "direction:ltr" not in rtl and "direction:rtl" in rtl
+    assert re.search(r'<td align="right"[^>]*><div style="[^"]*text-align:right', _block(rtl, "list"))
+    ltr = render_issue(make_issue(2), make_config(), []).html
+    assert _Tags(ltr).all("html")[0]["dir"] == "auto" and "rtl" not in ltr
 
 
 def _templates(tmp_path: Path, name: str, content: str) -> Config:
