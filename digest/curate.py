@@ -16,6 +16,7 @@ from datetime import date as Date
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from . import sentences
 from .config import Config, SectionConfig
 from .models import Issue, Item, Section, Stats, Story
 from .takeaways import is_boilerplate, split_sentences, takeaways
@@ -97,7 +98,7 @@ def curate(stories: Sequence[Story], config: Config, issue_date: Date, number: i
         date=issue_date.isoformat(),
         slug=issue_date.isoformat(),
         title=title,
-        subtitle=_first_sentence(subtitle),
+        subtitle=sentences.first(subtitle),
         sections=sections,
         stats=stats,
         lead=lead_story,
@@ -236,8 +237,8 @@ def lead_paragraphs(item: Item, most: int = 3, words: int = 220) -> list[str]:
     or calls to action), at most ``most`` of them and about ``words`` words in all."""
     body: list[str] = []
     budget = words
-    for sentences in _paragraphs(item.text):
-        prose = _trimmed(sentences)
+    for paragraph in _paragraphs(item.text):
+        prose = _trimmed(paragraph)
         if not prose:
             continue
         if budget <= 0 or len(body) == most:
@@ -279,37 +280,3 @@ def _trimmed(sentences: list[str]) -> list[str]:
 def _not_prose(sentence: str) -> bool:
     """A heading or caption (no closing stop), or an address to the reader."""
     return not sentence.endswith((".", "!", "?", '"', "”", "’", ")")) or is_boilerplate(sentence)
-
-
-# Words whose full stop does not end a sentence: titles, company forms, "e.g."; initials
-# and initialisms ("J. Smith", "U.S.") are matched apart, "No." only before a number.
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sen rep gov gen col lt sgt st jr sr inc corp co ltd llc plc vs etc "
-    "approx dept fig vol jan feb mar apr jun jul aug sep sept oct nov dec".split()
-)
-_INITIALS = re.compile(r"(?:\b[A-Za-z]\.)+$")  # "U.S.", "e.g.", "i.e.", "J."
-_NUMBER_SIGN = re.compile(r"\bNos?\.$")  # "No. 5"
-_SENTENCE_STOP = re.compile(r"[.!?][\"”’)]*(?=\s|$)")
-
-
-def _first_sentence(text: str) -> str:
-    """The first sentence of ``text``, for the issue's subtitle."""
-    text = " ".join((text or "").split())
-    for stop in _SENTENCE_STOP.finditer(text):
-        if _ends_sentence(text[: stop.start() + 1], text[stop.end() + 1 :]):
-            return text[: stop.end()]
-    return text
-
-
-def _ends_sentence(before: str, after: str) -> bool:
-    """Whether the stop ending ``before`` ends a sentence, ``after`` being what follows:
-    not before a word in lower case ("U.S. regulators"), nor after an abbreviation or
-    initials ("Dr. Lee", "U.S. Army"), nor "No." before a number ("No. 5")."""
-    if not after or not before.endswith("."):
-        return True
-    if after[0].islower():
-        return False
-    word = before.rsplit(" ", 1)[-1]
-    if _NUMBER_SIGN.search(word):
-        return not after[0].isdigit()
-    return word[:-1].lower().lstrip('("“‘') not in _ABBREVIATIONS and not _INITIALS.search(word)

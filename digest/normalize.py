@@ -20,6 +20,7 @@ import nh3
 from ftfy.chardata import CONTROL_CHARS, LIGATURES, WIDTH_MAP
 from w3lib.url import canonicalize_url
 
+from . import sentences
 from .config import SourceConfig
 from .models import Entry, Item
 
@@ -69,8 +70,6 @@ _BLOCK_END = re.compile(r"(?i)</(p|div|li|h[1-6]|blockquote|tr|figure)>|<br\s*/?
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^<>]*?(/?)>")
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _IMG_SRC = re.compile(r'<img[^>]*?\ssrc="([^"]+)"')
-# A sentence ends at . ! or ?, possibly followed by a closing quote or bracket.
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[A-Z\"“‘(])")
 
 
 def normalize(
@@ -208,7 +207,7 @@ def lead_sentences(text: str, limit: int = 280) -> str:
     """The first sentences of ``text`` that fit in ``limit`` characters."""
     first = text.split("\n\n", 1)[0] if text else ""
     summary = ""
-    for sentence in _SENTENCE_END.split(first):
+    for sentence in sentences.split(first):
         if summary and len(summary) + len(sentence) + 1 > limit:
             break
         summary = f"{summary} {sentence}".strip()
@@ -218,7 +217,7 @@ def lead_sentences(text: str, limit: int = 280) -> str:
 def _first_words(text: str) -> str:
     """A title for a post that has none: its first sentence, up to ``UNTITLED_WORDS``."""
     first = text.split("\n\n", 1)[0] if text else ""
-    return _truncate(_SENTENCE_END.split(first, 1)[0], UNTITLED_WORDS)
+    return _truncate(sentences.first(first), UNTITLED_WORDS)
 
 
 def _truncate(text: str, limit: int) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from . import sentences
 from .models import Item, Story, Takeaway
 
 STOPWORDS = frozenset(
@@ -26,8 +27,6 @@ STOPWORDS = frozenset(
     "according reports reported reportedly report told people company firm".split()
 )
 _PARAGRAPHS = re.compile(r"\n\s*\n|\n(?=\s*[-•*]\s)")
-_SENTENCE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[A-Z0-9\"“‘$(])")
-_ABBREVIATION = re.compile(r"(?:\b[A-Z]\.[A-Z]\.|\b(?:Mr|Mrs|Ms|Dr|Inc|Corp|Co|Ltd|St|vs|etc|e\.g|i\.e)\.)$")
 _WORD = re.compile(r"[$]?\w+(?:[.,'’]\w+)*%?")
 _AMOUNT = re.compile(r"\$?\s?(\d+(?:[.,]\d+)?)\s*(billion|bn|b|million|mn|m|trillion|tn)\b", re.I)
 _UNITS = {"b": "bn", "bn": "bn", "billion": "bn", "m": "m", "mn": "m", "million": "m"}
@@ -104,13 +103,7 @@ def split_sentences(text: str) -> list[tuple[int, str]]:
     rows = []
     for index, paragraph in enumerate(_PARAGRAPHS.split(text or "")):
         paragraph = " ".join(paragraph.split()).lstrip("-•* ")
-        sentences: list[str] = []
-        for piece in _SENTENCE.split(paragraph):
-            if sentences and _ABBREVIATION.search(sentences[-1]):
-                sentences[-1] = f"{sentences[-1]} {piece}"  # "the U.S. Army" is one sentence
-            elif piece.strip():
-                sentences.append(piece.strip())
-        rows.extend((index, sentence) for sentence in sentences)
+        rows.extend((index, sentence) for sentence in sentences.split(paragraph))
     return rows
 
 
@@ -124,11 +117,11 @@ def _candidates(
     item: Item, take: int, vocabularies: list[frozenset[str]], topic: frozenset[str]
 ) -> list[Candidate]:
     """Every usable sentence of one take, shortened and scored."""
-    sentences = split_sentences(item.text or item.summary)[:80]
-    total = max(len(sentences), 1)
+    found = split_sentences(item.text or item.summary)[:80]
+    total = max(len(found), 1)
     others = [v for index, v in enumerate(vocabularies) if index != take]
     rows = []
-    for rank, (_, raw) in enumerate(sentences):
+    for rank, (_, raw) in enumerate(found):
         if not raw.endswith((".", '"', "”", "’", ")")):
             continue  # a heading or a caption, not a sentence
         text = shorten(raw)

@@ -1,0 +1,53 @@
+"""Where sentences end, for every part that cuts text into sentences: the issue's
+subtitle, the lead's paragraphs, the takeaways, summaries made from an item's text.
+
+A stop ends a sentence unless a word in lower case follows ("U.S. regulators"); a
+full stop does not either when it ends an abbreviation or initials ("Dr. Lee", "U.S.
+Army", "e.g. Cursor"), or it is "No." before a number ("No. 5").
+"""
+
+from __future__ import annotations
+
+import re
+
+# Words whose full stop does not end a sentence: titles, company forms, months, "etc";
+# initials and initialisms ("J. Smith", "U.S.") are matched apart.
+ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sen rep gov gen col lt sgt st jr sr inc corp co ltd llc plc vs etc "
+    "approx dept fig vol jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+_INITIALS = re.compile(r"(?:(?<![\w'’])[A-Za-z]\.)+$")  # "U.S.", "e.g.", "J.", not "Army's."
+_NUMBER_SIGN = re.compile(r"\bNos?\.$")  # "No. 5"
+_STOP = re.compile(r"[.!?][\"”’)]*(?=\s|$)")
+
+
+def split(text: str) -> list[str]:
+    """The sentences of ``text`` (one paragraph), whitespace runs made single spaces."""
+    text = " ".join((text or "").split())
+    found, start = [], 0
+    for stop in _STOP.finditer(text):
+        if ends_sentence(text[: stop.start() + 1], text[stop.end() + 1 :]):
+            found.append(text[start : stop.end()].strip())
+            start = stop.end()
+    found.append(text[start:].strip())
+    return [sentence for sentence in found if sentence]
+
+
+def first(text: str) -> str:
+    """The first sentence of ``text`` (all of it if it has no stop)."""
+    sentences = split(text)
+    return sentences[0] if sentences else ""
+
+
+def ends_sentence(before: str, after: str) -> bool:
+    """Whether the stop ending ``before`` ends a sentence, ``after`` being what follows."""
+    if not after:
+        return True
+    if after[0].islower():  # "U.S. regulators", "Yahoo! said"
+        return False
+    if not before.endswith("."):
+        return True
+    word = before.rsplit(" ", 1)[-1]
+    if _NUMBER_SIGN.search(word):
+        return not after[0].isdigit()
+    return word[:-1].lower().lstrip('("“‘') not in ABBREVIATIONS and not _INITIALS.search(word)

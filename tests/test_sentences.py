@@ -1,0 +1,39 @@
+"""sentences: one rule for where a sentence ends, shared by subtitle, lead, takeaways, summaries."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest import sentences
+from digest.normalize import lead_sentences
+from digest.takeaways import split_sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("U.S. regulators approved it. Then more.", ["U.S. regulators approved it.", "Then more."]),
+        ("The U.S. Army moved. Next.", ["The U.S. Army moved.", "Next."]),
+        ("Dr. Lee said so! Really? Yes.", ["Dr. Lee said so!", "Really?", "Yes."]),
+        ("The No. 5 pick won. No. It lost.", ["The No. 5 pick won.", "No.", "It lost."]),
+        ("Tools, e.g. Cursor, help. OK.", ["Tools, e.g. Cursor, help.", "OK."]),
+        ('He said "Stop." Then he left.', ['He said "Stop."', "Then he left."]),
+        (
+            "Shares rose 2.5% in Jan. to a high. Then fell.",
+            ["Shares rose 2.5% in Jan. to a high.", "Then fell."],
+        ),
+        ("Yahoo! said it would. Fine", ["Yahoo! said it would.", "Fine"]),
+        ("It beat the Army's. Then won.", ["It beat the Army's.", "Then won."]),  # not an initial
+        ("  No stop at   all ", ["No stop at all"]),
+        ("", []),
+    ],
+)
+def test_where_sentences_end(text: str, expected: list[str]) -> None:
+    assert sentences.split(text) == expected
+    assert sentences.first(text) == (expected[0] if expected else "")
+
+
+def test_every_part_that_cuts_sentences_cuts_them_alike() -> None:
+    text = "The No. 5 model from Dr. Lee beat the U.S. Army's. It was fast."
+    assert [s for _, s in split_sentences(text)] == sentences.split(text)
+    assert lead_sentences(text, limit=55) == "The No. 5 model from Dr. Lee beat the U.S. Army's."
