@@ -22,6 +22,7 @@ import jinja2
 from mjml import mjml2html
 from premailer import Premailer
 
+from . import sentences
 from .config import Config
 from .contrast import low_contrast
 from .errors import TemplateError
@@ -358,9 +359,7 @@ def tracked(url: str, utm: dict[str, str], fields: dict[str, str] | None = None)
 
 def first_sentence(text: str, limit: int = 200) -> str:
     """The first sentence of ``text``, cut at a word under ``limit`` characters."""
-    text = " ".join(str(text or "").split())
-    match = re.match(r"(.+?[.!?])(?=\s+[A-Z0-9\"“‘(]|$)", text)
-    return shorten(match.group(1) if match else text, limit)
+    return shorten(sentences.first(str(text or "")), limit)
 
 
 def shorten(text: str, limit: int = 200) -> str:

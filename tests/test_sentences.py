@@ -6,6 +6,7 @@ import pytest
 
 from digest import sentences
 from digest.normalize import lead_sentences
+from digest.render import first_sentence
 from digest.takeaways import split_sentences
 
 
@@ -36,4 +37,5 @@ def test_where_sentences_end(text: str, expected: list[str]) -> None:
 def test_every_part_that_cuts_sentences_cuts_them_alike() -> None:
     text = "The No. 5 model from Dr. Lee beat the U.S. Army's. It was fast."
     assert [s for _, s in split_sentences(text)] == sentences.split(text)
+    assert first_sentence(text) == sentences.first(text)  # the list's and cards' summaries
     assert lead_sentences(text, limit=55) == "The No. 5 model from Dr. Lee beat the U.S. Army's."
