@@ -25,6 +25,7 @@ from .fetch import Fetched, fetch_all
 from .ingest import ingest
 from .lock import publish_lock, publish_lock_path
 from .models import FeedFailure, Issue, Item, Stats
+from .normalize import Normalized
 from .notes import Notes, load_notes
 from .publish import publish
 from .render import Rendered, render_issue
@@ -58,13 +59,29 @@ def collect(
             log.warning("%s: %s", result.source.name, outcome)
             stats.feeds_failed.append(FeedFailure(result.source.name, outcome))
             continue
-        fresh = _with_unique_ids(outcome, taken)
+        fresh = _with_unique_ids(outcome.items, taken)
         taken.update(i.id for i in fresh)
         items.extend(fresh)
         stats.feeds_ok += 1
+        stats.items_filtered_out += outcome.filtered_out
+        stats.items_over_max += outcome.over_max
+        stats.items_untitled += outcome.untitled
     stats.items = len(items)
+    _log_items_left_out(stats)
     store.record_items(items)
     return items, stats
+
+
+def _log_items_left_out(stats: Stats) -> None:
+    """One line on the entries of working feeds that never became items, if any."""
+    reasons = {
+        "by a source's include/exclude": stats.items_filtered_out,
+        "past a source's max_items": stats.items_over_max,
+        "with neither a title nor text": stats.items_untitled,
+    }
+    if any(reasons.values()):
+        why = ", ".join(f"{count} {reason}" for reason, count in reasons.items() if count)
+        log.info("left out %d entries: %s", sum(reasons.values()), why)
 
 
 def _with_unique_ids(feed: list[Item], taken: set[str]) -> list[Item]:
@@ -92,7 +109,7 @@ def _source_id(item: Item, taken: set[str]) -> str:
     return candidate
 
 
-def _parse_all(results: list[Fetched], config: Config, fetched_at: datetime) -> list[list[Item] | str]:
+def _parse_all(results: list[Fetched], config: Config, fetched_at: datetime) -> list[Normalized | str]:
     """Each source's items, or its error. Parsing is CPU-bound: many feeds use every core."""
     jobs = [(r, config.source_section(r.source), fetched_at) for r in results]
     cores = min(os.cpu_count() or 1, 8)

@@ -9,19 +9,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from .errors import ParseError
-from .models import Entry, Fetched, Item
-from .normalize import normalize
+from .models import Entry, Fetched
+from .normalize import Normalized, normalize_counted
 from .parse import parse_feed
 
 
-def ingest(job: tuple[Fetched, str, datetime]) -> list[Item] | str:
-    """The items of one fetched feed in ``section``, or why there are none."""
+def ingest(job: tuple[Fetched, str, datetime]) -> Normalized | str:
+    """The items of one fetched feed in ``section`` (and what was left out), or why
+    there are none."""
     result, section, fetched_at = job
     found = entries(result)
     if isinstance(found, str):
         return found
     try:
-        return normalize(found, result.source, fetched_at, section)
+        return normalize_counted(found, result.source, fetched_at, section)
     except Exception as exc:  # noqa: BLE001 -- one feed no rule foresaw fails alone
         return _unforeseen(exc)
 

@@ -158,6 +158,11 @@ class Stats:
     feeds_ok: int = 0
     feeds_failed: list[FeedFailure] = field(default_factory=list)
     items: int = 0
+    # entries of working feeds that never became items: by a source's include/exclude,
+    # past its max_items, or with neither a title nor text to make one from
+    items_filtered_out: int = 0
+    items_over_max: int = 0
+    items_untitled: int = 0
     stories: int = 0
     stories_published_before: int = 0
     stories_too_old: int = 0

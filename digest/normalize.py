@@ -12,6 +12,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -72,14 +73,37 @@ _VOID = frozenset("area base br col embed hr img input link meta source track wb
 _IMG_SRC = re.compile(r'<img[^>]*?\ssrc="([^"]+)"')
 
 
+@dataclass
+class Normalized:
+    """One feed's items, and how many of its entries were left out and why."""
+
+    items: list[Item]
+    filtered_out: int = 0  # by the source's include/exclude keywords
+    over_max: int = 0  # past the source's max_items, the oldest first
+    untitled: int = 0  # neither a title nor any text to make one from
+
+
 def normalize(
     entries: Sequence[Entry], source: SourceConfig, fetched_at: datetime, section: str
 ) -> list[Item]:
     """The source's entries as ``Item``s: filtered, capped at ``max_items``, newest first."""
+    return normalize_counted(entries, source, fetched_at, section).items
+
+
+def normalize_counted(
+    entries: Sequence[Entry], source: SourceConfig, fetched_at: datetime, section: str
+) -> Normalized:
+    """``normalize``, with the entries it left out counted by reason."""
     items = [_item(e, source, fetched_at, section) for e in entries]
-    kept = [i for i in items if i.title and _passes_filters(i, source)]
+    titled = [i for i in items if i.title]
+    kept = [i for i in titled if _passes_filters(i, source)]
     kept.sort(key=lambda i: i.published or fetched_at, reverse=True)
-    return kept[: source.max_items]
+    return Normalized(
+        kept[: source.max_items],
+        filtered_out=len(titled) - len(kept),
+        over_max=max(len(kept) - source.max_items, 0),
+        untitled=len(items) - len(titled),
+    )
 
 
 def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str) -> Item:

@@ -118,6 +118,10 @@ def issue_json(issue: Issue, config: Config) -> dict[str, Any]:
             "feeds_ok": issue.stats.feeds_ok,
             "feeds_failed": [{"source": f.source, "error": f.error} for f in issue.stats.feeds_failed],
             "items": issue.stats.items,
+            # entries of working feeds left out before dedup (see models.Stats)
+            "items_filtered_out": issue.stats.items_filtered_out,
+            "items_over_max": issue.stats.items_over_max,
+            "items_untitled": issue.stats.items_untitled,
             "stories": issue.stats.stories,
             # stories found but left out, each under the first reason (see models.Stats)
             "stories_published_before": issue.stats.stories_published_before,

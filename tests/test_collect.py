@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -65,14 +66,14 @@ def test_a_feed_that_breaks_parsing_unforeseen_fails_alone(
         items = [rss_item(f"{name} story {k}", f"https://{name}.example/{k}") for k in range(2)]
         (tmp_path / "feeds" / f"{name}.xml").write_bytes(rss(*items, link=f"https://{name}.example/"))
     config = write_config([{"name": n, "path": f"feeds/{n}.xml"} for n in ("good", "odd")])
-    normalize = ingest.normalize
+    normalize = ingest.normalize_counted
 
     def breaks_on_odd(entries, source, *rest):  # a fault no rule foresaw, in one feed only
         if source.name == "odd":
             raise RecursionError("maximum recursion depth exceeded")
         return normalize(entries, source, *rest)
 
-    monkeypatch.setattr(ingest, "normalize", breaks_on_odd)
+    monkeypatch.setattr(ingest, "normalize_counted", breaks_on_odd)
     items, stats = collect(config, store)
     assert [i.title for i in items] == ["good story 0", "good story 1"]
     [failed] = stats.feeds_failed
@@ -105,3 +106,22 @@ def test_two_sources_of_one_article_keep_both_takes_under_ids_of_their_own(
     # ids collide only where two sources share the article; elsewhere they stay as they were
     assert items[0].id == alone[article] and items[2].id == alone["https://orig.example/other"]
     assert [i.id for i in collect(write_config(sources), store)[0]] == [i.id for i in items]  # stable
+
+
+def test_entries_left_out_before_dedup_are_counted_and_logged(
+    tmp_path: Path, write_config, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "feeds").mkdir()
+    robots = [rss_item(f"Robot story {k}", f"https://r.example/{k}") for k in range(4)]
+    others = [rss_item(f"Weather story {k}", f"https://r.example/w{k}") for k in range(3)]
+    empty = "<item><link>https://r.example/empty</link></item>"  # no title, no text
+    (tmp_path / "feeds" / "r.xml").write_bytes(rss(*robots, *others, empty, link="https://r.example/"))
+    config = write_config([{"name": "R", "path": "feeds/r.xml", "include": ["robot"], "max_items": 3}])
+    with caplog.at_level(logging.INFO, logger="digest.build"):
+        items, stats = collect(config, store)
+    assert len(items) == 3 and all(i.title.startswith("Robot") for i in items)
+    assert (stats.items_filtered_out, stats.items_over_max, stats.items_untitled) == (3, 1, 1)
+    assert (
+        "left out 5 entries: 3 by a source's include/exclude, 1 past a source's max_items, 1 with neither"
+        in (caplog.text)
+    )
