@@ -3,7 +3,7 @@
 Format (path from ``notes:`` in sources.yaml, ``{date}`` replaced by the issue date)::
 
     ## What we think
-    A paragraph, or bullets:
+    A paragraph, with **bold**, *italic* and [a link](https://example.com):
     - first point
     - second point
 
@@ -12,34 +12,104 @@ Format (path from ``notes:`` in sources.yaml, ``{date}`` replaced by the issue d
     - Yes
     - No
 
-Each level-2 heading starts a block, shown under the lead story in the file's order
-with its heading (e.g. "What we think", "What you can do right now"). Two headings are
-special: ``Intro`` replaces the issue's intro paragraph at the top, and ``Poll`` is
-shown as a poll: its paragraph is the question, its bullets the answers (reply links
-when the newsletter has a reply address). Text before the first heading is an untitled
-block. A missing file, or an empty block, leaves no heading behind.
+Each ``##`` (or ``#``) heading starts a block, shown under the lead story (or, in an
+issue without one, on its own after the last section) in the file's order with its heading
+(e.g. "What we think", "What you can do right now"). Inside a block, the Markdown an
+editor writes: paragraphs, ``-``/``*``/``+`` bullets, numbered lists, ``###`` sub-headings,
+``**bold**``, ``*italic*``, `` `code` `` and links, in the file's order. Raw HTML is shown as
+text, and only http(s) and mailto links are links: any other is shown as its text.
+
+Two headings are special: ``Intro`` replaces the issue's intro paragraph at the top, and
+``Poll`` is shown as a poll: its paragraph is the question, its bullets the answers
+(reply links when the newsletter has a reply address). Text before the first heading is
+an untitled block. A missing file, or an empty block, leaves no heading behind.
 """
 
 from __future__ import annotations
 
+import html
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+LINK_SCHEMES = ("http://", "https://", "mailto:")
+# CommonMark without raw HTML (shown as text). Off: "Text\n---" as a heading (a rule
+# under a paragraph is not a block's heading) and indented code (an indented line in
+# notes is a paragraph). Every link parses, so that one which may not be a link (a
+# javascript: one) still shows its text rather than its Markdown.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable(["lheading", "code"])
+_MARKDOWN.validateLink = lambda url: True
+_TAGS = {"strong_open": "<strong>", "strong_close": "</strong>", "em_open": "<em>", "em_close": "</em>"}
+
+
+@dataclass
+class Inline:
+    """A run of inline Markdown (a paragraph, a heading, a list item): its source and
+    markdown-it's tokens of it, for ``inline_html`` and ``inline_text`` to render."""
+
+    source: str
+    tokens: list[Token] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, source: str) -> Inline:
+        """The inline Markdown ``source`` (one line, no blocks), parsed."""
+        parsed = _MARKDOWN.parseInline(source)
+        return cls(source, (parsed[0].children or []) if parsed else [])
+
+    def __str__(self) -> str:
+        return self.source
+
+
+@dataclass
+class NotePart:
+    """One piece of a block: a paragraph, a sub-heading (``###``), or a list of bullets
+    or numbered items (``start``: the first number); ``items`` holds its text(s)."""
+
+    kind: Literal["paragraph", "heading", "bullets", "numbered"]
+    items: list[Inline] = field(default_factory=list)
+    start: int = 1
+
+    @property
+    def text(self) -> Inline:
+        """The text of a paragraph or a heading."""
+        return self.items[0]
 
 
 @dataclass
 class NoteBlock:
-    """One titled block of notes: paragraphs then bullets, in the file's order."""
+    """One titled block of notes: its parts in the file's order."""
 
     title: str
-    paragraphs: list[str] = field(default_factory=list)
-    bullets: list[str] = field(default_factory=list)
+    parts: list[NotePart] = field(default_factory=list)
 
     @property
     def is_poll(self) -> bool:
         """Whether the block is a poll (its heading is "Poll")."""
         return self.title.strip().lower() == "poll"
+
+    @property
+    def paragraphs(self) -> list[Inline]:
+        """The paragraphs and sub-headings (a poll's question)."""
+        return [part.text for part in self.parts if part.kind in ("paragraph", "heading")]
+
+    @property
+    def bullets(self) -> list[Inline]:
+        """The items of every list (a poll's answers)."""
+        return [item for part in self.parts if part.kind in ("bullets", "numbered") for item in part.items]
+
+    @property
+    def lines(self) -> list[Inline]:
+        """Every paragraph, sub-heading and list item, in the file's order (the intro)."""
+        return [item for part in self.parts for item in part.items]
 
 
 Notes = list[NoteBlock]
@@ -59,24 +129,121 @@ def load_notes(path: Path) -> Notes:
 def parse_notes(text: str) -> Notes:
     """Parse the notes Markdown into blocks, dropping empty ones."""
     blocks = [NoteBlock("")]
-    paragraph: list[str] = []
+    items: list[int | None] = []  # per open list item: its index in the outermost list
+    tokens = _MARKDOWN.parse(text)
+    for at, token in enumerate(tokens):
+        parts = blocks[-1].parts
+        if token.type in ("bullet_list_open", "ordered_list_open") and not items:
+            kind = "numbered" if token.type == "ordered_list_open" else "bullets"
+            parts.append(NotePart(kind, start=int(token.attrs.get("start", 1))))
+        elif token.type == "list_item_open":
+            items.append(None)
+        elif token.type == "list_item_close":
+            items.pop()
+        elif token.type in ("inline", "fence"):
+            inline = _inline(token)
+            opener = tokens[at - 1] if at else token
+            if not items and opener.type == "heading_open" and opener.tag in ("h1", "h2"):
+                blocks.append(NoteBlock(inline_text(inline)))
+            elif items:
+                _add_to_item(parts[-1], items, inline)
+            elif inline.tokens:
+                parts.append(NotePart("heading" if opener.type == "heading_open" else "paragraph", [inline]))
+    for block in blocks:
+        block.parts = [part for part in block.parts if part.items]
+    return [block for block in blocks if block.parts]
 
-    def flush() -> None:
-        if paragraph:
-            blocks[-1].paragraphs.append(" ".join(paragraph))
-            paragraph.clear()
 
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("## "):
-            flush()
-            blocks.append(NoteBlock(line[3:].strip()))
-        elif line[:2] in ("- ", "* "):
-            flush()
-            blocks[-1].bullets.append(line[2:].strip())
-        elif not line:
-            flush()
+def _inline(token: Token) -> Inline:
+    """The ``Inline`` of an inline token; a fenced code block's as one piece of code."""
+    if token.type == "fence":
+        code = token.content.strip("\n")
+        return Inline(code, [Token("code_inline", "code", 0, content=code)] if code.strip() else [])
+    inline = Inline(token.content, token.children or [])
+    for child in inline.tokens:
+        href = str(child.attrs.get("href", "")) if child.type == "link_open" else ""
+        if href and not href.lower().startswith(LINK_SCHEMES):
+            log.warning("a link in the notes that is not http(s) or mailto is shown as text: %.80s", href)
+    return inline
+
+
+def _add_to_item(part: NotePart, items: list[int | None], inline: Inline) -> None:
+    """Add ``inline`` to the list item open last: it starts the item, or is its next
+    paragraph (after a line break). A nested list's items join the outermost list."""
+    if not inline.tokens:
+        return
+    if items[-1] is None:
+        items[-1] = len(part.items)
+        part.items.append(inline)
+        return
+    item = part.items[items[-1]]
+    part.items[items[-1]] = Inline(
+        f"{item.source}\\\n{inline.source}", [*item.tokens, Token("hardbreak", "br", 0), *inline.tokens]
+    )
+
+
+def inline_html(inline: Inline | str, link: Callable[[str], str] = str) -> str:
+    """``inline`` as email-safe HTML: strong, em, code, line breaks and links, whose URL
+    goes through ``link`` (tracking); a URL that is not http(s) or mailto is shown as its
+    text. Escaped as it is built, then allow-list sanitized (nh3) all the same."""
+    out: list[str] = []
+    links: list[tuple[str, int]] = []  # per link open: its URL ("" if only its text shows), its start
+    for token in _tokens(inline):
+        if token.type in _TAGS:
+            out.append(_TAGS[token.type])
+        elif token.type == "link_open":
+            href = str(token.attrs.get("href", ""))
+            href = href if href.lower().startswith(LINK_SCHEMES) else ""
+            links.append((href, len(out)))
+            out.append(f'<a href="{html.escape(link(href))}">' if href else "")
+        elif token.type == "link_close" and links:
+            href, start = links.pop()
+            if href and len(out) == start + 1:  # a link without text shows its URL
+                out.append(html.escape(href.removeprefix("mailto:")))
+            out.append("</a>" if href else "")
+        elif token.type == "code_inline":
+            out.append(f"<code>{html.escape(token.content)}</code>")
+        elif token.type == "hardbreak":
+            out.append("<br>")
         else:
-            paragraph.append(line.lstrip("# "))
-    flush()
-    return [b for b in blocks if b.paragraphs or b.bullets]
+            out.append(html.escape(_text_of(token)))
+    return nh3.clean(
+        "".join(out),
+        tags={"a", "strong", "em", "code", "br"},
+        attributes={"a": {"href"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel=None,
+    )
+
+
+def inline_text(
+    inline: Inline | str, link: Callable[[str], str] = str, ref: Callable[[str], str] | None = None
+) -> str:
+    """``inline`` as plain text: no markup; a link is its text, followed by ``ref`` of
+    its URL (``[n]`` in the plaintext issue) when ``ref`` is given and it may be a link."""
+    out: list[str] = []
+    links: list[tuple[str, int]] = []  # per link open: its URL, and where its text starts
+    for token in _tokens(inline):
+        if token.type == "link_open":
+            links.append((str(token.attrs.get("href", "")), len(out)))
+        elif token.type == "link_close" and links:
+            href, start = links.pop()
+            if ref and href.lower().startswith(LINK_SCHEMES):
+                text = "".join(out[start:]).strip() or href.removeprefix("mailto:")
+                out[start:] = [f"{text} {ref(link(href))}"]
+        elif token.type not in _TAGS:
+            out.append(_text_of(token))
+    return "".join(out)
+
+
+def _tokens(inline: Inline | str) -> list[Token]:
+    return (inline if isinstance(inline, Inline) else Inline.parse(str(inline or ""))).tokens
+
+
+def _text_of(token: Token) -> str:
+    """What a token shows as text: its content; a line break a space; an image its alt."""
+    if token.type in ("softbreak", "hardbreak"):
+        return " "
+    if token.type == "image":
+        return "".join(child.content for child in token.children or [])
+    return token.content

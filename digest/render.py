@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import date as Date
@@ -19,6 +20,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup
 from mjml import mjml2html
 from premailer import Premailer
 
@@ -27,7 +29,7 @@ from .config import Config
 from .contrast import low_contrast
 from .errors import TemplateError
 from .models import Issue
-from .notes import NoteBlock, Notes
+from .notes import Inline, NoteBlock, Notes, inline_html, inline_text
 
 log = logging.getLogger(__name__)
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -124,10 +126,15 @@ def environment(config: Config, issue: Issue | None = None) -> jinja2.Environmen
         keep_trailing_newline=True,
     )
     fields = {"date": issue.date, "number": str(issue.number)} if issue else {}
+    link = lambda url: tracked(safe_url(url), config.theme.utm, fields)  # noqa: E731
     env.filters.update(
         wrap=wrap,
-        link=lambda url: tracked(safe_url(url), config.theme.utm, fields),
-        tracked=lambda url: tracked(safe_url(url), config.theme.utm, fields),
+        link=link,
+        tracked=link,
+        # the notes' Markdown (a paragraph, a list item): HTML; text with [n] links; bare text
+        markdown=lambda text: Markup(inline_html(text, link)),
+        markdown_text=lambda text, ref: inline_text(text, link, ref),
+        markdown_plain=lambda text: inline_text(text),
         sentence=first_sentence,
         shorten=shorten,
         longdate=long_date,
@@ -142,10 +149,12 @@ def environment(config: Config, issue: Issue | None = None) -> jinja2.Environmen
 def render_issue(issue: Issue, config: Config, notes: Notes) -> Rendered:
     """Render ``issue`` to MJML, HTML and plaintext."""
     env = environment(config, issue)
-    context = _context(issue, config, notes)
+    context = _context(issue, config, notes, env.filters["markdown"])
     source = _render_template(env, "email.mjml", context)
     html = inline_css(_mjml_to_html(source), _render_template(env, "theme.css", context))
-    text = _render_template(env, "issue.txt", {**context, "ref": LinkRefs()})
+    refs = LinkRefs()
+    intro = _intro(issue, config, notes, lambda text: env.filters["markdown_text"](text, refs))
+    text = _render_template(env, "issue.txt", {**context, "ref": refs, "intro": intro})
     rendered = Rendered(html=html, text=text, mjml=source)
     for problem in low_contrast(config.theme):
         log.warning("theme: %s is below the 4.5:1 contrast readers need", problem)
@@ -168,8 +177,8 @@ def labels(config: Config) -> dict[str, str]:
     return {**LABELS, **config.newsletter.labels}
 
 
-def _context(issue: Issue, config: Config, notes: Notes) -> dict[str, Any]:
-    """Everything the issue templates see."""
+def _context(issue: Issue, config: Config, notes: Notes, markdown: Callable[[Inline], str]) -> dict[str, Any]:
+    """Everything the issue templates see; ``markdown`` renders the notes' intro."""
     newsletter = config.newsletter
     base = newsletter.url.rstrip("/")
     reply = newsletter.reply_to or newsletter.sender.email
@@ -190,9 +199,9 @@ def _context(issue: Issue, config: Config, notes: Notes) -> dict[str, Any]:
         "unsubscribe_url": UNSUBSCRIBE,
         "manage_url": MANAGE,
         "recipient": RECIPIENT,
-        "intro": _intro(issue, config, notes),
+        "intro": _intro(issue, config, notes, markdown),
         "rtl": is_rtl(newsletter.language),
-        **_split_notes(notes),
+        **_split_notes(notes, issue),
     }
 
 
@@ -208,20 +217,30 @@ def _sponsors_after(issue: Issue) -> str:
     return first.id if first else ""
 
 
-def _split_notes(notes: Notes) -> dict[str, Any]:
-    """The notes by role: the issue's intro, the lead story's blocks, and its poll."""
+def _split_notes(notes: Notes, issue: Issue) -> dict[str, Any]:
+    """The notes by role: the issue's intro, the lead story's blocks, and its poll;
+    ``notes_alone`` when there is no lead story to show them under: they are then a
+    block of their own."""
     intro = next((b for b in notes if b.title.lower() == "intro"), None)
     poll = next((b for b in notes if b.is_poll), None)
     lead_notes = [b for b in notes if b is not intro and b is not poll]
-    return {"notes": notes, "intro_note": intro, "lead_notes": lead_notes, "poll": poll or NoteBlock("")}
+    has_lead = any(section.style == "lead" for section in issue.sections)
+    return {
+        "notes": notes,
+        "intro_note": intro,
+        "lead_notes": lead_notes,
+        "poll": poll or NoteBlock(""),
+        "notes_alone": bool(lead_notes or poll) and not has_lead,
+    }
 
 
-def _intro(issue: Issue, config: Config, notes: Notes) -> list[str]:
-    """The intro paragraphs: the notes' ``## Intro``, else the configured intro, else
-    the lead story's summary (unless it only repeats the subtitle)."""
+def _intro(issue: Issue, config: Config, notes: Notes, markdown: Callable[[Inline], str]) -> list[str]:
+    """The intro paragraphs: the notes' ``## Intro`` (each paragraph and list item, by
+    ``markdown``), else the configured intro, else the lead story's summary (unless it
+    only repeats the subtitle)."""
     block = next((b for b in notes if b.title.lower() == "intro"), None)
     if block:
-        return block.paragraphs + block.bullets
+        return [markdown(line) for line in block.lines]
     if config.newsletter.intro:
         return [config.newsletter.intro]
     summary = issue.lead.lead.summary if issue.lead else ""

@@ -1,0 +1,224 @@
+"""The editor's notes: their Markdown parsed into blocks in the file's order, rendered in
+the HTML and the plaintext (links as ``[n]``), hostile input inert, and shown on their
+own in an issue without a lead story. Issues and configs come from test_render."""
+
+from __future__ import annotations
+
+import logging
+import re
+from html import unescape
+
+import pytest
+from test_render import NOTES, _block, _links, _Tags, make_config, make_issue, not_in_order
+
+from digest.notes import inline_html, inline_text, parse_notes
+from digest.render import render_issue
+
+MARKDOWN = """\
+## What we think
+First, a **bold** claim, an *italic* aside and `code`; read [the filing](https://sec.example/f?a=1&b=2).
+- a dash bullet
+* a star bullet
++ a plus bullet
+
+A paragraph between the lists.
+
+3. third
+4. fourth
+
+### A sub-heading
+After the sub-heading.
+"""
+
+
+def _shape(text: str) -> list[tuple[str, list[tuple[str, list[str]]]]]:
+    """Each block's title and its parts: kind and source of each item."""
+    return [
+        (block.title, [(part.kind, [str(item) for item in part.items]) for part in block.parts])
+        for block in parse_notes(text)
+    ]
+
+
+def test_each_construct_is_a_part_in_the_files_order() -> None:
+    assert _shape(MARKDOWN) == [
+        (
+            "What we think",
+            [
+                (
+                    "paragraph",
+                    [
+                        "First, a **bold** claim, an *italic* aside and `code`; read "
+                        "[the filing](https://sec.example/f?a=1&b=2)."
+                    ],
+                ),
+                ("bullets", ["a dash bullet"]),
+                ("bullets", ["a star bullet"]),
+                ("bullets", ["a plus bullet"]),
+                ("paragraph", ["A paragraph between the lists."]),
+                ("numbered", ["third", "fourth"]),
+                ("heading", ["A sub-heading"]),
+                ("paragraph", ["After the sub-heading."]),
+            ],
+        )
+    ]
+    assert parse_notes(MARKDOWN)[0].parts[5].start == 3
+
+
+def test_untitled_text_bare_heading_and_empty_blocks() -> None:
+    text = (
+        "Before any heading.\n\n##\nAfter a bare heading.\n\n## Empty\n\n"
+        "## Kept\n- one\n  - nested\n\nSteps:\n1. first\n2. second\n"
+    )
+    assert _shape(text) == [
+        ("", [("paragraph", ["Before any heading."])]),
+        ("", [("paragraph", ["After a bare heading."])]),
+        (
+            "Kept",
+            [("bullets", ["one", "nested"]), ("paragraph", ["Steps:"]), ("numbered", ["first", "second"])],
+        ),
+    ]
+    assert parse_notes("") == [] and parse_notes("## Only a heading\n\n## Another\n") == []
+
+
+def test_poll_and_intro_keep_their_roles() -> None:
+    poll, intro = parse_notes("## Poll\nWhich?\n- Yes\n1. No\n\n## Intro\nHello.\n- and a point\n")
+    assert poll.is_poll and [str(p) for p in poll.paragraphs] == ["Which?"]
+    assert [str(b) for b in poll.bullets] == ["Yes", "No"]
+    assert [str(line) for line in intro.lines] == ["Hello.", "and a point"]
+
+
+def test_inline_markdown_as_html_and_text() -> None:
+    source = "A **b** *i* `<c>` [l](https://x.example/?q=1&r=2) ![alt](https://x.example/i.png)"
+    assert inline_html(source) == (
+        "A <strong>b</strong> <em>i</em> <code>&lt;c&gt;</code> "
+        '<a href="https://x.example/?q=1&amp;r=2">l</a> alt'
+    )
+    assert inline_text(source, ref=lambda url: f"<{url}>") == "A b i <c> l <https://x.example/?q=1&r=2> alt"
+    assert inline_text(source) == "A b i <c> l alt"
+
+
+@pytest.fixture(scope="module")
+def noted():
+    return render_issue(make_issue(), make_config(), parse_notes(MARKDOWN))
+
+
+def test_every_construct_renders_in_order_in_the_html(noted) -> None:
+    lead = _block(noted.html, "lead")
+    landmarks = [
+        '<p class="note-title"', "What we think:</p>",
+        "<strong", "bold</strong> claim, an <em", "italic</em> aside and <code", "code</code>; read ",
+        '<a href="https://sec.example/f?a=1&amp;b=2"', "the filing</a>.</p>",
+        '<ul class="bullets"', "a dash bullet</li>", "a star bullet</li>", "a plus bullet</li></ul>",
+        "A paragraph between the lists.</p>",
+        '<ol class="bullets" start="3"', "third</li>", "fourth</li></ol>",
+        '<p class="note-subtitle"', "A sub-heading</p>", "After the sub-heading.</p>",
+    ]  # fmt: skip
+    assert not_in_order(lead, landmarks) == []
+    assert "**" not in lead and "](" not in lead and "###" not in lead
+    link = next(a for a in _Tags(lead).all("a") if a["href"].startswith("https://sec.example"))
+    assert "color:" in link.get("style", "")  # styled like the issue's other links
+
+
+def test_every_construct_renders_in_order_in_the_text(noted) -> None:
+    text = noted.text
+    ref = _links(text)["https://sec.example/f?a=1&b=2"]
+    landmarks = [
+        "What we think:\n", "First, a bold claim, an italic aside and code; read", f"the filing {ref}.",
+        "\n  - a dash bullet\n", "\n  - a star bullet\n", "\n  - a plus bullet\n",
+        "\nA paragraph between the lists.\n", "\n  3. third\n  4. fourth\n",
+        "\nA sub-heading\nAfter the sub-heading.\n",
+    ]  # fmt: skip
+    assert not_in_order(text, landmarks) == []
+    notes = text.split("What we think:")[1].split("Also covered by:")[0]
+    assert "**" not in notes and "`" not in notes and "https://" not in notes
+
+
+def test_notes_links_are_tagged_like_the_others() -> None:
+    config = make_config(theme={"utm": {"source": "fb"}})
+    rendered = render_issue(make_issue(), config, parse_notes(MARKDOWN))
+    assert 'href="https://sec.example/f?a=1&amp;b=2&amp;utm_source=fb"' in rendered.html
+    assert "https://sec.example/f?a=1&b=2&utm_source=fb" in _links(rendered.text)
+
+
+def test_hostile_notes_stay_inert(caplog: pytest.LogCaptureFixture) -> None:
+    hostile = """\
+## What we think
+<script>alert(1)</script>
+- A [bad link](javascript:alert(1)) and a [data one](data:text/html,<b>x</b>).
+- <img src=x onerror="alert(1)"> and <a href="https://evil.example" onclick="x()">raw</a>
+- [**bold** trick](JavaScript:alert(2)) `<b>code</b>`
+"""
+    with caplog.at_level(logging.WARNING, logger="digest.notes"):
+        notes = parse_notes(hostile)
+    assert sum("is shown as text" in r.getMessage() for r in caplog.records) == 3
+    rendered = render_issue(make_issue(), make_config(), notes)
+    tags = _Tags(rendered.html)
+    assert not tags.all("script") and not tags.all("b")
+    assert not [img for img in tags.all("img") if img.get("src") == "x"]
+    assert not [a for _, attrs in tags.tags for a in attrs if a.startswith("on")]  # no event handlers
+    assert not [a for a in tags.all("a") if "evil.example" in a.get("href", "")]
+    lowered = rendered.html.lower()
+    assert "javascript:" not in lowered and "data:text" not in lowered
+    lead = unescape(_block(rendered.html, "lead"))
+    for shown in (
+        "<script>alert(1)</script>",
+        "A bad link and a data one.",
+        '<img src=x onerror="alert(1)">',
+    ):
+        assert shown in lead
+    assert re.search(r"<strong[^>]*>bold</strong> trick <code[^>]*><b>code</b></code>", lead)  # as text
+    text = rendered.text
+    assert "A bad link and a data one." in text and "<script>alert(1)</script>" in text
+    assert not [url for url in _links(text) if not url.startswith(("https://", "mailto:", "%%"))]
+
+
+def test_intro_markdown_is_rendered_with_its_links() -> None:
+    notes = parse_notes("## Intro\nA **word** from [the editor](https://ed.example/).\n")
+    rendered = render_issue(make_issue(), make_config(), notes)
+    header = _block(rendered.html, "header")
+    assert re.search(
+        r'A <strong[^>]*>word</strong> from <a href="https://ed.example/"[^>]*>the editor</a>', header
+    )
+    assert "A word from the editor [1]." in rendered.text
+    assert _links(rendered.text)["https://ed.example/"] == "[1]"
+
+
+def test_poll_question_is_markdown_and_answers_are_bare_text() -> None:
+    notes = parse_notes("## Poll\nIs **this** [good](https://q.example/)?\n- **Yes**\n- *No*\n")
+    rendered = render_issue(make_issue(), make_config(), notes)
+    assert re.search(
+        r'<p class="box-title"[^>]*>Is <strong[^>]*>this</strong> <a href="https://q.example/"', rendered.html
+    )
+    answers = re.findall(r'<a class="answer"[^>]*href="([^"]+)"[^>]*>([^<]*)</a>', rendered.html)
+    assert answers == [
+        ("mailto:editor@futureblueprint.example.com?subject=Poll%3A%20Yes", "Yes"),
+        ("mailto:editor@futureblueprint.example.com?subject=Poll%3A%20No", "No"),
+    ]
+    assert f"Is this good {_links(rendered.text)['https://q.example/']}?" in rendered.text
+    assert "\n  - Yes [" in rendered.text and "**" not in rendered.text
+
+
+def test_notes_without_a_lead_story_are_a_block_of_their_own() -> None:
+    issue = make_issue(lead=False)
+    rendered = render_issue(issue, make_config(), parse_notes(NOTES))
+    landmarks = ["AI in the wild", "What we think:", "doesn't make headlines", "roads and power lines",
+                 "What you can do right now:", "open-source options", "Should AI tools be open"]  # fmt: skip
+    block = _block(rendered.html, "notes")
+    assert not_in_order(unescape(block), landmarks[1:]) == []
+    assert not_in_order(unescape(rendered.html), [*landmarks, "That's all for today"]) == []
+    assert "subject=Poll%3A%20Yes%2C%20open" in block
+    text_landmarks = ["AI IN THE WILD", *landmarks[1:], "  - Yes, open [", "That's all for today"]
+    assert not_in_order(rendered.text, text_landmarks) == []
+    # with a lead story they are under it, once
+    with_lead = render_issue(make_issue(), make_config(), parse_notes(NOTES))
+    assert "block-notes" not in with_lead.html and with_lead.html.count("What we think") == 1
+    assert with_lead.text.count("What we think") == 1
+    assert "What we think" in _block(with_lead.html, "lead")
+
+
+def test_no_notes_and_no_lead_leave_no_block() -> None:
+    rendered = render_issue(make_issue(lead=False), make_config(), [])
+    assert "block-notes" not in rendered.html
+    assert rendered.text.count("=" * 72) == 2 * 3  # the three sections' banners only
+    only_intro = render_issue(make_issue(lead=False), make_config(), parse_notes("## Intro\nHi.\n"))
+    assert "block-notes" not in only_intro.html and "Hi." in only_intro.html
