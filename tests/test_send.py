@@ -683,8 +683,17 @@ def test_wrong_password_is_one_clear_error(tls_server, make_config, issue_folder
 def test_missing_password_variable_is_one_clear_error(tls_server, make_config, issue_folder, monkeypatch):
     monkeypatch.delenv("DIGEST_SMTP_PASSWORD", raising=False)
     config = make_config(tls_server.port, security="starttls", username="news", password_env="MY_RELAY_PW")
-    with pytest.raises(SendError, match="MY_RELAY_PW is empty"):
+    with pytest.raises(ConfigError, match="MY_RELAY_PW is empty"):  # a setup mistake: exit 2
         send(config, issue_folder)
+
+
+@pytest.mark.parametrize("key", ["missing.pem", "not-a-key.pem"])
+def test_a_dkim_key_that_cannot_sign_is_a_configuration_error(smtp_server, make_config, issue_folder, key):
+    (issue_folder.parent.parent / "not-a-key.pem").write_text("not a PEM key\n", encoding="utf-8")
+    config = make_config(smtp_server.port, dkim_key=key, dkim_selector="mail")
+    result = cli("send", "--sources", str(config.file), "--yes")
+    assert result.exit_code == 2 and "smtp.dkim_key: cannot" in result.output, result.output
+    assert smtp_server.messages == []
 
 
 def test_implicit_tls(certificate, make_config, issue_folder):

@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..config import Config
-from ..errors import ConfigError, SendError
+from ..errors import ConfigError
 from ..recipients import Recipient
 from ..render import MANAGE, PLACEHOLDER, RECIPIENT, UNSUBSCRIBE
 from .issue import IssueFiles
@@ -324,7 +324,7 @@ class DkimSigner:
         try:  # a broken key fails now, as one line, not on the first recipient
             self.sign(b"From: a@b\r\nSubject: check\r\n\r\nx\r\n")
         except dkim.DKIMException as exc:
-            raise SendError(f"smtp.dkim_key: cannot sign with this key: {exc}") from None
+            raise ConfigError(f"smtp.dkim_key: cannot sign with this key: {exc}") from None
 
     @classmethod
     def from_config(cls, config: Config, domain: str) -> DkimSigner | None:
@@ -336,7 +336,7 @@ class DkimSigner:
         try:
             key = Path(path).read_bytes()
         except OSError as exc:
-            raise SendError(f"smtp.dkim_key: cannot read {path}: {exc.strerror}") from None
+            raise ConfigError(f"smtp.dkim_key: cannot read {path}: {exc.strerror}") from None
         return cls(key, smtp.dkim_selector, smtp.dkim_domain or domain)
 
     def sign(self, message: bytes) -> bytes:

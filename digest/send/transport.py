@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import SmtpConfig
-from ..errors import SendError
+from ..errors import ConfigError, SendError
 
 
 class RelayUnavailable(SendError):
@@ -238,8 +238,8 @@ def _password(config: SmtpConfig) -> str:
     if not config.username:
         return ""
     password = os.environ.get(config.password_env, "")
-    if not password:
-        raise SendError(
+    if not password:  # a setup mistake, like a missing secret: exit 2
+        raise ConfigError(
             f"smtp.username is set but the environment variable {config.password_env} is empty: "
             "export the relay's password there (it is never read from sources.yaml)"
         )
