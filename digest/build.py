@@ -69,7 +69,18 @@ def collect(
     stats.items = len(items)
     _log_items_left_out(stats)
     store.record_items(items)
-    return items, stats
+    return _dated(items, store, fetched_at), stats
+
+
+def _dated(items: list[Item], store: Store, fetched_at: datetime) -> list[Item]:
+    """``items``, each undated one dated by when digest first saw it: dated by this
+    fetch, an undated item would look new every day and come back once the memory of
+    published stories has forgotten it."""
+    undated = [i.id for i in items if i.published is None]
+    if not undated:
+        return items
+    seen = store.first_seen(undated)
+    return [i if i.published else replace(i, published=seen.get(i.id, fetched_at)) for i in items]
 
 
 def _log_items_left_out(stats: Stats) -> None:

@@ -251,10 +251,11 @@ def _truncate(text: str, limit: int) -> str:
     return cut.rstrip(",;:—- ") + "…"
 
 
-def _published(value: datetime | None, fetched_at: datetime) -> datetime:
-    """UTC publication time; missing or implausibly future dates become the fetch time."""
+def _published(value: datetime | None, fetched_at: datetime) -> datetime | None:
+    """UTC publication time; None if missing or implausibly in the future (``collect``
+    then dates the item by when it was first seen, so it does not look new each day)."""
     if value is None or value > fetched_at + timedelta(days=1):
-        return fetched_at.astimezone(UTC)
+        return None
     return value.astimezone(UTC)
 
 

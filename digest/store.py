@@ -218,6 +218,17 @@ class Store:
             )
             return db.total_changes - before
 
+    @_guarded
+    def first_seen(self, ids: Sequence[str]) -> dict[str, datetime]:
+        """When each of ``ids`` was first seen (``record_items``), for those known."""
+        seen = {}
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT id, first_seen FROM items WHERE id IN ({marks})", chunk)
+            seen.update((key, datetime.fromisoformat(when)) for key, when in rows)
+        return seen
+
     # -- issues ------------------------------------------------------------------
     @_guarded
     def next_issue_number(self, date: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,18 @@ def test_entries_left_out_before_dedup_are_counted_and_logged(
         "left out 5 entries: 3 by a source's include/exclude, 1 past a source's max_items, 1 with neither"
         in (caplog.text)
     )
+
+
+def test_an_undated_item_keeps_the_date_it_was_first_seen(tmp_path: Path, write_config, store: Store) -> None:
+    (tmp_path / "feeds").mkdir()
+    undated = "<item><title>A tool page with no date</title><link>https://t.example/tool</link></item>"
+    dated = rss_item("A dated story", "https://t.example/news")
+    (tmp_path / "feeds" / "t.xml").write_bytes(rss(undated, dated, link="https://t.example/"))
+    config = write_config([{"name": "T", "path": "feeds/t.xml"}])
+    first, _ = collect(config, store)
+    seen = {i.title: i.published for i in first}
+    time.sleep(1.1)  # the state keeps seconds
+    again, _ = collect(config, store)
+    later = {i.title: i.published for i in again}
+    assert seen["A tool page with no date"] is not None
+    assert later == seen  # not re-dated by the second fetch: it would look new every day

@@ -295,12 +295,12 @@ def test_dates_become_utc() -> None:
     assert item.published is not None and item.published.utcoffset() == timedelta(0)
 
 
-def test_a_missing_date_becomes_the_fetch_time() -> None:
-    assert one(entry(published=None)).published == FETCHED_AT
-
-
-def test_a_date_far_in_the_future_becomes_the_fetch_time() -> None:
-    assert one(entry(published=FETCHED_AT + timedelta(days=30))).published == FETCHED_AT
+def test_a_missing_or_far_future_date_is_left_for_collect_to_fill() -> None:
+    assert one(entry(published=None)).published is None  # collect dates it by first sight
+    assert one(entry(published=FETCHED_AT + timedelta(days=30))).published is None
+    assert one(entry(published=FETCHED_AT + timedelta(hours=20))).published == FETCHED_AT + timedelta(
+        hours=20
+    )
 
 
 def test_dates_from_a_parsed_feed_are_utc() -> None:
