@@ -25,7 +25,7 @@ from digest.dedup.engine import _enough_shared
 from digest.dedup.pairs import _excess, _exclusive_terms, _positions, _ranks, _shared_neighbors
 from digest.dedup.text import amounts, canonical_names, weekdays
 from digest.dedup.vectors import prepare
-from digest.models import Item
+from digest.models import Item, Story
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dedup"
 T0 = datetime(2025, 6, 10, 8, tzinfo=UTC)
@@ -621,6 +621,27 @@ def test_already_published_finds_a_reworded_take(background):
     found = already_published(stories, earlier, DedupSettings())
     deal_story = story_of(stories)["deal-3"]
     assert found == {deal_story}
+
+
+def test_already_published_drops_only_stories_that_are_all_retold(background):
+    deal, quakes = load("deal.jsonl"), load("quakes.jsonl")
+    earlier = [replace(deal[0], published=T0 - timedelta(days=1))]
+    retold, also = (replace(i, published=T0) for i in (deal[2], deal[4]))
+    first, second = (replace(i, published=T0) for i in quakes[:2])
+    stories = [Story("retold", [retold]), Story("mixed", [also, first]), Story("new", [second])]
+    # a story with one new take is kept whole: a wrong match must not lose it
+    assert already_published(stories, earlier, DedupSettings()) == {"retold"}
+
+
+def test_already_published_matches_another_take_only_within_the_window(background):
+    deal = load("deal.jsonl")
+    earlier = [replace(deal[0], published=T0 - timedelta(days=6))]
+    later = [replace(deal[2], published=T0)]  # another outlet, six days on: another event
+    same = [replace(deal[0], id="again", published=T0)]  # the same article, still in its feed
+    settings = DedupSettings()  # window_days 3, memory_days 7
+    assert already_published(dedup(later + background), earlier, settings) == set()
+    stories = dedup(same + background)
+    assert already_published(stories, earlier, settings) == {story_of(stories)["again"]}
 
 
 def test_two_thousand_synthetic_items_cluster():

@@ -80,17 +80,30 @@ def dedup(items: Sequence[Item], settings: DedupSettings = DedupSettings()) -> l
 def already_published(
     stories: Sequence[Story], previous: Sequence[Item], settings: DedupSettings
 ) -> set[str]:
-    """Ids of ``stories`` telling the same event as an item of an earlier issue."""
+    """Ids of ``stories`` that only retell what an earlier issue published: every take
+    of the story joins an item of ``previous`` (the caller picks the last
+    ``memory_days`` of them).
+
+    The same article (URL, GUID or title) is found however old; another outlet's take
+    only within ``window_days`` of the published one, as in an issue: takes further
+    apart are other events (a ruling days after the lawsuit). A story with one take
+    that is new is kept whole: hiding it for a wrong match would lose a story, while
+    missing a repeat shows one twice. Measured on allsides2021 split into daily issues
+    with a take of 4 in 10 events moved 1-3 days later: stories wrongly dropped fell
+    from 31-35 to 10-16, repeats shown again rose from 4-6 to 5-9 (four seeds)."""
     if not stories or not previous:
         return set()
     current = [item for story in stories for item in story.items]
     story_of = {item.id: story.id for story in stories for item in story.items}
     # an outlet's earlier take may well be on today's event: no one-outlet constraint here
     old = [replace(item, id=f"\0previous:{n}", source="") for n, item in enumerate(previous)]
-    window = max(settings.window_days, float(settings.memory_days))
-    labels, _ = cluster([*current, *old], settings.params(window))
+    labels, _ = cluster([*current, *old], settings.params())
     with_previous = set(labels[len(current) :])
-    return {story_of[item.id] for item, label in zip(current, labels) if label in with_previous}
+    retold = {story.id for story in stories}
+    for item, label in zip(current, labels):
+        if label not in with_previous:
+            retold.discard(story_of[item.id])
+    return retold
 
 
 def report(stories: Sequence[Story]) -> dict:
