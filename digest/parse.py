@@ -47,6 +47,8 @@ def parse_feed(body: bytes, source: str, url: str) -> list[Entry]:
     # must not become an address) and ``normalize`` resolves them against ``Entry.base``.
     parsed = feedparser.parse(_without_doctype(body), sanitize_html=False, resolve_relative_uris=False)
     if not parsed.entries:
+        if parsed.get("version") and not parsed.get("bozo"):
+            return []  # a well-formed feed with nothing in it yet: working, just empty
         if _HTML_PAGE.search(body[:4096]):
             raise ParseError("not a readable RSS, Atom or JSON feed: a web page (give the feed's address)")
         reason = parsed.get("bozo_exception")

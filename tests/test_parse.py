@@ -337,3 +337,16 @@ def test_json_nested_too_deep_is_a_parse_error() -> None:
 def test_an_empty_response_says_so(body: bytes) -> None:
     with pytest.raises(ParseError, match="^an empty response: no feed in it$"):
         parse_feed(body, "S", REMOTE)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        rss(),
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>x</id>'
+        b"<updated>2025-01-01T00:00:00Z</updated></feed>",
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": []}',
+    ],
+)
+def test_a_well_formed_feed_without_entries_is_empty_not_broken(body: bytes) -> None:
+    assert parse_feed(body, "S", REMOTE) == []
