@@ -287,17 +287,20 @@ class Store:
 
     @_guarded
     def unfinished_sends(self, before: str, since: str) -> list[tuple[str, Counter[str]]]:
-        """Issues dated in [``since``, ``before``) whose send began but never finished:
-        each date with the count of its logged recipients by status."""
+        """Issues dated in [``since``, ``before``) built but not sent to the whole list:
+        each date with the count of its logged recipients by status (none if the send
+        never began, e.g. the relay was down)."""
         rows = self.db.execute(
-            "SELECT s.issue, s.status, COUNT(*) FROM sends s JOIN issues i ON i.date = s.issue "
-            "WHERE i.sent_at IS NULL AND s.issue < ? AND s.issue >= ? GROUP BY s.issue, s.status "
-            "ORDER BY s.issue",
+            "SELECT i.date, s.status, COUNT(s.email) FROM issues i LEFT JOIN sends s ON s.issue = i.date "
+            "WHERE i.sent_at IS NULL AND i.date < ? AND i.date >= ? GROUP BY i.date, s.status "
+            "ORDER BY i.date",
             (before, since),
         ).fetchall()
         found: dict[str, Counter[str]] = {}
         for issue, status, count in rows:
-            found.setdefault(issue, Counter())[status] = count
+            counts = found.setdefault(issue, Counter())
+            if status is not None:
+                counts[status] = count
         return list(found.items())
 
     # -- send log ----------------------------------------------------------------

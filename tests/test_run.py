@@ -105,6 +105,31 @@ def test_a_run_names_an_earlier_send_left_unfinished_and_how_to_finish_it(
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
+def test_a_run_names_an_earlier_issue_built_but_never_sent(
+    newsletter: Path, relay: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the relay refuses the sender on the 14th: the issue is built, nobody gets it
+    relay.handler.on = lambda stage, address, n: "550 5.7.1 sender refused" if stage == "MAIL" else None
+    code, output = run(newsletter)
+    assert code == 6 and (newsletter.parent / "out" / DATE / "email.html").is_file()
+    assert relay.messages == []
+
+    relay.handler.on = lambda stage, address, n: None
+    caplog.clear()
+    code, output = run(newsletter, "2025-06-15")  # its stories are the 14th's: nothing new
+    assert code == 0 and "no issue for 2025-06-15" in output
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warned == [
+        f"the issue of {DATE} was built but never sent, and later issues leave its stories out: "
+        f"'digest send {DATE}' sends it"
+    ]
+    result = CliRunner().invoke(main, ["send", DATE, "--sources", str(newsletter), "--yes"])
+    assert result.exit_code == 0 and relay.delivered() == {f"reader{k}@example.com": 1 for k in range(4)}
+    caplog.clear()
+    assert run(newsletter, "2025-06-16")[0] == 0
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
 def test_run_with_every_feed_down_fails_and_sends_nothing(newsletter: Path, relay: SmtpServer) -> None:
     (newsletter.parent / "feed.xml").write_bytes(b"<html>the feed moved</html>")
     code, output = run(newsletter)

@@ -69,6 +69,14 @@ def _warn_unfinished(store: Store, when: date) -> None:
     issue, and never resends those in doubt by itself."""
     since = (when - timedelta(days=UNFINISHED_DAYS)).isoformat()
     for issue, counts in store.unfinished_sends(when.isoformat(), since):
-        done = ", ".join(f"{n} {STATUS_WORDS.get(status, status)}" for status, n in sorted(counts.items()))
         command = f"digest send {issue}" + (" --retry-unknown" if counts["sending"] else "")
+        if not counts:  # built, but its send never reached a recipient (a relay down)
+            log.warning(
+                "the issue of %s was built but never sent, and later issues leave its stories "
+                "out: '%s' sends it",
+                issue,
+                command,
+            )
+            continue
+        done = ", ".join(f"{n} {STATUS_WORDS.get(status, status)}" for status, n in sorted(counts.items()))
         log.warning("the send of the issue of %s never finished (%s): '%s' finishes it", issue, done, command)
