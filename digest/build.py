@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .config import Config
 from .curate import curate
-from .errors import BuildError, NothingNew
+from .errors import BuildError, ConfigError, NothingNew
 from .fetch import Fetched, fetch_all
 from .ingest import ingest
 from .lock import publish_lock, publish_lock_path
@@ -148,11 +148,25 @@ def dedup_settings(config: Config) -> DedupSettings:
 
 
 def build_issue(
-    config: Config, issue_date: date, out: Path, store: Store, items: list[Item], stats: Stats
+    config: Config,
+    issue_date: date,
+    out: Path,
+    store: Store,
+    items: list[Item],
+    stats: Stats,
+    resent: bool = False,
 ) -> Built:
-    """Dedup, curate, render and publish the issue of ``issue_date`` from ``items``."""
+    """Dedup, curate, render and publish the issue of ``issue_date`` from ``items``.
+
+    An issue already sent is not rebuilt unless ``resent`` says so: its archived copy
+    and what counts as published would change to stories no reader was mailed."""
     from .dedup import already_published, dedup, report
 
+    if store.issue_sent(issue_date.isoformat()) and not resent:
+        raise ConfigError(
+            f"the issue of {issue_date} was already sent: rebuilding it would change its archived "
+            "copy and what counts as published to stories nobody was mailed (build --force does it anyway)"
+        )
     if not items:
         raise BuildError("nothing to build: no source returned any item (see the errors above)")
     settings = dedup_settings(config)

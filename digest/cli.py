@@ -111,18 +111,20 @@ def out_dir(config: Config, out: Path | None) -> Path:
 )
 @date_option
 @click.option("--offline", is_flag=True, help="Use cached feed bodies; make no request.")
-def build(sources_path: Path, out: Path | None, issue_date: Any, offline: bool) -> None:
+@click.option("--force", is_flag=True, help="Rebuild an issue that was already sent.")
+def build(sources_path: Path, out: Path | None, issue_date: Any, offline: bool, force: bool) -> None:
     """Fetch the feeds and build an issue into OUT/<date>/.
 
     Writes index.html, issue.txt, issue.json, dedup.json and report.html. Exits 0 when
     an issue was built, even if some feeds failed (they are listed in issue.json);
-    2 when the configuration is invalid; 3 when nothing could be built.
+    2 when the configuration is invalid or the issue was already sent (--force rebuilds
+    it anyway); 3 when nothing could be built.
     """
     config = load_config(sources_path)
     when = issue_date.date() if issue_date else today(config)
     with open_store(config) as store:
         items, stats = collect(config, store, offline=offline, on_fetched=_log_fetched)
-        built = build_issue(config, when, out_dir(config, out), store, items, stats)
+        built = build_issue(config, when, out_dir(config, out), store, items, stats, resent=force)
     failed = len(stats.feeds_failed)
     click.echo(
         f"built issue #{built.issue.number} ({built.issue.date}): {stats.stories} stories from "

@@ -130,6 +130,25 @@ def test_a_run_names_an_earlier_issue_built_but_never_sent(
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
+def test_an_issue_already_sent_is_not_rebuilt_unless_forced(newsletter: Path, relay: SmtpServer) -> None:
+    assert run(newsletter)[0] == 0
+    issue = newsletter.parent / "out" / DATE / "issue.json"
+    sent = issue.read_text(encoding="utf-8")
+    feed = newsletter.parent / "feed.xml"  # a late story of the 14th appears after the send
+    feed.write_bytes(
+        feed.read_bytes().replace(
+            b"</channel>", rss_item("A late story", "https://n.example/late").encode() + b"</channel>"
+        )
+    )
+    build = ["build", "--sources", str(newsletter), "--date", DATE]
+    result = CliRunner().invoke(main, build)
+    assert result.exit_code == 2 and f"the issue of {DATE} was already sent" in result.output
+    assert issue.read_text(encoding="utf-8") == sent  # the archive keeps what was mailed
+    result = CliRunner().invoke(main, [*build, "--force"])
+    assert result.exit_code == 0 and "A late story" in issue.read_text(encoding="utf-8")
+    assert len(relay.messages) == 4
+
+
 def test_run_with_every_feed_down_fails_and_sends_nothing(newsletter: Path, relay: SmtpServer) -> None:
     (newsletter.parent / "feed.xml").write_bytes(b"<html>the feed moved</html>")
     code, output = run(newsletter)
