@@ -63,6 +63,10 @@ _NONCHARACTERS = re.compile(
 )
 # the start of what ``send`` would fill in per reader (``%%EMAIL%%``, ``%%NAME%%``): a
 # word joiner between the two signs leaves it looking the same and filled by nobody
+# bidirectional embeddings, overrides and isolates: in a headline (and so a Subject) they
+# only serve to show text in an order other than its own ("‮gpj.exe"); the letters of
+# Arabic or Hebrew carry their own direction
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _PLACEHOLDER_START = re.compile(r"%%(?=[A-Z][A-Z0-9_]*%%)")
 MAX_TITLE, MAX_SUMMARY, MAX_TEXT = 300, 600, 20_000
 UNTITLED_WORDS = 100  # characters of a post's text that stand for its missing title
@@ -112,7 +116,8 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
     text = html_to_text(body_html)[:MAX_TEXT]
     summary = _truncate(html_to_text(fix_text(entry.summary)), MAX_SUMMARY) or lead_sentences(text)
     # a post without a title (a microblog's) is known by its first words
-    title = _truncate(" ".join(fix_text(entry.title).split()), MAX_TITLE) or _first_words(summary or text)
+    title = _BIDI_CONTROLS.sub("", " ".join(fix_text(entry.title).split()))
+    title = _truncate(title, MAX_TITLE) or _first_words(summary or text)
     # a guid is unique in its own feed only ("1", "post-2"): another feed's is another item
     key = url or (f"{source.name}\n{entry.guid}" if entry.guid else f"{source.name}\n{title}")
     return Item(

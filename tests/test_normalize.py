@@ -367,3 +367,8 @@ def test_max_items_keeps_the_newest() -> None:
 def test_source_weight_and_section_are_carried() -> None:
     [item] = normalize([entry()], source(weight=3.5), FETCHED_AT, "research")
     assert (item.weight, item.section) == (3.5, "research")
+
+
+def test_a_headline_cannot_reorder_itself_with_bidi_controls() -> None:
+    item = one(entry("Invoice \u202egpj.exe\u202c and \u2067isolated\u2069 שלום"))
+    assert item.title == "Invoice gpj.exe and isolated שלום"  # Hebrew keeps its own direction
