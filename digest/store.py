@@ -57,6 +57,9 @@ MIGRATIONS = (
     # Earlier versions marked an issue sent with recipients still in doubt: unmark it, so
     # that runs warn about it again and 'digest send --retry-unknown' can finish it.
     "UPDATE issues SET sent_at = NULL WHERE date IN (SELECT issue FROM sends WHERE status = 'sending')",
+    # when a send of the issue was last begun: an issue built and never sent because its
+    # relay was down is told from a draft (a preview of another day) by it
+    "ALTER TABLE issues ADD COLUMN send_begun_at TEXT",
 )
 BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write lock before giving up
 
@@ -280,6 +283,12 @@ class Store:
         return bool(row and row[0])
 
     @_guarded
+    def mark_send_begun(self, date: str) -> None:
+        """Record that a send of the issue of ``date`` begins (before any connection)."""
+        with self.transaction() as db:
+            db.execute("UPDATE issues SET send_begun_at = ? WHERE date = ?", (_now(), date))
+
+    @_guarded
     def mark_sent(self, date: str) -> None:
         """Record that the issue of ``date`` went out."""
         with self.transaction() as db:
@@ -287,12 +296,14 @@ class Store:
 
     @_guarded
     def unfinished_sends(self, before: str, since: str) -> list[tuple[str, Counter[str]]]:
-        """Issues dated in [``since``, ``before``) built but not sent to the whole list:
-        each date with the count of its logged recipients by status (none if the send
-        never began, e.g. the relay was down)."""
+        """Issues dated in [``since``, ``before``) whose send began but did not reach the
+        whole list: each date with the count of its logged recipients by status (none if
+        the send stopped before the first, e.g. the relay was down). An issue only built
+        (a draft seen in the preview) is not one of them."""
         rows = self.db.execute(
             "SELECT i.date, s.status, COUNT(s.email) FROM issues i LEFT JOIN sends s ON s.issue = i.date "
-            "WHERE i.sent_at IS NULL AND i.date < ? AND i.date >= ? GROUP BY i.date, s.status "
+            "WHERE i.sent_at IS NULL AND i.date < ? AND i.date >= ? "
+            "AND (i.send_begun_at IS NOT NULL OR s.issue IS NOT NULL) GROUP BY i.date, s.status "
             "ORDER BY i.date",
             (before, since),
         ).fetchall()

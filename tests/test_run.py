@@ -130,6 +130,17 @@ def test_a_run_names_an_earlier_issue_built_but_never_sent(
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
+def test_a_draft_only_built_is_not_taken_for_an_issue_left_unsent(
+    newsletter: Path, relay: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    draft = CliRunner().invoke(main, ["build", "--sources", str(newsletter), "--date", DATE])
+    assert draft.exit_code == 0  # as the preview builds a day the editor looks at
+    caplog.clear()
+    assert run(newsletter, "2025-06-15")[0] == 0
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert relay.messages == []
+
+
 def test_an_issue_already_sent_is_not_rebuilt_unless_forced(newsletter: Path, relay: SmtpServer) -> None:
     assert run(newsletter)[0] == 0
     issue = newsletter.parent / "out" / DATE / "issue.json"

@@ -178,6 +178,7 @@ def send_issue(
     todo, summary = plan(everyone, store, issue.key, retry_failed, retry_unknown)
     if todo:
         composer = Composer(config, issue)
+        store.mark_send_begun(issue.key)  # a relay that refuses now leaves a trace for later runs
         with SmtpTransport(config.smtp, _cafile(config)) as transport:
             transport.connect()  # fail fast, before the first recipient: password, TLS, host
             run = _Run(config, issue.key, store, composer, transport, sleep)
