@@ -66,6 +66,7 @@ def collect(
         stats.items_filtered_out += outcome.filtered_out
         stats.items_over_max += outcome.over_max
         stats.items_untitled += outcome.untitled
+        stats.items_repeated += outcome.repeated
     stats.items = len(items)
     _log_items_left_out(stats)
     store.record_items(items)
@@ -89,6 +90,7 @@ def _log_items_left_out(stats: Stats) -> None:
         "by a source's include/exclude": stats.items_filtered_out,
         "past a source's max_items": stats.items_over_max,
         "with neither a title nor text": stats.items_untitled,
+        "with the link of another entry of their feed": stats.items_repeated,
     }
     if any(reasons.values()):
         why = ", ".join(f"{count} {reason}" for reason, count in reasons.items() if count)
@@ -96,19 +98,14 @@ def _log_items_left_out(stats: Stats) -> None:
 
 
 def _with_unique_ids(feed: list[Item], taken: set[str]) -> list[Item]:
-    """One feed's items, each once, with ids no earlier feed's item has.
+    """One feed's items (each id once already: ``normalize`` keeps the first entry of a
+    link), with ids no earlier feed's item has.
 
     An item's id is a hash of its URL, so two sources carrying one article collide:
     both takes are kept (dedup joins them into one story and puts the heavier, more
     complete take in front), the later source's under an id of its own. Ids stay as
     they were in the common case, so they are stable from one run to the next."""
-    own, unique = set(), []
-    for item in feed:
-        if item.id in own:  # the same article twice in one feed is one item
-            continue
-        own.add(item.id)
-        unique.append(item if item.id not in taken else replace(item, id=_source_id(item, taken)))
-    return unique
+    return [item if item.id not in taken else replace(item, id=_source_id(item, taken)) for item in feed]
 
 
 def _source_id(item: Item, taken: set[str]) -> str:

@@ -159,10 +159,12 @@ class Stats:
     feeds_failed: list[FeedFailure] = field(default_factory=list)
     items: int = 0
     # entries of working feeds that never became items: by a source's include/exclude,
-    # past its max_items, or with neither a title nor text to make one from
+    # past its max_items, with neither a title nor text to make one from, or repeating
+    # the link of another entry of the feed
     items_filtered_out: int = 0
     items_over_max: int = 0
     items_untitled: int = 0
+    items_repeated: int = 0  # a second entry of one feed with the same link: one item
     stories: int = 0
     stories_published_before: int = 0
     stories_too_old: int = 0

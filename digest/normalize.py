@@ -85,6 +85,7 @@ class Normalized:
     filtered_out: int = 0  # by the source's include/exclude keywords
     over_max: int = 0  # past the source's max_items, the oldest first
     untitled: int = 0  # neither a title nor any text to make one from
+    repeated: int = 0  # an entry whose link (its id) another entry of the feed has
 
 
 def normalize(
@@ -100,13 +101,15 @@ def normalize_counted(
     """``normalize``, with the entries it left out counted by reason."""
     items = [_item(e, source, fetched_at, section) for e in entries]
     titled = [i for i in items if i.title]
-    kept = [i for i in titled if _passes_filters(i, source)]
+    once = list({i.id: i for i in reversed(titled)}.values())[::-1]  # the first of each link
+    kept = [i for i in once if _passes_filters(i, source)]
     kept.sort(key=lambda i: i.published or fetched_at, reverse=True)
     return Normalized(
         kept[: source.max_items],
-        filtered_out=len(titled) - len(kept),
+        filtered_out=len(once) - len(kept),
         over_max=max(len(kept) - source.max_items, 0),
         untitled=len(items) - len(titled),
+        repeated=len(titled) - len(once),
     )
 
 

@@ -122,6 +122,7 @@ def issue_json(issue: Issue, config: Config) -> dict[str, Any]:
             "items_filtered_out": issue.stats.items_filtered_out,
             "items_over_max": issue.stats.items_over_max,
             "items_untitled": issue.stats.items_untitled,
+            "items_repeated": issue.stats.items_repeated,
             "stories": issue.stats.stories,
             # stories found but left out, each under the first reason (see models.Stats)
             "stories_published_before": issue.stats.stories_published_before,

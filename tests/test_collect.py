@@ -114,17 +114,20 @@ def test_entries_left_out_before_dedup_are_counted_and_logged(
 ) -> None:
     (tmp_path / "feeds").mkdir()
     robots = [rss_item(f"Robot story {k}", f"https://r.example/{k}") for k in range(4)]
+    again = [rss_item("Robot story 0, updated", "https://r.example/0")]  # the link of another entry
     others = [rss_item(f"Weather story {k}", f"https://r.example/w{k}") for k in range(3)]
     empty = "<item><link>https://r.example/empty</link></item>"  # no title, no text
-    (tmp_path / "feeds" / "r.xml").write_bytes(rss(*robots, *others, empty, link="https://r.example/"))
+    feed = rss(*robots, *again, *others, empty, link="https://r.example/")
+    (tmp_path / "feeds" / "r.xml").write_bytes(feed)
     config = write_config([{"name": "R", "path": "feeds/r.xml", "include": ["robot"], "max_items": 3}])
     with caplog.at_level(logging.INFO, logger="digest.build"):
         items, stats = collect(config, store)
-    assert len(items) == 3 and all(i.title.startswith("Robot") for i in items)
-    assert (stats.items_filtered_out, stats.items_over_max, stats.items_untitled) == (3, 1, 1)
+    assert len(items) == 3 and all(i.title.startswith("Robot story") for i in items)  # 3 links, not 2
+    left_out = (stats.items_filtered_out, stats.items_over_max, stats.items_untitled, stats.items_repeated)
+    assert left_out == (3, 1, 1, 1) and len(items) + sum(left_out) == 9  # every entry of the feed
     assert (
-        "left out 5 entries: 3 by a source's include/exclude, 1 past a source's max_items, 1 with neither"
-        in (caplog.text)
+        "left out 6 entries: 3 by a source's include/exclude, 1 past a source's max_items, 1 with neither "
+        "a title nor text, 1 with the link of another entry of their feed" in caplog.text
     )
 
 
