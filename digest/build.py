@@ -165,7 +165,8 @@ def build_issue(
             "copy and what counts as published to stories nobody was mailed (build --force does it anyway)"
         )
     if not items:
-        raise BuildError("nothing to build: no source returned any item (see the errors above)")
+        why = "see the errors above" if stats.feeds_failed else "every feed is empty or filtered out"
+        raise BuildError(f"nothing to build: no source returned any item ({why})")
     settings = dedup_settings(config)
     stories = dedup(items, settings)
     since = (issue_date - timedelta(days=config.dedup.memory_days)).isoformat()

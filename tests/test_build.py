@@ -166,7 +166,10 @@ def test_nothing_to_build_exits_3(tmp_path: Path) -> None:
     sources = tmp_path / "sources.yaml"
     sources.write_text("newsletter:\n  name: X\nsources:\n  - name: A\n    path: missing.xml\n")
     code, _, err = build(sources)
-    assert code == 3 and "nothing to build" in err
+    assert code == 3 and "nothing to build: no source returned any item (see the errors above)" in err
+    (tmp_path / "missing.xml").write_bytes(rss())  # there now, but with nothing in it
+    code, _, err = build(sources)
+    assert code == 3 and "(every feed is empty or filtered out)" in err and "errors above" not in err
 
 
 def test_the_subject_line_follows_the_config_into_the_message(demo: Path, monkeypatch) -> None:
