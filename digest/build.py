@@ -86,15 +86,15 @@ def _dated(items: list[Item], store: Store, fetched_at: datetime) -> list[Item]:
 
 def _log_items_left_out(stats: Stats) -> None:
     """One line on the entries of working feeds that never became items, if any."""
-    reasons = {
-        "by a source's include/exclude": stats.items_filtered_out,
-        "past a source's max_items": stats.items_over_max,
-        "with neither a title nor text": stats.items_untitled,
-        "with the link of another entry of their feed": stats.items_repeated,
-    }
-    if any(reasons.values()):
-        why = ", ".join(f"{count} {reason}" for reason, count in reasons.items() if count)
-        log.info("left out %d entries: %s", sum(reasons.values()), why)
+    _log_left_out(
+        "entries",
+        {
+            "by a source's include/exclude": stats.items_filtered_out,
+            "past a source's max_items": stats.items_over_max,
+            "with neither a title nor text": stats.items_untitled,
+            "with the link of another entry of their feed": stats.items_repeated,
+        },
+    )
 
 
 def _with_unique_ids(feed: list[Item], taken: set[str]) -> list[Item]:
@@ -179,7 +179,7 @@ def build_issue(
         number = store.next_issue_number(day)
         stats.stories_published_before = len(published)
         issue = curate([s for s in stories if s.id not in published], config, issue_date, number, stats)
-        _log_left_out(stats)
+        _log_stories_left_out(stats)
         if not issue.stories:
             raise NothingNew(
                 f"no stories for {issue_date}: {len(items)} items, none new and within "
@@ -196,22 +196,27 @@ def build_issue(
     return Built(issue, rendered, folder)
 
 
-def _log_left_out(stats: Stats) -> None:
+def _log_stories_left_out(stats: Stats) -> None:
     """One line on the stories found but left out of the issue, and why, if any were."""
-    reasons = {
-        "already published in an earlier issue": stats.stories_published_before,
-        "older than the lookback": stats.stories_too_old,
-        "dated after the issue's day": stats.stories_too_new,
-        "over a section's max_stories": stats.stories_over_cap,
-    }
-    if stats.stories_left_out:
+    _log_left_out(
+        "stories",
+        {
+            "already published in an earlier issue": stats.stories_published_before,
+            "older than the lookback": stats.stories_too_old,
+            "dated after the issue's day": stats.stories_too_new,
+            "over a section's max_stories": stats.stories_over_cap,
+        },
+        found=stats.stories + stats.stories_left_out,
+    )
+
+
+def _log_left_out(what: str, reasons: dict[str, int], found: int | None = None) -> None:
+    """One line on the ``what`` left out, by reason (out of ``found``), if any were."""
+    left = sum(reasons.values())
+    if left:
         why = ", ".join(f"{count} {reason}" for reason, count in reasons.items() if count)
-        log.info(
-            "left out %d of %d stories: %s",
-            stats.stories_left_out,
-            stats.stories + stats.stories_left_out,
-            why,
-        )
+        of = f" of {found}" if found is not None else ""
+        log.info("left out %d%s %s: %s", left, of, what, why)
 
 
 def notes_for(config: Config, issue_date: date) -> Notes:
