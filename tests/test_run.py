@@ -56,6 +56,10 @@ def newsletter(tmp_path: Path, relay: SmtpServer, monkeypatch: pytest.MonkeyPatc
     return path
 
 
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
 def run(sources: Path, date: str = DATE) -> tuple[int, str]:
     result = CliRunner().invoke(main, ["run", "--sources", str(sources), "--date", date])
     return result.exit_code, result.output
@@ -92,7 +96,7 @@ def test_a_run_names_an_earlier_send_left_unfinished_and_how_to_finish_it(
     caplog.clear()
     code, output = run(newsletter, "2025-06-15")  # a quiet day: nothing new to send
     assert code == 0 and "no issue for 2025-06-15" in output
-    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    warned = warnings(caplog)
     unfinished = f"the send of the issue of {DATE} never finished (1 deferred, 3 sent)"
     assert warned == [f"{unfinished}: 'digest send {DATE}' finishes it"]
 
@@ -102,7 +106,7 @@ def test_a_run_names_an_earlier_send_left_unfinished_and_how_to_finish_it(
     assert relay.delivered() == {f"reader{k}@example.com": 1 for k in range(4)}
     caplog.clear()
     assert run(newsletter, "2025-06-16")[0] == 0
-    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert not warnings(caplog)
 
 
 def test_a_run_names_an_earlier_issue_built_but_never_sent(
@@ -118,7 +122,7 @@ def test_a_run_names_an_earlier_issue_built_but_never_sent(
     caplog.clear()
     code, output = run(newsletter, "2025-06-15")  # its stories are the 14th's: nothing new
     assert code == 0 and "no issue for 2025-06-15" in output
-    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    warned = warnings(caplog)
     assert warned == [
         f"the issue of {DATE} was built but never sent, and later issues leave its stories out: "
         f"'digest send {DATE}' sends it"
@@ -127,7 +131,7 @@ def test_a_run_names_an_earlier_issue_built_but_never_sent(
     assert result.exit_code == 0 and relay.delivered() == {f"reader{k}@example.com": 1 for k in range(4)}
     caplog.clear()
     assert run(newsletter, "2025-06-16")[0] == 0
-    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert not warnings(caplog)
 
 
 def test_a_draft_only_built_is_not_taken_for_an_issue_left_unsent(
@@ -137,7 +141,7 @@ def test_a_draft_only_built_is_not_taken_for_an_issue_left_unsent(
     assert draft.exit_code == 0  # as the preview builds a day the editor looks at
     caplog.clear()
     assert run(newsletter, "2025-06-15")[0] == 0
-    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert not warnings(caplog)
     assert relay.messages == []
 
 

@@ -784,21 +784,27 @@ def test_links_without_configured_urls_fall_back_to_mailto(make_config, issue_fo
 
 
 # -- a process killed between messages ------------------------------------------------
-def test_killed_between_messages_then_resumed_sends_each_exactly_once(smtp_server, make_config, issue_folder):
-    config = make_config(smtp_server.port, recipients=8)
-    smtp_server.on = lambda stage, address, n: HOLD if stage == "MAIL" and n == 3 else None
+def kill_send_while_held(smtp_server: SmtpServer, config: Config) -> None:
+    """Run ``digest send`` in a process of its own and SIGKILL it once the relay holds
+    a command (as scripted with ``HOLD``)."""
     env = {**os.environ, "DIGEST_UNSUBSCRIBE_SECRET": SECRET}
     command = [sys.executable, "-m", "digest.cli", "send", DATE, "--sources", str(config.file)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_for(lambda: smtp_server.holding.is_set() or process.poll() is not None)
         assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-        process.kill()  # after 3 accepted messages, while the 4th has not begun
+        process.kill()
         process.wait(timeout=DEADLINE)
     finally:
         if process.poll() is None:
             process.kill()
         process.communicate()
+
+
+def test_killed_between_messages_then_resumed_sends_each_exactly_once(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=8)
+    smtp_server.on = lambda stage, address, n: HOLD if stage == "MAIL" and n == 3 else None
+    kill_send_while_held(smtp_server, config)  # after 3 accepted messages, while the 4th has not begun
     smtp_server.release.set()
     assert len(smtp_server.messages) == 3
 
@@ -816,18 +822,7 @@ def test_killed_after_the_final_dot_leaves_the_issue_unfinished_until_retry_unkn
         store.issue_number(DATE, DATE)  # the issue row that build would have made
     # the relay has reader1's whole message and has not answered yet when the process dies
     smtp_server.on = lambda stage, address, n: HOLD if stage == "DATA" and n == 1 else None
-    env = {**os.environ, "DIGEST_UNSUBSCRIBE_SECRET": SECRET}
-    command = [sys.executable, "-m", "digest.cli", "send", DATE, "--sources", str(config.file)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        wait_for(lambda: smtp_server.holding.is_set() or process.poll() is not None)
-        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-        process.kill()  # SIGKILL
-        process.wait(timeout=DEADLINE)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate()
+    kill_send_while_held(smtp_server, config)
     smtp_server.release.set()
     smtp_server.on = lambda stage, address, n: None
     sources = ["--sources", str(config.file)]
