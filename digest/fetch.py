@@ -11,7 +11,6 @@ or plain paths. A failure becomes ``Fetched.error``; the build goes on.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import logging
 import socket
 import time
@@ -28,6 +27,7 @@ from . import __version__
 from .config import Config, FetchConfig, SourceConfig
 from .errors import FetchError
 from .models import Fetched
+from .parse import is_json
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ def _as_utf8(body: bytes, content_type: str) -> bytes:
     """
     if not parse_content_type(content_type)[1]:
         return body
-    if body.removeprefix(codecs.BOM_UTF8).lstrip()[:1] in (b"{", b"["):
+    if is_json(body):
         return body
     return convert_to_utf8({"content-type": content_type}, body, {})
 

@@ -24,6 +24,7 @@ from w3lib.url import canonicalize_url
 from . import sentences
 from .config import SourceConfig
 from .models import Entry, Item
+from .sentences import shorten
 
 # fmt: off
 TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "vero_", "_hs")
@@ -117,10 +118,10 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
     url = canonical_url(entry.link, entry.base)
     body_html = sanitize_html(fix_text(entry.content), entry.base)
     text = html_to_text(body_html)[:MAX_TEXT]
-    summary = _truncate(html_to_text(fix_text(entry.summary)), MAX_SUMMARY) or lead_sentences(text)
+    summary = shorten(html_to_text(fix_text(entry.summary)), MAX_SUMMARY) or lead_sentences(text)
     # a post without a title (a microblog's) is known by its first words
     title = _BIDI_CONTROLS.sub("", " ".join(fix_text(entry.title).split()))
-    title = _truncate(title, MAX_TITLE) or _first_words(summary or text)
+    title = shorten(title, MAX_TITLE) or _first_words(summary or text)
     # a guid is unique in its own feed only ("1", "post-2"): another feed's is another item
     key = url or (f"{source.name}\n{entry.guid}" if entry.guid else f"{source.name}\n{title}")
     return Item(
@@ -243,20 +244,13 @@ def lead_sentences(text: str, limit: int = 280) -> str:
         if summary and len(summary) + len(sentence) + 1 > limit:
             break
         summary = f"{summary} {sentence}".strip()
-    return _truncate(summary, limit)
+    return shorten(summary, limit)
 
 
 def _first_words(text: str) -> str:
     """A title for a post that has none: its first sentence, up to ``UNTITLED_WORDS``."""
     first = text.split("\n\n", 1)[0] if text else ""
-    return _truncate(sentences.first(first), UNTITLED_WORDS)
-
-
-def _truncate(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:—- ") + "…"
+    return shorten(sentences.first(first), UNTITLED_WORDS)
 
 
 def _published(value: datetime | None, fetched_at: datetime) -> datetime | None:

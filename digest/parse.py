@@ -11,6 +11,7 @@ once, with nh3, so titles are unescaped exactly once and parsing stays fast.
 from __future__ import annotations
 
 import calendar
+import codecs
 import html
 import json
 import re
@@ -39,9 +40,9 @@ _CHARACTER_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,20});")
 
 def parse_feed(body: bytes, source: str, url: str) -> list[Entry]:
     """Entries of the feed in ``body`` (fetched from ``url``) for ``source``."""
-    if not body.removeprefix(b"\xef\xbb\xbf").strip():
+    if not _start(body):
         raise ParseError("an empty response: no feed in it")
-    if body.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"["):
+    if is_json(body):
         return _parse_json_feed(body, source, url)
     # No base for feedparser: links come out as the feed wrote them ("<guid>post-2</guid>"
     # must not become an address) and ``normalize`` resolves them against ``Entry.base``.
@@ -71,6 +72,16 @@ def _detail_base(entry: Any, base: str) -> str:
             except ValueError:
                 return base
     return base
+
+
+def is_json(body: bytes) -> bool:
+    """Whether ``body`` is JSON (a JSON Feed) rather than XML: it opens with { or [."""
+    return _start(body) in (b"{", b"[")
+
+
+def _start(body: bytes) -> bytes:
+    """The first byte of ``body`` past a UTF-8 byte order mark and whitespace."""
+    return body.removeprefix(codecs.BOM_UTF8).lstrip()[:1]
 
 
 def _without_doctype(body: bytes) -> bytes:

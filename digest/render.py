@@ -30,6 +30,7 @@ from .contrast import low_contrast
 from .errors import TemplateError
 from .models import Issue
 from .notes import Inline, NoteBlock, Notes, inline_html, inline_text
+from .sentences import shorten
 
 log = logging.getLogger(__name__)
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -45,9 +46,6 @@ PLACEHOLDERS = (UNSUBSCRIBE, MANAGE, RECIPIENT)
 # any per-recipient field: these, %%NAME%%, a recipients CSV column as %%COLUMN%%
 PLACEHOLDER = re.compile(r"%%([A-Z][A-Z0-9_]*)%%")
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
-# When a text is shortened, a token longer than this at the cut (a URL, a run-on
-# string) is cut inside itself rather than dropped whole.
-LONG_TOKEN = 30
 # Languages written right to left (primary subtags): the email is laid out mirrored.
 RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ps", "sd", "ug", "ur", "yi"})
 _DOCTYPE = re.compile(r"\s*<!doctype[^>]*>", re.I)
@@ -379,22 +377,6 @@ def tracked(url: str, utm: dict[str, str], fields: dict[str, str] | None = None)
 def first_sentence(text: str, limit: int = 200) -> str:
     """The first sentence of ``text``, cut at a word under ``limit`` characters."""
     return shorten(sentences.first(str(text or "")), limit)
-
-
-def shorten(text: str, limit: int = 200) -> str:
-    """``text`` cut to at most ``limit`` characters, ``…`` included, at a word.
-
-    A long token (a URL, a run-on word) is cut inside itself: cutting before it could
-    leave a single word ("Visit…") of a summary that had room for much more.
-    """
-    text = str(text or "")
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    at_word = cut.rsplit(" ", 1)[0]
-    if len(cut) - len(at_word) > LONG_TOKEN:
-        at_word = cut
-    return at_word.rstrip(",;:—- ") + "…"
 
 
 def long_date(value: str | Date) -> str:

@@ -1,5 +1,6 @@
 """Where sentences end, for every part that cuts text into sentences: the issue's
-subtitle, the lead's paragraphs, the takeaways, summaries made from an item's text.
+subtitle, the lead's paragraphs, the takeaways, summaries made from an item's text;
+and how any text is cut short (``shorten``).
 
 A stop ends a sentence unless a word in lower case follows ("U.S. regulators"); a
 full stop does not either when it ends an abbreviation or initials ("Dr. Lee", "U.S.
@@ -19,6 +20,9 @@ ABBREVIATIONS = frozenset(
 _INITIALS = re.compile(r"(?:(?<![\w'’])[A-Za-z]\.)+$")  # "U.S.", "e.g.", "J.", not "Army's."
 _NUMBER_SIGN = re.compile(r"\bNos?\.$")  # "No. 5"
 _STOP = re.compile(r"[.!?][\"”’)]*(?=\s|$)")
+# When a text is shortened, a token longer than this at the cut (a URL, a run-on
+# string) is cut inside itself rather than dropped whole.
+LONG_TOKEN = 30
 
 
 def split(text: str) -> list[str]:
@@ -51,3 +55,19 @@ def ends_sentence(before: str, after: str) -> bool:
     if _NUMBER_SIGN.search(word):
         return not after[0].isdigit()
     return word[:-1].lower().lstrip('("“‘') not in ABBREVIATIONS and not _INITIALS.search(word)
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """``text`` cut to at most ``limit`` characters, ``…`` included, at a word.
+
+    A long token (a URL, a run-on word) is cut inside itself: cutting before it could
+    leave a single word ("Visit…") of a summary that had room for much more.
+    """
+    text = str(text or "")
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    at_word = cut.rsplit(" ", 1)[0]
+    if len(cut) - len(at_word) > LONG_TOKEN:
+        at_word = cut
+    return at_word.rstrip(",;:—- ") + "…"

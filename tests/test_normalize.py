@@ -372,3 +372,9 @@ def test_source_weight_and_section_are_carried() -> None:
 def test_a_headline_cannot_reorder_itself_with_bidi_controls() -> None:
     item = one(entry("Invoice \u202egpj.exe\u202c and \u2067isolated\u2069 שלום"))
     assert item.title == "Invoice gpj.exe and isolated שלום"  # Hebrew keeps its own direction
+
+
+def test_a_summary_ending_in_a_long_url_keeps_what_fits() -> None:
+    summary = "Visit https://docs.example/" + "a" * 700 + " for more."
+    item = one(entry("Docs", summary=summary))  # one rule with the email's cuts (sentences.shorten)
+    assert len(item.summary) == 600 and item.summary.startswith("Visit https://docs.example/aaa")
