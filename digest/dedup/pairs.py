@@ -84,15 +84,14 @@ def _blocks(n: int, dated: int) -> list[tuple[int, int]]:
 
 
 def _dense_top_k(
-    prep: Prepared, rows: np.ndarray, cols: np.ndarray, window: float, k: int
+    prep: Prepared, rows: np.ndarray, cols: np.ndarray, window: float, k: int, known: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's ``k`` nearest columns by meaning, within the time window, in chunks of
     rows so that no more than ``DENSE_CELLS`` similarities are held at once. ``cols`` are
     the dated items in time order, then the undated (as ``_column_ranges`` gives them).
     An item without a word the vectors know has no meaning to be near: it is left out
     (as row and column), else its zero similarities would tie with every other's and
-    pick arbitrary neighbours, slowly."""
-    known = np.any(prep.meaning != 0, axis=1)
+    pick arbitrary neighbours, slowly (``known``: the items with a meaning vector)."""
     rows, cols = rows[known[rows]], cols[known[cols]]
     if k <= 0 or cols.size <= 1 or rows.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -134,6 +133,7 @@ def candidates(
     order = np.argsort(np.where(np.isnan(days), np.inf, days), kind="stable")
     dated = int((~np.isnan(days)).sum())
     m = prep.blocking
+    known = np.any(prep.meaning != 0, axis=1)  # once, not per block
 
     def block(start: int, stop: int) -> list[tuple[np.ndarray, np.ndarray]]:
         rows, cols = order[start:stop], _column_ranges(days, order, window, start, stop, dated)
@@ -142,7 +142,7 @@ def candidates(
         ok = (r != c) & (v >= min_sim) & ~(np.abs(days[r] - days[c]) > window)
         r, c, v = r[ok], c[ok], v[ok]
         keep = _top_k(r, c, v, k)
-        return [(r[keep], c[keep]), _dense_top_k(prep, rows, cols, window, k_meaning)]
+        return [(r[keep], c[keep]), _dense_top_k(prep, rows, cols, window, k_meaning, known)]
 
     blocks = _blocks(n, dated)
     done = concurrently([partial(block, *b) for b in blocks])  # blocks of BLOCK_ROWS: each worth a thread
