@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import textwrap
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from mjml import mjml2html
 from premailer import Premailer
 
@@ -125,7 +126,9 @@ def environment(config: Config, issue: Issue | None = None) -> jinja2.Environmen
     )
     fields = {"date": issue.date, "number": str(issue.number)} if issue else {}
     link = lambda url: tracked(safe_url(url), config.theme.utm, fields)  # noqa: E731
+    rtl = is_rtl(config.newsletter.language)
     env.filters.update(
+        bidi=lambda text: bidi(text, rtl),
         wrap=wrap,
         link=link,
         tracked=link,
@@ -206,6 +209,35 @@ def _context(issue: Issue, config: Config, notes: Notes, markdown: Callable[[Inl
 def is_rtl(language: str) -> bool:
     """Whether ``language`` (``ar``, ``he-IL``, ...) is written right to left."""
     return language.replace("_", "-").split("-")[0].lower() in RTL_LANGUAGES
+
+
+def text_direction(text: str) -> str:
+    """``rtl`` or ``ltr``: the direction of the first character of ``text`` that has
+    one (how a reader's client picks a paragraph's direction); "" if none has (digits,
+    punctuation, emoji)."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return ""
+
+
+def bidi(text: str | None, rtl: bool) -> Markup:
+    """``text`` HTML-escaped; in a ``<span dir>`` when it runs the other way from the
+    issue (a Hebrew headline in an English issue, an English one in an Arabic issue).
+
+    Left in the issue's direction, such a text is shown out of order: its closing "?"
+    or "!" lands at the wrong end and its numbers and brackets move. ``dir`` on an
+    inline element also keeps the text apart from what follows it (a source name).
+    """
+    plain = text.striptags() if isinstance(text, Markup) else str(text or "")
+    direction = text_direction(plain)
+    escaped = escape(text or "")
+    if not direction or direction == ("rtl" if rtl else "ltr"):
+        return escaped
+    return Markup(f'<span dir="{direction}">') + escaped + Markup("</span>")
 
 
 def _sponsors_after(issue: Issue) -> str:
@@ -394,17 +426,32 @@ def short_date(when: datetime, zone: str = "UTC") -> str:
 
 
 def wrap(text: str, width: int = 72, indent: str = "", hanging: str | None = None) -> str:
-    """Wrap ``text`` at ``width`` columns, never breaking a URL or a ``[n]`` reference.
+    """Wrap ``text`` at ``width`` columns, never breaking a URL or a ``[n]`` reference;
+    any other word longer than a line is cut across lines.
 
     ``indent`` starts the first line (e.g. ``"- "``); the next lines are indented by
     ``hanging`` (default: as many spaces as ``indent``).
     """
     paragraphs = [p for p in re.split(r"\n\s*\n", str(text)) if p.strip()]
-    wrapper = textwrap.TextWrapper(
+    wrapper = _Wrapper(
         width=width,
         initial_indent=indent,
         subsequent_indent=" " * len(indent) if hanging is None else hanging,
-        break_long_words=False,
         break_on_hyphens=False,
     )
     return "\n\n".join(wrapper.fill(" ".join(p.split())) for p in paragraphs)
+
+
+# A word that must stay whole in the plaintext: a link (it would no longer work), a
+# per-recipient placeholder, a [n] reference.
+_UNBREAKABLE = re.compile(r"https?://|mailto:|%%\w+%%|^\[\d+\]")
+
+
+class _Wrapper(textwrap.TextWrapper):
+    """A ``TextWrapper`` that cuts a long word across lines unless it is a link."""
+
+    def _handle_long_word(
+        self, reversed_chunks: list[str], cur_line: list[str], cur_len: int, width: int
+    ) -> None:
+        self.break_long_words = not _UNBREAKABLE.search(reversed_chunks[-1])
+        super()._handle_long_word(reversed_chunks, cur_line, cur_len, width)

@@ -7,6 +7,7 @@ at: email-600.png and email-375.png (and -dark variants).
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,110 @@ def test_a_right_to_left_language_aligns_text_right(browser, language: str, alig
         width=375,
     )
     assert style == [align, "rtl" if language == "ar" else "ltr"]
+
+
+def test_a_long_source_name_in_the_takeaways_stays_on_a_phone_screen(browser) -> None:
+    # A source name kept on one line (nowrap) wider than the takeaways box pushed the
+    # whole lead story past the right edge of a phone: its text was cut off.
+    issue = make_issue(3)
+    source = "The International Journal of Technology Affairs Weekly"
+    issue.lead.takeaways = [replace(t, source=source) for t in issue.lead.takeaways]
+    html = render_issue(issue, make_config(), parse_notes(NOTES)).html
+    found = _in_page(
+        browser,
+        html,
+        f"""() => ({{
+          width: document.documentElement.scrollWidth,
+          blocks: ({BLOCKS_JS})(['lead']),
+          sources: [...document.querySelectorAll('a.source')].map(a => a.getBoundingClientRect().right),
+        }})""",
+        width=375,
+    )
+    assert found["width"] <= 375
+    assert found["blocks"] == [["lead", "ok"]]
+    assert len(found["sources"]) == 4 and max(found["sources"]) <= 375
+
+
+def test_dark_mode_keeps_the_quote_cards_accent_bar(browser, email_html: str) -> None:
+    # The dark cards' border color also painted the quote card's 4 px accent bar in the
+    # card's own color: the bar vanished.
+    page = browser.new_page(viewport={"width": 600, "height": 900}, color_scheme="dark")
+    try:
+        page.set_content(email_html, wait_until="load")
+        bar = page.evaluate(
+            """() => {
+              const style = getComputedStyle(document.querySelector('td.quote-card'));
+              return [style.borderLeftWidth, style.borderLeftColor, style.backgroundColor];
+            }"""
+        )
+    finally:
+        page.close()
+    theme = make_config().theme
+    assert bar == ["4px", _rgb(theme.dark_primary), _rgb(theme.dark_tint)]
+
+
+BUTTONS_WITHOUT_LINK_JS = """(primary) => [...document.querySelectorAll('.block *')]
+  .filter(el => getComputedStyle(el).backgroundColor === primary && !el.closest('a[href]'))
+  .filter(el => el.textContent.trim() && !el.querySelector('a[href]'))
+  .map(el => el.textContent.trim())"""
+
+
+@pytest.mark.parametrize("reply_to", ["editor@futureblueprint.example.com", ""])
+def test_poll_answers_look_like_buttons_only_when_a_tap_replies(browser, reply_to: str) -> None:
+    # Without a reply address the answers were drawn as buttons that did nothing.
+    config = make_config(newsletter={"reply_to": reply_to})
+    html = render_issue(make_issue(3), config, parse_notes(NOTES)).html
+    found = _in_page(
+        browser,
+        html,
+        f"""() => ({{
+          dead: ({BUTTONS_WITHOUT_LINK_JS})('{_rgb(config.theme.primary)}'),
+          answers: [...[...document.querySelectorAll('.block-lead td.box')].pop()
+            .querySelectorAll('li, a.answer')].map(el => el.textContent.trim()),
+        }})""",
+    )
+    assert found["dead"] == []
+    assert found["answers"] == ["Yes, open", "No, closed"]
+
+
+HEBREW = "מה חדש בבינה מלאכותית?"
+
+# Where the first and the last character of an element's text are drawn.
+ENDS_JS = """(selector) => {
+  const el = document.querySelector(selector);
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  while (walker.nextNode()) if (walker.currentNode.textContent.trim()) nodes.push(walker.currentNode);
+  const box = (node, at) => {
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + 1);
+    return range.getBoundingClientRect();
+  };
+  const last = nodes[nodes.length - 1];
+  const first = box(nodes[0], 0), end = box(last, last.textContent.trimEnd().length - 1);
+  return {text: el.textContent, first: [first.left, first.right], last: [end.left, end.right]};
+}"""
+
+
+@pytest.mark.parametrize(
+    ("language", "title"), [("en", HEBREW), ("ar", "What is new in AI?")], ids=["rtl-in-en", "ltr-in-ar"]
+)
+@pytest.mark.parametrize("selector", ["a.headline", "h2.lead-title a", "p.card-name a"])
+def test_a_headline_written_the_other_way_reads_in_order(
+    browser, language: str, title: str, selector: str
+) -> None:
+    # A Hebrew headline in an English issue had its closing "?" drawn at its start
+    # (the right end), and an English one in an Arabic issue at its left end.
+    issue = make_issue(2)
+    news, tools = issue.sections[0], issue.sections[2]
+    news.stories[0].items[0] = replace(news.stories[0].lead, title=title)
+    issue.lead.items[0] = replace(issue.lead.lead, title=title)
+    tools.stories[0].items[0] = replace(tools.stories[0].lead, title=title)
+    html = render_issue(issue, make_config(newsletter={"language": language}), []).html
+    ends = _in_page(browser, html, f"() => ({ENDS_JS})({selector!r})")
+    assert ends["text"] == title
+    if title == HEBREW:  # read from the right: the question mark is the leftmost character
+        assert ends["last"][1] <= ends["first"][0], ends
+    else:
+        assert ends["last"][0] >= ends["first"][1], ends

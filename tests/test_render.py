@@ -590,3 +590,29 @@ def test_feed_without_a_site_url_is_still_valid_atom(tmp_path: Path) -> None:
     assert ids == ["urn:digest:future-blueprint", "urn:digest:future-blueprint:2025-06-14"]
     web = (folder / "index.html").read_text(encoding="utf-8")
     assert 'href="mailto:editor@futureblueprint.example.com?subject=unsubscribe"' in web
+
+
+def test_plaintext_lines_fit_with_a_long_name_source_or_word() -> None:
+    # The header line (name, date, number), "Read the full story at <source>" and the
+    # sponsor's call to action were not wrapped, and a word longer than a line stayed whole.
+    word = "Supercalifragilistic" * 6
+    issue = make_issue(2)
+    issue.lead.items[0] = replace(issue.lead.lead, source="The International Journal of Technology Affairs")
+    issue.sections[0].stories[0].items[0] = _item(0, title=f"The {word} story", summary=f"It is {word}.")
+    config = make_config(
+        newsletter={"name": "The Weekly Newsletter of Artificial Intelligence Progress"},
+        sponsors=[{"title": "Artisan", "url": "https://artisan.example.com/", "cta": "Hire Ava " * 9}],
+    )
+    text = render_issue(issue, config, parse_notes(NOTES)).text
+    long = [line for line in text.splitlines() if len(line) > 72]
+    assert all(re.search(r"(https?://|mailto:)\S+|%%\w+%%", line) for line in long), long
+    assert "THE WEEKLY NEWSLETTER OF ARTIFICIAL INTELLIGENCE PROGRESS ·" in text
+    assert "Read the full story at The International Journal of Technology Affairs" in " ".join(text.split())
+    assert f"The {word} story" in re.sub(r"(?<=\w)\n(?=\w)", "", text)  # cut across lines, not lost
+
+
+def test_wrap_cuts_a_long_word_but_never_a_url() -> None:
+    url = "https://example.com/" + "a" * 90
+    wrapped = wrap(f"{'x' * 100} then {url} and %%UNSUBSCRIBE_URL%% [12]", 40)
+    lines = ["x" * 40, "x" * 40, "x" * 20 + " then", url, "and %%UNSUBSCRIBE_URL%% [12]"]
+    assert wrapped.splitlines() == lines
