@@ -4,7 +4,7 @@ Usage (from the repository root, with scikit-learn: ``pip install -e '.[train]'`
 
     python benchmarks/train_dedup.py [--eval DIR] [--train FILE ...] [--holdout 0.5 | --odd | --even]
                                      [--trees 80 --depth 4 --rate 0.15] [--batches 300]
-                                     [--headline-share 0.5 --headline-weight 0.3]
+                                     [--headline-share 0.5 --headline-weight 0.3] [--single-share 0.5]
                                      [--pools 300,1000] [--mixed 1500] [--out digest/data/dedup_model.json]
 
 Features are computed exactly as ``digest.dedup`` computes them at run time (word
@@ -20,7 +20,8 @@ see; ``--odd`` holds out every other event instead (labels in sorted order), ``-
 the other half. An article held out of one file is left out of training in every
 file (``training_rows``). The held-out part is also scored cut into pools of whole
 events of each ``--pools`` size (the mean over those pools): a day's feeds hold a few
-hundred items, and an undated pool of thousands spanning years is harder. And each
+hundred items, and an undated pool of thousands spanning years is harder; each pool is
+scored again with half of its events cut to one take, as most events of a day are. And each
 held-out part is scored clustered among about ``--mixed`` held-out takes of the other
 files, counting only its own items, which a model that tells the files apart by their
 pools' size or kind fails. The
@@ -28,7 +29,9 @@ shipped weights are fitted on every pair of the three eval files (the default
 ``--train``), whole and cut into batches of about 300 items (``--batches``),
 each batch a second time with half of its items cut to their titles (``--headline-share``:
 many feeds give a headline and nothing else; those pairs weigh 0.3 of the others,
-``--headline-weight``, so that they do not pull the model away from full items), and one
+``--headline-weight``, so that they do not pull the model away from full items), and
+a third time with half of its events cut to one take (``--single-share``: a take whose
+nearest candidate is another event's must be seen to stay alone), and one
 threshold for all of them: news of different kinds (three
 outlets' takes, many short reports of two like events, a dated stream) calibrate one
 probability. Eval data stay outside the repo: only the fitted weights are written.
@@ -114,6 +117,24 @@ def headlines_only(rows: list, share: float, seed: int) -> list:
     return [(replace(it, summary="", text="") if rng.random() < share else it, g) for it, g in rows]
 
 
+def singles(rows: list, share: float, seed: int) -> list:
+    """``rows`` (item, gold) with a seeded random ``share`` of the events cut to their
+    first take. Most events of a day's feeds are told once, and a take with nowhere to go
+    must stay alone; in the labeled files nearly every event has two takes or more, so
+    that a model learning from them alone takes a take's nearest candidate for its mate."""
+    import random
+
+    rng = random.Random(seed)
+    cut = {g for g in sorted({g for _, g in rows}) if rng.random() < share}
+    seen: set[str] = set()
+    out = []
+    for item, g in rows:
+        if g not in cut or g not in seen:
+            out.append((item, g))
+        seen.add(g)
+    return out
+
+
 def day_batches(rows: list, size: int, seed: int = 3) -> list[list]:
     """``rows`` (item, gold) cut into batches of about ``size`` items, whole events kept
     together, events in a seeded random order: the small batches dedup sees on a normal day."""
@@ -195,11 +216,14 @@ def sweep(
 
 def pool_sweep(name: str, rows: list, settings: DedupSettings, grid: list[float], size: int) -> None:
     """``sweep`` over pools of about ``size`` (item, gold) rows of whole events
-    (``day_batches``; a last short pool is left out); nothing when fewer than two pools
-    fit, since one would be the whole part again."""
+    (``day_batches``; a last short pool is left out), and again with half of each pool's
+    events cut to one take (``singles``), as in a day's feeds, where most events are told
+    once. Nothing when fewer than two pools fit, since one would be the whole part again."""
     pools = [p for p in day_batches(rows, size) if len(p) >= size]
     if len(pools) >= 2:
         sweep(f"{name} pools of {size} (x{len(pools)})", pools, settings, grid)
+        cut = [singles(p, 0.5, seed=1000 + k) for k, p in enumerate(pools)]
+        sweep(f"{name} pools of {size}, half single", cut, settings, grid)
 
 
 def distractors(rows: list, others: list, size: int, seed: int = 5) -> list:
@@ -278,6 +302,14 @@ def main() -> None:
         "titles, as from feeds that give only a headline (0 for none)",
     )
     ap.add_argument(
+        "--single-share",
+        type=float,
+        default=0.5,
+        help="learn from each batch again with this share of its events cut to one take (0 for "
+        "none): most events of a day's feeds are told once, and a take with nowhere to go must "
+        "stay alone",
+    )
+    ap.add_argument(
         "--headline-weight",
         type=float,
         default=0.3,
@@ -308,6 +340,8 @@ def main() -> None:
         ap.error(f"--headline-share must be between 0 and 1, not {args.headline_share}")
     if args.mixed < 0:
         ap.error(f"--mixed must be 0 or more, not {args.mixed}")
+    if not 0 <= args.single_share <= 1:
+        ap.error(f"--single-share must be between 0 and 1, not {args.single_share}")
     if args.headline_weight <= 0:
         ap.error(f"--headline-weight must be above 0, not {args.headline_weight}")
     settings = DedupSettings()
@@ -326,7 +360,8 @@ def main() -> None:
         for size in batch_sizes:
             for k, batch in enumerate(day_batches(train, size)):
                 cut = headlines_only(batch, args.headline_share, seed=k) if args.headline_share else None
-                for rows in (batch, cut) if cut else (batch,):
+                alone = singles(batch, args.single_share, seed=k) if args.single_share else None
+                for rows in (part for part in (batch, cut, alone) if part):
                     x, y = pair_data([t[0] for t in rows], [t[1] for t in rows], settings)
                     xs.append(x), ys.append(y)
                     weights.append(np.full(len(y), args.headline_weight if rows is cut else 1.0))

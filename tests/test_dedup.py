@@ -814,6 +814,7 @@ def test_a_hostile_title_is_read_only_as_far_as_a_headline_goes():
     [
         (["--headline-share", "2"], "--headline-share must be between 0 and 1, not 2.0"),
         (["--headline-weight", "0"], "--headline-weight must be above 0, not 0.0"),
+        (["--single-share", "-0.1"], "--single-share must be between 0 and 1, not -0.1"),
         (["--odd", "--even"], "argument --even: not allowed with argument --odd"),
         (["--pools", "1k"], "--pools takes whole numbers above 0 separated by commas, not '1k'"),
         (["--pools", "300,0"], "--pools takes whole numbers above 0 separated by commas, not '300,0'"),
@@ -866,12 +867,32 @@ def test_train_dedup_scores_pools_of_whole_events(capsys):
     train_dedup.pool_sweep("paired", list(zip(items, paired_gold)), settings, [0.3], size=9)
     same = [replace(it, title="Chipmaker reports record sales") for it in items]  # one headline for all
     train_dedup.pool_sweep("same", list(zip(same, gold)), settings, [0.3], size=3)
-    right, paired, alone = capsys.readouterr().out.splitlines()
+    right, right_single, paired, paired_single, alone, alone_single = capsys.readouterr().out.splitlines()
     # pools of one event each are scored apart: the headline they share joins nothing across pools
     assert alone.startswith("same pools of 3 (x10)") and alone.endswith("P 1.000  R 1.000  F1 1.000")
     assert right.startswith("right pools of 9 (x3)") and right.endswith("P 1.000  R 1.000  F1 1.000")
     # pools of two 6-item "events" (the last 6 items make too small a pool); each splits in two
     assert paired.startswith("paired pools of 9 (x2)") and paired.endswith("P 1.000  R 0.500  F1 0.667")
+    # each pool again with half of its events cut to one take: a lone take is right alone
+    assert right_single.startswith("right pools of 9, half single") and right_single.endswith("F1 1.000")
+    assert alone_single.startswith("same pools of 3, half single") and alone_single.endswith("F1 1.000")
+    assert paired_single.startswith("paired pools of 9, half single") and " R 0.500" not in paired_single
+
+
+def test_singles_cuts_a_share_of_the_events_to_their_first_take():
+    train_dedup = _train_dedup_module()
+    rows = [(f"{e}-{k}", f"event-{e}") for e in range(40) for k in range(3)]
+    cut = train_dedup.singles(rows, 0.5, seed=1)
+    sizes = {}
+    for key, gold in cut:
+        sizes.setdefault(gold, []).append(key)
+    assert set(sizes) == {f"event-{e}" for e in range(40)}  # no event is lost
+    alone = [g for g, keys in sizes.items() if len(keys) == 1]
+    assert 10 <= len(alone) <= 30  # about half
+    assert all(sizes[g] == [g.removeprefix("event-") + "-0"] for g in alone)  # the first take stays
+    assert all(len(keys) == 3 for g, keys in sizes.items() if g not in alone)  # the others are whole
+    assert train_dedup.singles(rows, 0.5, seed=1) == cut  # seeded
+    assert train_dedup.singles(rows, 0.0, seed=1) == rows
 
 
 def test_train_dedup_scores_a_held_out_part_among_other_files_takes_counting_only_its_own(capsys):
