@@ -155,14 +155,22 @@ def build_issue(
 ) -> Built:
     """Dedup, curate, render and publish the issue of ``issue_date`` from ``items``.
 
-    An issue already sent is not rebuilt unless ``resent`` says so: its archived copy
-    and what counts as published would change to stories no reader was mailed."""
+    An issue already sent, or sent to some readers (a send interrupted, or running), is
+    not rebuilt unless ``resent`` says so: its archived copy and what counts as published
+    would change to stories no reader was mailed, and the rest of the list would get
+    another issue than the first readers."""
     from .dedup import already_published, dedup, report
 
     if store.issue_sent(issue_date.isoformat()) and not resent:
         raise ConfigError(
             f"the issue of {issue_date} was already sent: rebuilding it would change its archived "
             "copy and what counts as published to stories nobody was mailed (build --force does it anyway)"
+        )
+    if store.send_status(issue_date.isoformat()) and not resent:
+        raise ConfigError(
+            f"the send of the issue of {issue_date} began and is not finished: rebuilding it would mail "
+            "the rest of the list another issue than the first readers got (finish it with 'digest send "
+            f"{issue_date}', or 'digest run --date {issue_date}'; build --force rebuilds anyway)"
         )
     if not items:
         why = "see the errors above" if stats.feeds_failed else "every feed is empty or filtered out"

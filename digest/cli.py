@@ -7,6 +7,7 @@ the traceback instead.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,7 @@ log = logging.getLogger("digest")
 
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug of digest's, not the user's mistake
+BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a program ended by a closed pipe
 
 
 class DigestGroup(click.Group):
@@ -39,6 +41,11 @@ class DigestGroup(click.Group):
             sys.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # the reader of standard output went away (``digest dedup ... | head``): say
+            # nothing more, and end as a program ended by SIGPIPE would
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(BROKEN_PIPE)
         except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise

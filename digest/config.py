@@ -11,7 +11,7 @@ import re
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -442,13 +442,43 @@ def _allowed(error: dict[str, Any]) -> str:
     kind, msg = error["type"], error.get("msg", "")
     given = error.get("input")
     if kind == "extra_forbidden":
-        return "unknown key (check the spelling; see the configuration reference in README.md)"
+        keys = _keys_beside(error.get("loc", ()))
+        known = f"; known keys here: {', '.join(keys)}" if keys else ""
+        return f"unknown key (check the spelling{known}; see the configuration reference in README.md)"
     if kind == "missing":
         return "required key is missing"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
     shown = repr(given) if isinstance(given, str | int | float | bool) else type(given).__name__
-    return f"{msg.lower()} (got {shown})"
+    return f"{msg[:1].lower()}{msg[1:]} (got {shown})"  # not the rest: a pattern [0-9a-fA-F] stays
+
+
+def _keys_beside(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the file may write where the key at ``loc`` stands (the fields of the
+    model holding it), or none when that place is not a model's."""
+    model: Any = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue  # an item of a list: the list's model is already in hand
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = _model_in(field.annotation)
+        if model is None:
+            return []
+    fields = getattr(model, "model_fields", {})
+    return sorted(name for name in fields if name not in ("root", "file"))
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model an annotation holds: itself, or inside ``list[...]``, ``X | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:

@@ -106,3 +106,22 @@ def test_dedup_reports_a_bad_line(tmp_path: Path) -> None:
     path.write_text('{"id": "a", "title": "ok"}\n{not json\n', encoding="utf-8")
     code, _, err = invoke("dedup", str(path))
     assert code != 0 and "line 2" in err and "Traceback" not in err
+
+
+def test_dedup_into_a_closed_pipe_ends_quietly_as_sigpipe_would(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    items = tmp_path / "items.jsonl"
+    rows = (
+        json.dumps({"id": f"n{k}", "title": f"Story number {k} about topic {k % 97}"}) for k in range(3000)
+    )
+    items.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    command = [sys.executable, "-c", "from digest.cli import main; main()", "dedup", str(items)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        first = proc.stdout.readline()  # as `digest dedup items.jsonl | head -1` reads one line
+        proc.stdout.close()
+        error = proc.stderr.read().decode()
+        code = proc.wait(timeout=120)
+    assert json.loads(first)["id"] == "n0"
+    assert code == 141 and error == ""  # not "internal error: BrokenPipeError" and exit 70

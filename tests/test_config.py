@@ -73,6 +73,20 @@ def test_an_out_of_range_number_says_the_bound(tmp_path: Path) -> None:
 def test_a_misspelt_key_is_reported_with_its_line(tmp_path: Path) -> None:
     message = config_error(tmp_path, MINIMAL + "    sectoin: news\n")
     assert ":6: sources[0].sectoin: unknown key" in message
+    # and what may stand there instead
+    known = "exclude, include, max_items, name, path, section, url, user_agent, weight"
+    assert f"known keys here: {known};" in message
+
+
+def test_a_misspelt_nested_key_lists_the_keys_of_its_section(tmp_path: Path) -> None:
+    message = config_error(tmp_path, MINIMAL + "dedup:\n  treshold: 0.4\n")
+    assert ":7: dedup.treshold: unknown key" in message
+    assert "known keys here: memory_days, threshold, window_days;" in message
+
+
+def test_a_pattern_in_an_error_is_shown_as_written(tmp_path: Path) -> None:
+    message = config_error(tmp_path, MINIMAL + "theme:\n  primary: blue\n")
+    assert ":7: theme.primary: " in message and "[0-9a-fA-F]" in message and "'blue'" in message
 
 
 def test_a_misspelt_top_level_key_is_reported(tmp_path: Path) -> None:

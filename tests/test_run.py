@@ -19,8 +19,10 @@ from conftest import rss, rss_item
 from test_send import DEADLINE, HOLD, SECRET, ScriptedHandler, SmtpServer, once_at, wait_for, write_recipients
 
 from digest.cli import main
+from digest.config import load_config
 from digest.errors import BuildError
 from digest.lock import AlreadyRunning, run_lock
+from digest.store import Store
 
 DATE = "2025-06-14"
 
@@ -162,6 +164,35 @@ def test_an_issue_already_sent_is_not_rebuilt_unless_forced(newsletter: Path, re
     result = CliRunner().invoke(main, [*build, "--force"])
     assert result.exit_code == 0 and "A late story" in issue.read_text(encoding="utf-8")
     assert len(relay.messages) == 4
+
+
+def test_an_issue_sent_to_some_readers_is_not_rebuilt_unless_forced(
+    newsletter: Path, relay: SmtpServer
+) -> None:
+    build = ["build", "--sources", str(newsletter), "--date", DATE]
+    assert CliRunner().invoke(main, build).exit_code == 0
+    issue = newsletter.parent / "out" / DATE / "issue.json"
+    built = issue.read_text(encoding="utf-8")
+    config = load_config(newsletter)
+    with Store(config.resolve(config.state)) as store:  # a send that reached one reader, then died
+        store.mark_send_begun(DATE)
+        store.log_send(DATE, "first@example.org", "sent", "250 OK")
+    (newsletter.parent / "feed.xml").write_bytes(
+        (newsletter.parent / "feed.xml")
+        .read_bytes()
+        .replace(b"</channel>", rss_item("A late story", "https://n.example/late").encode() + b"</channel>")
+    )
+    result = CliRunner().invoke(main, build)
+    assert (
+        result.exit_code == 2
+        and f"the send of the issue of {DATE} began and is not finished" in result.output
+    )
+    assert issue.read_text(encoding="utf-8") == built  # the rest of the list gets what the first got
+    code, _ = run(newsletter)  # the run resumes the send as built
+    assert code == 0 and "A late story" not in issue.read_text(encoding="utf-8")
+    assert len(relay.messages) == 4 and all(b"A late story" not in m[2] for m in relay.messages)
+    result = CliRunner().invoke(main, [*build, "--force"])
+    assert result.exit_code == 0 and "A late story" in issue.read_text(encoding="utf-8")
 
 
 def test_run_with_every_feed_down_fails_and_sends_nothing(newsletter: Path, relay: SmtpServer) -> None:

@@ -744,6 +744,10 @@ def test_a_field_no_column_fills_stops_the_send_before_anyone_gets_it(smtp_serve
     assert "the issue uses %%PLAN%%, which no column of the recipients file fills" in result.output
     assert "%%CITY%%" in result.output  # what it could use instead
     assert not log_rows(config)
+    # its test copy stops the same way: a test that passes must mean the send will
+    result = cli("send", "--sources", str(config.file), "--test-to", "me@example.org", str(folder))
+    assert result.exit_code == 2 and "the issue uses %%PLAN%%" in result.output
+    assert smtp_server.calls.get("EHLO", 0) == 0
     # a test copy goes to one address outside the file: its columns are empty for it
     reply = send_test(config, load_issue(write_issue(tmp_path / "other")), "me@example.org")
     assert reply.startswith("250")

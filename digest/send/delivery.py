@@ -308,6 +308,8 @@ def _cafile(config: Config) -> Path | None:
 def send_test(config: Config, issue: IssueFiles, address: str) -> str:
     """Send one copy of ``issue`` marked ``[TEST]`` to ``address``; the send log is untouched."""
     recipient = _test_recipient(address)
+    if config.recipients is not None:  # the real send would stop here: so does its test
+        check_fields(issue, recipients_of(config))
     message = Composer(config, issue).compose(recipient, test=True)
     with SmtpTransport(config.smtp, _cafile(config)) as transport:
         transport.connect()
