@@ -152,13 +152,17 @@ def build_issue(
     items: list[Item],
     stats: Stats,
     resent: bool = False,
+    draft: bool = False,
 ) -> Built:
     """Dedup, curate, render and publish the issue of ``issue_date`` from ``items``.
 
     An issue already sent, or sent to some readers (a send interrupted, or running), is
     not rebuilt unless ``resent`` says so: its archived copy and what counts as published
     would change to stories no reader was mailed, and the rest of the list would get
-    another issue than the first readers."""
+    another issue than the first readers.
+
+    ``draft``: the preview builds it, to be looked at; its stories do not count as
+    published for later issues until it is sent, or built by ``build`` or ``run``."""
     from .dedup import already_published, dedup, report
 
     if store.issue_sent(issue_date.isoformat()) and not resent:
@@ -198,7 +202,7 @@ def build_issue(
         def record() -> None:  # once the folder is written, just before it goes in place
             with store.transaction():
                 store.issue_number(day, day)  # the number peeked at: no other build ran meanwhile
-                store.record_issue(number, issue.title, issue.stories)
+                store.record_issue(number, issue.title, issue.stories, draft)
 
         folder = publish(issue, rendered, report(stories), config, out, before_swap=record)
     return Built(issue, rendered, folder)

@@ -60,6 +60,9 @@ MIGRATIONS = (
     # when a send of the issue was last begun: an issue built and never sent because its
     # relay was down is told from a draft (a preview of another day) by it
     "ALTER TABLE issues ADD COLUMN send_begun_at TEXT",
+    # an issue the preview built (of any day the editor looked at) until build or run
+    # builds that day: its stories are not yet published, unless a send of it began
+    "ALTER TABLE issues ADD COLUMN draft INTEGER NOT NULL DEFAULT 0",
 )
 BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write lock before giving up
 
@@ -254,24 +257,29 @@ class Store:
             return number
 
     @_guarded
-    def record_issue(self, number: int, title: str, stories: Sequence[Story]) -> None:
-        """Store the issue's title and every take it published (replacing a rebuild's)."""
+    def record_issue(self, number: int, title: str, stories: Sequence[Story], draft: bool = False) -> None:
+        """Store the issue's title and every take it published (replacing a rebuild's);
+        ``draft``: built by the preview, its takes count as published only once it is sent."""
         rows = [
             (number, story.id, item.id, json.dumps(_item_row(item)))
             for story in stories
             for item in story.items
         ]
         with self.transaction() as db:
-            db.execute("UPDATE issues SET title = ?, built_at = ? WHERE number = ?", (title, _now(), number))
+            db.execute(
+                "UPDATE issues SET title = ?, built_at = ?, draft = ? WHERE number = ?",
+                (title, _now(), int(draft), number),
+            )
             db.execute("DELETE FROM published WHERE issue = ?", (number,))
             db.executemany("INSERT INTO published VALUES (?, ?, ?, ?)", rows)
 
     @_guarded
     def published_before(self, date: str, since: str) -> list[Item]:
-        """Items published in issues dated from ``since`` up to, not including, ``date``."""
+        """Items published in issues dated from ``since`` up to, not including, ``date``:
+        not those of a draft (an issue only the preview built) whose send never began."""
         rows = self.db.execute(
             "SELECT p.data FROM published p JOIN issues i ON i.number = p.issue "
-            "WHERE i.date < ? AND i.date >= ?",
+            "WHERE i.date < ? AND i.date >= ? AND (i.draft = 0 OR i.send_begun_at IS NOT NULL)",
             (date, since),
         ).fetchall()
         return [_item_from_row(json.loads(data)) for (data,) in rows]

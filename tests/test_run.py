@@ -16,12 +16,15 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import rss, rss_item
+from test_preview import DAY as PREVIEW_DAY
+from test_preview import TOPICS, write_site
 from test_send import DEADLINE, HOLD, SECRET, ScriptedHandler, SmtpServer, once_at, wait_for, write_recipients
 
 from digest.cli import main
 from digest.config import load_config
 from digest.errors import BuildError
 from digest.lock import AlreadyRunning, run_lock
+from digest.preview import Preview
 from digest.store import Store
 
 DATE = "2025-06-14"
@@ -256,3 +259,33 @@ def test_an_interrupted_run_resumes_the_same_issue_without_rebuilding(
     assert code == 0 and "sent 2, failed 0" in output
     assert (newsletter.parent / "out" / DATE / "email.html").read_bytes() == html
     assert sorted(relay.delivered().values()) == [1, 1, 1, 1]
+
+
+def test_a_day_only_previewed_does_not_use_up_its_stories(tmp_path: Path) -> None:
+    """An editor looks at one day in the preview and sends the next: the stories of the
+    day looked at are not published yet, so the next issue still has them."""
+    site = write_site(tmp_path)
+    with Preview(site, site.parent / "out", PREVIEW_DAY, port=0) as app:  # a draft of the 14th
+        assert app.wait_ready(30), app.rebuilder.status
+    next_day = ["build", "--sources", str(site), "--date", "2025-06-15"]
+    result = CliRunner().invoke(main, next_day)
+    assert result.exit_code == 0, result.output
+    issue = (site.parent / "out" / "2025-06-15" / "issue.txt").read_text(encoding="utf-8")
+    assert all(title in issue for title, _ in TOPICS)
+    # built by `build`, the 14th is published: the 15th no longer repeats its stories
+    assert (
+        CliRunner().invoke(main, ["build", "--sources", str(site), "--date", str(PREVIEW_DAY)]).exit_code == 0
+    )
+    result = CliRunner().invoke(main, [*next_day, "--force"])
+    assert result.exit_code == 3 and "no stories for 2025-06-15" in result.output
+
+
+def test_a_previewed_day_whose_send_began_counts_as_published(tmp_path: Path) -> None:
+    site = write_site(tmp_path)
+    with Preview(site, site.parent / "out", PREVIEW_DAY, port=0) as app:
+        assert app.wait_ready(30), app.rebuilder.status
+    config = load_config(site)
+    with Store(config.resolve(config.state)) as store:  # `digest send` of the previewed folder
+        store.mark_send_begun(str(PREVIEW_DAY))
+    result = CliRunner().invoke(main, ["build", "--sources", str(site), "--date", "2025-06-15"])
+    assert result.exit_code == 3 and "no stories for 2025-06-15" in result.output

@@ -229,7 +229,8 @@ def test_an_issue_an_earlier_version_marked_sent_with_recipients_in_doubt_is_unf
             store.log_send(date, "ann@example.com", "sent", "250 ok")
             store.mark_sent(date)
         store.log_send("2025-06-10", "bob@example.com", "sending")  # killed after the final "."
-        store.db.execute("ALTER TABLE issues DROP COLUMN send_begun_at")  # as that version
+        store.db.execute("ALTER TABLE issues DROP COLUMN draft")  # as that version
+        store.db.execute("ALTER TABLE issues DROP COLUMN send_begun_at")
         store.db.execute("PRAGMA user_version = 1")  # left the file
     with Store(path) as store:
         assert store.issue_sent("2025-06-09") and not store.issue_sent("2025-06-10")

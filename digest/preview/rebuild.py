@@ -152,7 +152,7 @@ class Rebuilder:
         with Store(config.resolve(config.state)) as store:
             collected = self._collect(config, store, refetch)
             stats = dataclasses.replace(collected.stats, feeds_failed=list(collected.stats.feeds_failed))
-            built = build_issue(config, when, self.out, store, collected.items, stats)
+            built = build_issue(config, when, self.out, store, collected.items, stats, draft=True)
         return built.folder.name
 
     def _collect(self, config: Config, store: Store, refetch: bool) -> _Collected:
