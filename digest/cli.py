@@ -118,14 +118,16 @@ def out_dir(config: Config, out: Path | None) -> Path:
 )
 @date_option
 @click.option("--offline", is_flag=True, help="Use cached feed bodies; make no request.")
-@click.option("--force", is_flag=True, help="Rebuild an issue that was already sent.")
+@click.option("--force", is_flag=True, help="Rebuild an issue that was already sent, or sent in part.")
 def build(sources_path: Path, out: Path | None, issue_date: Any, offline: bool, force: bool) -> None:
     """Fetch the feeds and build an issue into OUT/<date>/.
 
-    Writes index.html, issue.txt, issue.json, dedup.json and report.html. Exits 0 when
-    an issue was built, even if some feeds failed (they are listed in issue.json);
-    2 when the configuration is invalid or the issue was already sent (--force rebuilds
-    it anyway); 3 when nothing could be built.
+    Writes index.html, issue.txt, issue.json, dedup.json, report.html, and the email
+    (email.html, email.txt) that send fills in; updates OUT/index.html, OUT/feed.xml and
+    OUT/latest. Exits 0 when an issue was built, even if some feeds failed (they are
+    listed in issue.json); 2 when the configuration is invalid or the issue was already
+    sent, or sent to part of the list (--force rebuilds it anyway); 3 when nothing could
+    be built.
     """
     config = load_config(sources_path)
     when = issue_date.date() if issue_date else today(config)
