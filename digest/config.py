@@ -234,6 +234,15 @@ class Theme(_Strict):
     # adds utm_source=digest&utm_medium=email&utm_campaign=<issue date> to every story link.
     utm: dict[str, str] = {}
 
+    @field_validator("logo")
+    @classmethod
+    def _https_logo(cls, value: str | None) -> str | None:
+        # an email is read far from here: a relative path or file would show a broken image,
+        # and mail clients block or warn about http images
+        if value is not None and not (value.lower().startswith("https://") and urlsplit(value).hostname):
+            raise ValueError(f"an https:// image URL, such as https://example.com/logo.png (got {value!r})")
+        return value
+
 
 class SmtpConfig(_Strict):
     host: str = "localhost"

@@ -280,3 +280,9 @@ def test_a_templates_folder_that_does_not_exist_names_its_line(tmp_path: Path) -
     assert ":6: templates: no folder " in message and "my-theme" in message, message
     (tmp_path / "my-theme").mkdir()
     assert load_config(write(tmp_path, MINIMAL + "templates: my-theme\n")).templates == "my-theme"
+
+
+def test_a_logo_that_is_not_an_https_url_is_refused_with_its_line(tmp_path: Path) -> None:
+    for logo in ("images/logo.png", "http://example.com/logo.png", "https:///logo.png"):
+        message = config_error(tmp_path, MINIMAL + f"theme:\n  logo: {logo}\n")
+        assert ":7: theme.logo: an https:// image URL" in message and repr(logo) in message

@@ -70,10 +70,14 @@ def run(sources: Path, date: str = DATE) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_run_builds_and_sends_once_a_day(newsletter: Path, relay: SmtpServer) -> None:
+def test_run_builds_and_sends_once_a_day(
+    newsletter: Path, relay: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="digest")
     code, output = run(newsletter)
     assert code == 0, output
     assert "sent 4, failed 0" in output
+    assert f"built issue #1 of {DATE}: 2 stories" in caplog.text  # the cron log says what went out
     assert (newsletter.parent / "out" / DATE / "email.html").is_file()
     assert len(relay.messages) == 4
 

@@ -50,7 +50,9 @@ def run_daily(
     else:
         items, stats = collect(config, store)
         try:
-            folder = build_issue(config, when, out, store, items, stats).folder
+            built = build_issue(config, when, out, store, items, stats)
+            folder = built.folder
+            log.info("built issue #%d of %s: %d stories", built.issue.number, key, len(built.issue.stories))
         except NothingNew as exc:  # a quiet day; no items at all (every feed down) is a failure
             if not config.curate.skip_when_empty:
                 raise
