@@ -29,6 +29,15 @@ DEFAULT_EMOJI = {
     "sue": "⚖️",
     "regulat": "⚖️",
     "law": "⚖️",
+    # a penalty or a probe is news about the law, not money raised ("fines X $220 million",
+    # "investigation"): before the money rules, which "million" and "invest" would match
+    "fine": "⚖️",
+    "fined": "⚖️",
+    "fines": "⚖️",
+    "penalt": "⚖️",
+    "investigat": "⚖️",
+    "probe": "⚖️",
+    "antitrust": "⚖️",
     "security": "🛡️",
     "defense": "🛡️",
     "defence": "🛡️",
@@ -54,6 +63,7 @@ DEFAULT_EMOJI = {
     "radiolog": "🩻",
     "medic": "🩺",
     "school": "🎓",
+    "tutor": "🎓",
     "student": "🎓",
     "skills": "🎓",
     "education": "🎓",
@@ -74,6 +84,9 @@ DEFAULT_EMOJI = {
     "agent": "🤖",
 }
 FALLBACK_EMOJI = "📰"
+# Keywords of the rules above that match only as whole words: "fines", not "finest",
+# and "fine", not "fine-tune".
+WHOLE_WORDS = frozenset({"fine", "fines"})
 
 
 def curate(stories: Sequence[Story], config: Config, issue_date: Date, number: int, stats: Stats) -> Issue:
@@ -88,8 +101,8 @@ def curate(stories: Sequence[Story], config: Config, issue_date: Date, number: i
     for story in (s for section in sections for s in section.stories):
         story.emoji = story.emoji or emoji_for(story.lead.title, config.curate.emoji)
     if lead_story:
-        lead_story.takeaways = takeaways(lead_story, config.curate.takeaways)
         lead_story.body = lead_paragraphs(lead_story.lead, config.curate.lead_paragraphs)
+        lead_story.takeaways = takeaways(lead_story, config.curate.takeaways, shown=lead_story.body)
     title = lead_story.lead.title if lead_story else f"{config.newsletter.name} #{number}"
     subtitle = lead_story.lead.summary if lead_story else config.newsletter.tagline
     return Issue(
@@ -226,8 +239,10 @@ def _section(config: SectionConfig, stories: list[Story]) -> Section:
 def emoji_for(headline: str, rules: dict[str, str]) -> str:
     """The emoji of the first keyword rule matching ``headline`` (config rules first)."""
     lowered = headline.lower()
-    for keyword, emoji in [*rules.items(), *DEFAULT_EMOJI.items()]:
-        if re.search(rf"\b{re.escape(keyword.lower())}", lowered):
+    defaults = [(k, e, k in WHOLE_WORDS) for k, e in DEFAULT_EMOJI.items()]
+    for keyword, emoji, whole in [*((k, e, False) for k, e in rules.items()), *defaults]:
+        end = r"(?![\w-])" if whole else ""
+        if re.search(rf"\b{re.escape(keyword.lower())}{end}", lowered):
             return emoji
     return FALLBACK_EMOJI
 

@@ -76,6 +76,10 @@ _BLOCK_END = re.compile(r"(?i)</(p|div|li|h[1-6]|blockquote|tr|figure)>|<br\s*/?
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^<>]*?(/?)>")
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _IMG_SRC = re.compile(r'<img[^>]*?\ssrc="([^"]+)"')
+# an escaped tag of the kinds descriptions are made of: "&lt;p&gt;", "&lt;/p&gt;", "&lt;br /&gt;"
+_ESCAPED_TAG = re.compile(
+    r"&lt;/?(?:p|div|br|span|a|b|i|em|strong|img|ul|ol|li|h[1-6]|figure|blockquote)(?:\s[^&]*?)?/?&gt;", re.I
+)
 
 
 @dataclass
@@ -116,9 +120,10 @@ def normalize_counted(
 
 def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str) -> Item:
     url = canonical_url(entry.link, entry.base)
-    body_html = sanitize_html(fix_text(entry.content), entry.base)
+    body_html = sanitize_html(unescape_markup(fix_text(entry.content)), entry.base)
     text = html_to_text(body_html)[:MAX_TEXT]
-    summary = shorten(html_to_text(fix_text(entry.summary)), MAX_SUMMARY) or lead_sentences(text)
+    summary = html_to_text(unescape_markup(fix_text(entry.summary)))
+    summary = shorten(summary, MAX_SUMMARY) or lead_sentences(text)
     # a post without a title (a microblog's) is known by its first words
     title = _BIDI_CONTROLS.sub("", " ".join(fix_text(entry.title).split()))
     title = shorten(title, MAX_TITLE) or _first_words(summary or text)
@@ -179,6 +184,15 @@ def fix_text(text: str) -> str:
     else:  # nothing for ftfy to do but the normal form
         text = unicodedata.normalize("NFC", text)
     return _PLACEHOLDER_START.sub("%\u2060%", _NONCHARACTERS.sub("", text))
+
+
+def unescape_markup(markup: str) -> str:
+    """``markup`` that a feed escaped twice ("&lt;p&gt;Nvidia sold…&lt;/p&gt;", no tag
+    of its own) as the markup it stands for; any other markup as it is. Read once, it
+    would show its tags as text."""
+    if _TAG.search(markup or "") or not _ESCAPED_TAG.search(markup or ""):
+        return markup
+    return html.unescape(markup)
 
 
 def sanitize_html(markup: str, base: str = "") -> str:

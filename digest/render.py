@@ -50,6 +50,8 @@ SAFE_SCHEMES = ("http://", "https://", "mailto:")
 # Languages written right to left (primary subtags): the email is laid out mirrored.
 RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ps", "sd", "ug", "ur", "yi"})
 _DOCTYPE = re.compile(r"\s*<!doctype[^>]*>", re.I)
+# Between a product's name and its tagline in a tool's headline: "Clipwise: turn videos..."
+_PRODUCT_SEPARATOR = re.compile(r":\s|\s[–—|-]\s")
 
 # The templates' wording; ``newsletter.labels`` in sources.yaml overrides any of these.
 LABELS = {
@@ -137,6 +139,7 @@ def environment(config: Config, issue: Issue | None = None) -> jinja2.Environmen
         markdown_text=lambda text, ref: inline_text(text, link, ref),
         markdown_plain=lambda text: inline_text(text),
         sentence=first_sentence,
+        product=product_name,
         shorten=shorten,
         longdate=long_date,
         shortdate=lambda when: short_date(when, config.newsletter.timezone),
@@ -266,15 +269,19 @@ def _split_notes(notes: Notes, issue: Issue) -> dict[str, Any]:
 
 def _intro(issue: Issue, config: Config, notes: Notes, markdown: Callable[[Inline], str]) -> list[str]:
     """The intro paragraphs: the notes' ``## Intro`` (each paragraph and list item, by
-    ``markdown``), else the configured intro, else the lead story's summary (unless it
-    only repeats the subtitle)."""
+    ``markdown``), else the configured intro, else the sentences of the lead story's
+    summary that the issue does not show already (in the subtitle just above, or in the
+    lead's paragraphs): none when it only repeats them."""
     block = next((b for b in notes if b.title.lower() == "intro"), None)
     if block:
         return [markdown(line) for line in block.lines]
     if config.newsletter.intro:
         return [config.newsletter.intro]
-    summary = issue.lead.lead.summary if issue.lead else ""
-    return [summary] if summary and summary.strip() != issue.subtitle.strip() else []
+    if not issue.lead:
+        return []
+    shown = " ".join(" ".join(text.split()) for text in [issue.subtitle, *issue.lead.body])
+    new = [s for s in sentences.split(issue.lead.lead.summary) if s not in shown]
+    return [" ".join(new)] if new else []
 
 
 def _render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
@@ -409,6 +416,15 @@ def tracked(url: str, utm: dict[str, str], fields: dict[str, str] | None = None)
 def first_sentence(text: str, limit: int = 200) -> str:
     """The first sentence of ``text``, cut at a word under ``limit`` characters."""
     return shorten(sentences.first(str(text or "")), limit)
+
+
+def product_name(title: str, limit: int = 40) -> str:
+    """What a card's "Try ..." link names: the product of a "Name: what it does" (or
+    "Name – what it does") headline, else the headline cut at a word."""
+    name = _PRODUCT_SEPARATOR.split(str(title or ""), maxsplit=1)[0].strip()
+    if name and len(name.split()) <= 4:
+        return shorten(name, limit)
+    return shorten(str(title or ""), limit)
 
 
 def long_date(value: str | Date) -> str:

@@ -20,6 +20,7 @@ ABBREVIATIONS = frozenset(
 _INITIALS = re.compile(r"(?:(?<![\w'’])[A-Za-z]\.)+$")  # "U.S.", "e.g.", "J.", not "Army's."
 _NUMBER_SIGN = re.compile(r"\bNos?\.$")  # "No. 5"
 _STOP = re.compile(r"[.!?][\"”’)]*(?=\s|$)")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # When a text is shortened, a token longer than this at the cut (a URL, a run-on
 # string) is cut inside itself rather than dropped whole.
 LONG_TOKEN = 30
@@ -38,9 +39,15 @@ def split(text: str) -> list[str]:
 
 
 def first(text: str) -> str:
-    """The first sentence of ``text`` (all of it if it has no stop)."""
-    sentences = split(text)
-    return sentences[0] if sentences else ""
+    """The first sentence of ``text`` (all of it if it has no stop). A paragraph break
+    ends a sentence too; and a paragraph with no stop at all before the text's first
+    sentence (a byline, a photo credit, a dateline) is passed over."""
+    paragraphs = [split(paragraph) for paragraph in _PARAGRAPH_BREAK.split(text or "")]
+    openings = [sentences[0] for sentences in paragraphs if sentences]
+    return next(
+        (s for s in openings if s.rstrip('"”’)').endswith((".", "!", "?", "…"))),
+        openings[0] if openings else "",
+    )
 
 
 def ends_sentence(before: str, after: str) -> bool:

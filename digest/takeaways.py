@@ -12,6 +12,7 @@ do not have. No model, no network: the same takes always give the same bullets.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import sentences
@@ -47,6 +48,10 @@ _OPINION = re.compile(
     r"learn more|can be (?:found|accessed))\b",
     re.I,
 )
+# A blog platform's footer under every post ("The post X appeared first on Y."): no fact.
+_FEED_FOOTER = re.compile(r"\bappeared first on\b", re.I)
+# A figure precise enough to name one fact ("87.4", "60,000", "$3.1bn"), unlike "2" or a year.
+_FIGURE = re.compile(r"\d+[.,]\d+(?:bn|m|tn)?|\d+(?:bn|m|tn)|(?!(?:19|20)\d\d$)\d{3,}")
 # Appositives and trailing clauses a bullet can do without.
 _TAIL_CLAUSE = re.compile(
     r",\s+(?:a|an|the|which|who|whose|including|one of|as well as|while|with|making|marking|"
@@ -75,12 +80,18 @@ class Candidate:
     position: float
 
 
-def takeaways(story: Story, most: int = 5) -> list[Takeaway]:
-    """Up to ``most`` short, distinct bullets for ``story`` (fewer if its takes say less)."""
+def takeaways(story: Story, most: int = 5, shown: Sequence[str] = ()) -> list[Takeaway]:
+    """Up to ``most`` short, distinct bullets for ``story`` (fewer if its takes say less).
+
+    ``shown`` is the text the reader has just read above the bullets (the lead's
+    paragraphs): a sentence of it is not repeated word for word as a bullet."""
     vocabularies = [_terms(f"{i.title} {i.summary} {i.text}") for i in story.items]
     topic = _topic_terms(vocabularies)
+    above = " ".join(" ".join(paragraph.split()) for paragraph in shown)
     candidates = [
-        c for take, item in enumerate(story.items) for c in _candidates(item, take, vocabularies, topic)
+        c
+        for take, item in enumerate(story.items)
+        for c in _candidates(item, take, vocabularies, topic, above)
     ]
     # Sentences opening on "It", "This", "They"... or pointing back ("that strategy") need
     # their context, and guesses ("may redefine") are not facts: only as a last resort.
@@ -110,20 +121,22 @@ def split_sentences(text: str) -> list[tuple[int, str]]:
 def is_boilerplate(sentence: str) -> bool:
     """Whether ``sentence`` is opinion, address to the reader or a call to action."""
     ending = sentence.rstrip()
-    return bool(_OPINION.search(sentence)) or ending.endswith(("?", "!", ":", " here."))
+    if _OPINION.search(sentence) or _FEED_FOOTER.search(sentence):
+        return True
+    return ending.endswith(("?", "!", ":", " here."))
 
 
 def _candidates(
-    item: Item, take: int, vocabularies: list[frozenset[str]], topic: frozenset[str]
+    item: Item, take: int, vocabularies: list[frozenset[str]], topic: frozenset[str], above: str = ""
 ) -> list[Candidate]:
-    """Every usable sentence of one take, shortened and scored."""
+    """Every usable sentence of one take not already in ``above``, shortened and scored."""
     found = split_sentences(item.text or item.summary)[:80]
     total = max(len(found), 1)
     others = [v for index, v in enumerate(vocabularies) if index != take]
     rows = []
     for rank, (_, raw) in enumerate(found):
-        if not raw.endswith((".", '"', "”", "’", ")")):
-            continue  # a heading or a caption, not a sentence
+        if not raw.endswith((".", '"', "”", "’", ")")) or raw in above:
+            continue  # a heading or a caption, not a sentence; or one the reader just read
         text = shorten(raw)
         words = len(text.split())
         terms = _terms(text)
@@ -245,7 +258,7 @@ def _stem(word: str) -> str:
 
 def _redundant(a: frozenset[str], b: frozenset[str]) -> bool:
     """Whether two bullets state the same fact: most of the shorter one is in the other,
-    or they share an amount and a good part of their terms."""
+    or they share an amount or a precise figure ("87.4%") and a good part of their terms."""
     shared = len(a & b) / min(len(a), len(b))
-    same_amount = any(re.fullmatch(r"[\d.]+(?:bn|m|tn)", t) for t in a & b)
-    return shared >= 0.35 or (same_amount and shared >= 0.25)
+    same_figure = any(_FIGURE.fullmatch(t) for t in a & b)
+    return shared >= 0.35 or (same_figure and shared >= 0.25)

@@ -196,3 +196,39 @@ def test_lead_body_keeps_questions_in_the_middle_of_prose() -> None:
         "Widget Corp shareholders will receive $45 a share, a premium of 30 percent over Thursday's "
         "closing price.",
     ]
+
+
+def test_emoji_of_a_fine_or_an_investigation_is_the_law_not_money() -> None:
+    assert emoji_for("EU fines Vexa €220 million over scraped training data", {}) == "⚖️"
+    assert emoji_for("Vexa hit with €220 million GDPR fine", {}) == "⚖️"
+    assert emoji_for("FTC opens investigation into Nimbus AI's data practices", {}) == "⚖️"
+    assert emoji_for("Harbor Peak invests $2 billion in data centers", {}) == "💰"
+    assert emoji_for("New method halves the memory needed to fine-tune models", {}) == "🧠"
+    assert emoji_for("The finest AI apps of the year", {}) == FALLBACK_EMOJI
+
+
+def test_lead_paragraphs_leave_out_a_blog_platform_footer() -> None:
+    text = (
+        "Nimbus AI has released Orion 2, a reasoning model.\n\n"
+        "The post Orion 2 is out appeared first on AI Daily Brief."
+    )
+    body = lead_paragraphs(Item("e", "T", "https://e.example", "E", text=text))
+    assert body == ["Nimbus AI has released Orion 2, a reasoning model."]
+
+
+def test_takeaways_do_not_repeat_a_sentence_of_the_lead_body() -> None:
+    closed = (
+        "Nimbus AI closed a $6 billion funding round at a $90 billion valuation, led by Harbor Peak Capital."
+    )
+    talks = (
+        "Nimbus AI is in talks with investors to raise new funding at a $90 billion valuation, "
+        "people familiar with the matter said."
+    )
+    items = [
+        Item("w", "Nimbus AI raises $6 billion", "https://w.example/1", "Wire", NOON, closed, closed),
+        Item("u", "Nimbus AI in talks to raise", "https://u.example/1", "Ledger", NOON, talks, talks),
+    ]
+    issue = curate([Story("nimbus", items)], config(), DAY, 1, Stats())
+    lead = issue.lead
+    assert lead is not None and lead.body == [closed]
+    assert lead.takeaways and all(t.text != closed for t in lead.takeaways)

@@ -378,3 +378,15 @@ def test_a_summary_ending_in_a_long_url_keeps_what_fits() -> None:
     summary = "Visit https://docs.example/" + "a" * 700 + " for more."
     item = one(entry("Docs", summary=summary))  # one rule with the email's cuts (sentences.shorten)
     assert len(item.summary) == 600 and item.summary.startswith("Visit https://docs.example/aaa")
+
+
+def test_markup_a_feed_escaped_twice_shows_its_text_not_its_tags() -> None:
+    item = one(
+        entry(
+            summary="&lt;p&gt;Nimbus AI cut its prices &amp;amp; limits.&lt;/p&gt;&lt;p&gt;More.&lt;/p&gt;",
+            content="&lt;p&gt;Nimbus AI cut its prices.&lt;/p&gt;&lt;script&gt;x()&lt;/script&gt;",
+        )
+    )
+    assert item.summary == "Nimbus AI cut its prices & limits.\n\nMore."
+    assert (item.text, item.html) == ("Nimbus AI cut its prices.", "<p>Nimbus AI cut its prices.</p>")
+    assert one(entry(summary="Here 5 &lt; 6 &amp;&amp; 7 &gt; 2.")).summary == "Here 5 < 6 && 7 > 2."

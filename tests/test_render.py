@@ -616,3 +616,30 @@ def test_wrap_cuts_a_long_word_but_never_a_url() -> None:
     wrapped = wrap(f"{'x' * 100} then {url} and %%UNSUBSCRIBE_URL%% [12]", 40)
     lines = ["x" * 40, "x" * 40, "x" * 20 + " then", url, "and %%UNSUBSCRIBE_URL%% [12]"]
     assert wrapped.splitlines() == lines
+
+
+def test_a_card_invites_to_try_the_product_not_its_whole_headline() -> None:
+    issue = make_issue(3)
+    tools = next(s for s in issue.sections if s.style == "cards")
+    titles = ["Clipwise: turn long videos into shorts", "Ledgerly – AI bookkeeping for freelancers"]
+    for story, title in zip(tools.stories, titles, strict=False):
+        story.items[0] = replace(story.lead, title=title)
+    html = render_issue(issue, make_config(), []).html
+    ctas = [unescape(re.sub(r"<[^>]+>", "", a)) for a in re.findall(r'<a class="cta"[^>]*>(.*?)</a>', html)]
+    assert ctas == ["Try Clipwise →", "Try Ledgerly →", "Try Tool 2 →"]
+
+
+def test_intro_from_the_lead_summary_does_not_repeat_the_subtitle_or_the_lead_body() -> None:
+    summary = (
+        "Nimbus AI released Orion 2 on Thursday, saying the model scored 87.4% on MathArena. "
+        "It is priced at $3 per million input tokens."
+    )
+    issue = make_issue()
+    issue.lead.items[0] = _item(100, title=LEAD, summary=summary)
+    issue.subtitle = "Nimbus AI released Orion 2 on Thursday, saying the model scored 87.4% on MathArena."
+    issue.lead.body = [summary]
+    text = render_issue(issue, make_config(), []).text
+    assert text.count("87.4%") == 2, text  # the subtitle and the lead's paragraph, no intro
+    issue.lead.body = ["Orion 2 has a context window of 400,000 tokens, double that of its predecessor."]
+    text = render_issue(issue, make_config(), []).text
+    assert text.count("87.4%") == 1 and text.count("It is priced at $3") == 1, text

@@ -39,3 +39,17 @@ def test_every_part_that_cuts_sentences_cuts_them_alike() -> None:
     assert [s for _, s in split_sentences(text)] == sentences.split(text)
     assert first_sentence(text) == sentences.first(text)  # the list's and cards' summaries
     assert lead_sentences(text, limit=55) == "The No. 5 model from Dr. Lee beat the U.S. Army's."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("By Jane Doe | March 3, 2026\n\nNimbus AI cut its prices. More.", "Nimbus AI cut its prices."),
+        ("Photo: Reuters\n\nNimbus AI cut its prices.", "Nimbus AI cut its prices."),
+        ("Nimbus AI cut its prices.\n\nShares rose 3%.", "Nimbus AI cut its prices."),
+        ("Nimbus AI cuts prices by 50%\n\nNo stop here either", "Nimbus AI cuts prices by 50%"),
+    ],
+)
+def test_a_summary_opens_on_its_first_sentence_not_on_a_byline_or_a_credit(text: str, expected: str) -> None:
+    assert sentences.first(text) == expected
+    assert first_sentence(text) == expected  # what the list and the cards show

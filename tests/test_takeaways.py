@@ -181,3 +181,44 @@ def test_a_month_is_not_a_guess() -> None:
     assert not _needs_context("Meta announced in May that it raised $10 billion from investors.")
     assert _needs_context("The deal may close in May.")
     assert _needs_context("Could the deal close by June?")
+
+
+def _orion_story() -> Story:
+    """A model launch told by five outlets; two of them repeat the benchmark score."""
+    takes = {
+        "The Circuit": "Nimbus AI on Thursday released Orion 2, its most capable model yet, and said "
+        "it scored 87.4% on the MathArena benchmark, ahead of every model the leaderboard lists.\n\n"
+        "The San Francisco company said Orion 2 is available immediately to paying subscribers of "
+        "its Nimbus Chat app and through its API, priced at $3 per million input tokens and $12 per "
+        "million output tokens. Free users get access next week.\n\n"
+        "Orion 2 has a context window of 400,000 tokens, double that of its predecessor, and can "
+        "call external tools such as a web browser and a code interpreter while it reasons.\n\n"
+        "Chief executive Mara Okafor said in a briefing that the model was trained on a cluster "
+        "of 60,000 Tessellate accelerators in Nevada.",
+        "Wire Desk": "Nimbus AI released Orion 2 on Thursday, saying the model scored 87.4% on the "
+        "MathArena benchmark. It is priced at $3 per million input tokens.",
+        "Model Watch": "Nimbus AI's Orion 2 scored 87.4% on MathArena, according to the company, "
+        "and costs $3 per million input tokens, about half what rivals charge.",
+        "ByteBeat": "What's new\n\nNimbus AI's Orion 2 arrived Thursday with a 400,000-token "
+        "context window and tool use during reasoning.",
+        "AI Daily Brief": "Nimbus AI has released Orion 2, a new reasoning model with a 400,000-token "
+        "context window, priced at $3 per million input tokens. The company says the model scored "
+        "87.4% on MathArena and will reach free users next week.\n\n"
+        "The post Nimbus AI's Orion 2 is out appeared first on AI Daily Brief.",
+    }
+    items = [
+        Item(f"o{n}", f"Nimbus AI releases Orion 2 ({source})", f"https://o{n}.example/", source, text=text)
+        for n, (source, text) in enumerate(takes.items())
+    ]
+    return Story("orion", items)
+
+
+def test_takeaways_do_not_repeat_a_figure_another_bullet_states() -> None:
+    bullets = [t.text for t in takeaways(_orion_story(), 5)]
+    assert sum("87.4%" in b for b in bullets) == 1, bullets
+    assert any("60,000 Tessellate accelerators" in b for b in bullets), bullets
+
+
+def test_a_blog_platform_footer_is_no_takeaway() -> None:
+    assert is_boilerplate("The post Nimbus AI's Orion 2 is out appeared first on AI Daily Brief.")
+    assert not any("appeared first" in t.text for t in takeaways(_orion_story(), 5))
