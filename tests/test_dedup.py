@@ -953,3 +953,14 @@ def test_train_dedup_never_learns_from_an_article_held_out_of_another_file():
     (rows_first, dropped_first), (rows_second, dropped_second) = train_dedup.training_rows(files)
     assert [it.id for it, _ in rows_first] == ["a2"] and dropped_first == 0
     assert [it.id for it, _ in rows_second] == ["b2", "b3"] and dropped_second == 1
+
+
+def test_amounts_are_shown_as_an_editor_writes_them():
+    from digest.dedup.text import display_amount
+
+    assert display_amount("$4e+08") == "$400 million"  # not "$4e+02 million"
+    assert display_amount("€2.2e+08") == "€220 million"
+    assert display_amount("$1.43e+10") == "$14.3 billion"
+    assert display_amount("$1e+10") == "$10 billion"
+    assert display_amount("$2.5e+12") == "$2.5 trillion"
+    assert display_amount("%50") == "50%" and display_amount("2026") == "2026"

@@ -287,7 +287,8 @@ def display_amount(key: str) -> str:
     value = float(digits)
     for size, name in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
         if value >= size:
-            number = f"{value / size:.2g} {name}"
+            scaled = value / size  # "$400 million", "$14.3 billion", never "$4e+02 million"
+            number = f"{scaled:.0f} {name}" if scaled >= 100 else f"{scaled:.3g} {name}"
             break
     else:
         number = f"{value:.0f}" if value < 1e4 else f"{value:,.0f}"  # years keep no comma
