@@ -186,6 +186,13 @@ def _context(issue: Issue, config: Config, notes: Notes, markdown: Callable[[Inl
     newsletter = config.newsletter
     base = newsletter.url.rstrip("/")
     reply = newsletter.reply_to or newsletter.sender.email
+    unknown = sorted(set(newsletter.labels) - set(LABELS))
+    if unknown and config.templates is None:  # a template of one's own may use its own labels
+        log.warning(
+            "newsletter.labels: no built-in template uses %s (known: %s)",
+            ", ".join(unknown),
+            ", ".join(sorted(LABELS)),
+        )
     return {
         "issue": issue,
         "config": config,

@@ -643,3 +643,23 @@ def test_intro_from_the_lead_summary_does_not_repeat_the_subtitle_or_the_lead_bo
     issue.lead.body = ["Orion 2 has a context window of 400,000 tokens, double that of its predecessor."]
     text = render_issue(issue, make_config(), []).text
     assert text.count("87.4%") == 1 and text.count("It is priced at $3") == 1, text
+
+
+def test_a_label_no_built_in_template_uses_is_named_in_a_warning(caplog, tmp_path) -> None:
+    config = make_config(newsletter={"labels": {"agendaa": "Today's menu", "agenda": "On the menu"}})
+    with caplog.at_level("WARNING", logger="digest.render"):
+        html = render_issue(make_issue(), config, []).html
+    assert "On the menu" in html
+    (warning,) = [
+        r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "labels" in r.getMessage()
+    ]
+    assert (
+        warning.startswith("newsletter.labels: no built-in template uses agendaa (known: ")
+        and "agenda," in warning
+    )
+    caplog.clear()
+    (tmp_path / "templates").mkdir()  # with templates of one's own, a label of one's own is fine
+    own = Config(**{**config.model_dump(), "templates": "templates", "root": tmp_path})
+    with caplog.at_level("WARNING", logger="digest.render"):
+        render_issue(make_issue(), own, [])
+    assert not [r for r in caplog.records if "newsletter.labels" in r.getMessage()]
