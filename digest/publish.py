@@ -22,6 +22,8 @@ from .config import SUBJECT_PLACEHOLDER, Config
 from .models import Issue, Item, Story
 from .render import MANAGE, PLACEHOLDER, RECIPIENT, UNSUBSCRIBE, Rendered, render_page
 
+FEED_ISSUES = 50  # issues in out/feed.xml, newest first (the archive page lists them all)
+
 
 def publish(
     issue: Issue,
@@ -162,7 +164,10 @@ def refresh_archive(config: Config, out: Path) -> None:
     updated = datetime.now(UTC).isoformat(timespec="seconds")
     context = {"issues": issues, "newsletter": config.newsletter, "updated": updated}
     write_atomic(out / "index.html", render_page(config, "archive.html", **context))
-    write_atomic(out / "feed.xml", render_page(config, "feed.xml", **context))
+    # the feed keeps the newest issues only: readers poll it, and a year of issues would
+    # be fetched whole at every poll; the archive page lists them all
+    feed = {**context, "issues": issues[:FEED_ISSUES]}
+    write_atomic(out / "feed.xml", render_page(config, "feed.xml", **feed))
     if issues:  # a new link renamed over the old one: ``latest`` is never missing
         link = out / f".latest.tmp-{os.getpid()}"
         link.unlink(missing_ok=True)

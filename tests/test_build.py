@@ -403,3 +403,26 @@ def test_a_source_routed_to_the_lead_section_gives_the_lead(tmp_path: Path) -> N
     assert issue["title"] == "Robots take over Tokyo factories at night"
     shown = [(s["id"], [story["source"] for story in s["stories"]]) for s in issue["sections"]]
     assert shown == [("featured", ["News"]), ("top", ["Social"])]
+
+
+def test_the_feed_keeps_the_newest_fifty_issues_and_the_archive_all(tmp_path: Path) -> None:
+    from digest.config import load_config
+    from digest.publish import FEED_ISSUES, refresh_archive
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("newsletter:\n  name: Yearly\nsources:\n  - name: A\n    url: https://a.example/f\n")
+    out = tmp_path / "out"
+    for day in range(1, 61):  # sixty issues, 2025-01-01 on
+        folder = out / f"2025-{1 + (day - 1) // 28:02d}-{1 + (day - 1) % 28:02d}"
+        folder.mkdir(parents=True)
+        issue = {"number": day, "date": folder.name, "title": f"Issue {day}", "subtitle": "", "sections": []}
+        (folder / "issue.json").write_text(json.dumps(issue), encoding="utf-8")
+    refresh_archive(load_config(sources), out)
+    feed = ET.parse(out / "feed.xml").getroot()
+    titles = [
+        e.findtext("{http://www.w3.org/2005/Atom}title")
+        for e in feed.iter("{http://www.w3.org/2005/Atom}entry")
+    ]
+    assert FEED_ISSUES == 50 and titles == [f"Issue {day}" for day in range(60, 10, -1)]
+    archive = (out / "index.html").read_text(encoding="utf-8")
+    assert "Issue 1<" in archive and "Issue 60<" in archive  # the page keeps every issue
