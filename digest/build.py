@@ -170,12 +170,9 @@ def build_issue(
             f"the issue of {issue_date} was already sent: rebuilding it would change its archived "
             "copy and what counts as published to stories nobody was mailed (build --force does it anyway)"
         )
-    if store.send_status(issue_date.isoformat()) and not resent:
-        raise ConfigError(
-            f"the send of the issue of {issue_date} began and is not finished: rebuilding it would mail "
-            "the rest of the list another issue than the first readers got (finish it with 'digest send "
-            f"{issue_date}', or 'digest run --date {issue_date}'; build --force rebuilds anyway)"
-        )
+    status = store.send_status(issue_date.isoformat())
+    if status and not resent:
+        raise ConfigError(_half_sent(issue_date, out, set(status.values())))
     if not items:
         why = "see the errors above" if stats.feeds_failed else "every feed is empty or filtered out"
         raise BuildError(f"nothing to build: no source returned any item ({why})")
@@ -206,6 +203,23 @@ def build_issue(
 
         folder = publish(issue, rendered, report(stories), config, out, before_swap=record)
     return Built(issue, rendered, folder)
+
+
+def _half_sent(issue_date: date, out: Path, statuses: set[str]) -> str:
+    """Why an issue sent to part of the list is not rebuilt, and what finishes it."""
+    folder = out / issue_date.isoformat()
+    if not (folder / "issue.json").is_file():
+        return (
+            f"the issue of {issue_date} went to part of the list, and its folder {folder} is gone: "
+            f"'digest build --date {issue_date} --force' builds it anew (the rest of the list then gets "
+            "the new issue)"
+        )
+    doubt = " --retry-unknown" if "sending" in statuses else ""
+    return (
+        f"the send of the issue of {issue_date} began and is not finished: rebuilding it would mail the "
+        f"rest of the list another issue than the first readers got (finish it with 'digest send "
+        f"{issue_date}{doubt}'; build --force rebuilds anyway)"
+    )
 
 
 def _log_stories_left_out(stats: Stats) -> None:

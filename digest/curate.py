@@ -35,8 +35,7 @@ DEFAULT_EMOJI = {
     "fined": "⚖️",
     "fines": "⚖️",
     "penalt": "⚖️",
-    "investigat": "⚖️",
-    "probe": "⚖️",
+    "investigation": "⚖️",
     "antitrust": "⚖️",
     "security": "🛡️",
     "defense": "🛡️",
@@ -85,7 +84,7 @@ DEFAULT_EMOJI = {
 }
 FALLBACK_EMOJI = "📰"
 # Keywords of the rules above that match only as whole words: "fines", not "finest",
-# and "fine", not "fine-tune".
+# and "fine", not "fine-tune" nor "fine tuning".
 WHOLE_WORDS = frozenset({"fine", "fines"})
 
 
@@ -241,7 +240,7 @@ def emoji_for(headline: str, rules: dict[str, str]) -> str:
     lowered = headline.lower()
     defaults = [(k, e, k in WHOLE_WORDS) for k, e in DEFAULT_EMOJI.items()]
     for keyword, emoji, whole in [*((k, e, False) for k, e in rules.items()), *defaults]:
-        end = r"(?![\w-])" if whole else ""
+        end = r"(?![\w-])(?!\s+tun)" if whole else ""
         if re.search(rf"\b{re.escape(keyword.lower())}{end}", lowered):
             return emoji
     return FALLBACK_EMOJI

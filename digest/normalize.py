@@ -76,9 +76,11 @@ _BLOCK_END = re.compile(r"(?i)</(p|div|li|h[1-6]|blockquote|tr|figure)>|<br\s*/?
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^<>]*?(/?)>")
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _IMG_SRC = re.compile(r'<img[^>]*?\ssrc="([^"]+)"')
-# an escaped tag of the kinds descriptions are made of: "&lt;p&gt;", "&lt;/p&gt;", "&lt;br /&gt;"
-_ESCAPED_TAG = re.compile(
-    r"&lt;/?(?:p|div|br|span|a|b|i|em|strong|img|ul|ol|li|h[1-6]|figure|blockquote)(?:\s[^&]*?)?/?&gt;", re.I
+# a description that opens on an escaped tag of the kinds descriptions are made of
+# ("&lt;p&gt;", "&lt;div class=...&gt;", "&lt;img ...&gt;"): markup escaped twice
+_ESCAPED_OPENING = re.compile(
+    r"\s*&lt;(?:p|div|span|a|b|i|em|strong|img|ul|ol|h[1-6]|figure|blockquote|table|section)(?:\s[^&]*?)?/?&gt;",
+    re.I,
 )
 
 
@@ -187,10 +189,11 @@ def fix_text(text: str) -> str:
 
 
 def unescape_markup(markup: str) -> str:
-    """``markup`` that a feed escaped twice ("&lt;p&gt;Nvidia sold…&lt;/p&gt;", no tag
-    of its own) as the markup it stands for; any other markup as it is. Read once, it
-    would show its tags as text."""
-    if _TAG.search(markup or "") or not _ESCAPED_TAG.search(markup or ""):
+    """``markup`` that a feed escaped twice ("&lt;p&gt;Nvidia sold…&lt;/p&gt;": it opens
+    on an escaped tag and has no tag of its own) as the markup it stands for; any other
+    markup as it is. Read once, it would show its tags as text. A text that names a tag
+    in passing ("every &lt;img&gt; without alt text") is text: it is left alone."""
+    if _TAG.search(markup or "") or not _ESCAPED_OPENING.match(markup or ""):
         return markup
     return html.unescape(markup)
 

@@ -467,7 +467,7 @@ def wrap(text: str, width: int = 72, indent: str = "", hanging: str | None = Non
 
 # A word that must stay whole in the plaintext: a link (it would no longer work), a
 # per-recipient placeholder, a [n] reference.
-_UNBREAKABLE = re.compile(r"https?://|mailto:|%%\w+%%|^\[\d+\]")
+_UNBREAKABLE = re.compile(r"(?i)https?://|mailto:|^www\.|%%\w+%%|^\[\d+\]")
 
 
 class _Wrapper(textwrap.TextWrapper):

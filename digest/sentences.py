@@ -21,6 +21,11 @@ _INITIALS = re.compile(r"(?:(?<![\w'’])[A-Za-z]\.)+$")  # "U.S.", "e.g.", "J."
 _NUMBER_SIGN = re.compile(r"\bNos?\.$")  # "No. 5"
 _STOP = re.compile(r"[.!?][\"”’)]*(?=\s|$)")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# a paragraph that is no text of the story: a credit, a feed's footer, a link onward
+_NOT_PROSE = re.compile(
+    r"(?i)^(?:photos?|images?|pictures?|credits?|video)\s*(?::|by\b)|\bappeared first on\b"
+    r"|^(?:read more|continue reading|read the full)\b"
+)
 # When a text is shortened, a token longer than this at the cut (a URL, a run-on
 # string) is cut inside itself rather than dropped whole.
 LONG_TOKEN = 30
@@ -41,11 +46,12 @@ def split(text: str) -> list[str]:
 def first(text: str) -> str:
     """The first sentence of ``text`` (all of it if it has no stop). A paragraph break
     ends a sentence too; and a paragraph with no stop at all before the text's first
-    sentence (a byline, a photo credit, a dateline) is passed over."""
+    sentence (a byline, a dateline) is passed over, for a sentence of the story: not a
+    credit, a feed's footer or a link onward."""
     paragraphs = [split(paragraph) for paragraph in _PARAGRAPH_BREAK.split(text or "")]
     openings = [sentences[0] for sentences in paragraphs if sentences]
     return next(
-        (s for s in openings if s.rstrip('"”’)').endswith((".", "!", "?", "…"))),
+        (s for s in openings if s.rstrip('"”’)').endswith((".", "!", "?", "…")) and not _NOT_PROSE.search(s)),
         openings[0] if openings else "",
     )
 

@@ -266,8 +266,11 @@ class Store:
             for item in story.items
         ]
         with self.transaction() as db:
+            # a draft stays one until build or run builds the day; a real issue is never
+            # made a draft again by a preview of its day (title is NULL on a first build)
             db.execute(
-                "UPDATE issues SET title = ?, built_at = ?, draft = ? WHERE number = ?",
+                "UPDATE issues SET title = ?, built_at = ?, "
+                "draft = CASE WHEN ? AND (title IS NULL OR draft = 1) THEN 1 ELSE 0 END WHERE number = ?",
                 (title, _now(), int(draft), number),
             )
             db.execute("DELETE FROM published WHERE issue = ?", (number,))

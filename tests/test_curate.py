@@ -232,3 +232,13 @@ def test_takeaways_do_not_repeat_a_sentence_of_the_lead_body() -> None:
     lead = issue.lead
     assert lead is not None and lead.body == [closed]
     assert lead.takeaways and all(t.text != closed for t in lead.takeaways)
+
+
+def test_research_words_near_the_law_keywords_are_not_the_law() -> None:
+    for headline in (
+        "Mistral opens fine tuning to all developers",
+        "Researchers investigate why chatbots hallucinate",
+        "Startup raises $20M to probe dark matter",
+    ):
+        assert emoji_for(headline, {}) != "⚖️", headline
+    assert emoji_for("FTC opens investigation into AI chatbot ads", {}) == "⚖️"

@@ -390,3 +390,13 @@ def test_markup_a_feed_escaped_twice_shows_its_text_not_its_tags() -> None:
     assert item.summary == "Nimbus AI cut its prices & limits.\n\nMore."
     assert (item.text, item.html) == ("Nimbus AI cut its prices.", "<p>Nimbus AI cut its prices.</p>")
     assert one(entry(summary="Here 5 &lt; 6 &amp;&amp; 7 &gt; 2.")).summary == "Here 5 < 6 && 7 > 2."
+
+
+def test_text_that_names_a_tag_in_passing_keeps_it() -> None:
+    # escaped once, as it should be: the words "<img>" and "<script>" are text, not markup
+    named = "The checker flags every &lt;img&gt; without alt text. Asked, it prints &lt;script&gt; tags too."
+    item = one(entry(summary=named, content=named))
+    assert (
+        item.summary == "The checker flags every <img> without alt text. Asked, it prints <script> tags too."
+    )
+    assert "every <img> without alt text" in item.text and "<script> tags too" in item.text

@@ -616,6 +616,8 @@ def test_wrap_cuts_a_long_word_but_never_a_url() -> None:
     wrapped = wrap(f"{'x' * 100} then {url} and %%UNSUBSCRIBE_URL%% [12]", 40)
     lines = ["x" * 40, "x" * 40, "x" * 20 + " then", url, "and %%UNSUBSCRIBE_URL%% [12]"]
     assert wrapped.splitlines() == lines
+    for link in ("www.example.com/" + "b" * 60, "HTTPS://EXAMPLE.COM/" + "c" * 60):
+        assert link in wrap(f"see {link} now", 40).splitlines()  # a link without http://, or in capitals
 
 
 def test_a_card_invites_to_try_the_product_not_its_whole_headline() -> None:

@@ -7,6 +7,7 @@ SMTP server of ``test_send``.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -293,3 +294,33 @@ def test_a_previewed_day_whose_send_began_counts_as_published(tmp_path: Path) ->
         store.mark_send_begun(str(PREVIEW_DAY))
     result = CliRunner().invoke(main, ["build", "--sources", str(site), "--date", "2025-06-15"])
     assert result.exit_code == 3 and "no stories for 2025-06-15" in result.output
+
+
+def test_a_preview_never_makes_a_built_issue_a_draft_again(tmp_path: Path) -> None:
+    site = write_site(tmp_path)
+    day = ["build", "--sources", str(site), "--date", str(PREVIEW_DAY)]
+    assert CliRunner().invoke(main, day).exit_code == 0  # the 14th, built for real
+    with Preview(site, site.parent / "out", PREVIEW_DAY, port=0) as app:  # then looked at again
+        assert app.wait_ready(30), app.rebuilder.status
+    result = CliRunner().invoke(main, ["build", "--sources", str(site), "--date", "2025-06-15"])
+    assert result.exit_code == 3 and "no stories for 2025-06-15" in result.output  # nothing repeated
+
+
+def test_a_half_sent_issue_whose_folder_is_gone_names_the_rebuild(
+    newsletter: Path, relay: SmtpServer
+) -> None:
+    build = ["build", "--sources", str(newsletter), "--date", DATE]
+    assert CliRunner().invoke(main, build).exit_code == 0
+    config = load_config(newsletter)
+    with Store(config.resolve(config.state)) as store:  # one reader got it, one is in doubt
+        store.mark_send_begun(DATE)
+        store.log_send(DATE, "first@example.org", "sent", "250 OK")
+        store.log_send(DATE, "second@example.org", "sending")
+    result = CliRunner().invoke(main, build)
+    assert result.exit_code == 2 and f"'digest send {DATE} --retry-unknown'" in result.output
+    shutil.rmtree(newsletter.parent / "out" / DATE)
+    code, output = run(newsletter)
+    assert code == 2 and "is gone" in output and f"'digest build --date {DATE} --force'" in output
+    assert "digest run" not in output.split("error:")[-1]  # not the command that just failed
+    result = CliRunner().invoke(main, [*build, "--force"])
+    assert result.exit_code == 0 and (newsletter.parent / "out" / DATE / "issue.json").is_file()

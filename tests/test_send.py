@@ -748,6 +748,10 @@ def test_a_field_no_column_fills_stops_the_send_before_anyone_gets_it(smtp_serve
     result = cli("send", "--sources", str(config.file), "--test-to", "me@example.org", str(folder))
     assert result.exit_code == 2 and "the issue uses %%PLAN%%" in result.output
     assert smtp_server.calls.get("EHLO", 0) == 0
+    result = cli(
+        "send", "--sources", str(config.file), "--dry-run", "--test-to", "me@example.org", str(folder)
+    )
+    assert result.exit_code == 2 and "the issue uses %%PLAN%%" in result.output  # its dry run too
     # a test copy goes to one address outside the file: its columns are empty for it
     reply = send_test(config, load_issue(write_issue(tmp_path / "other")), "me@example.org")
     assert reply.startswith("250")
@@ -958,3 +962,12 @@ def test_cli_configuration_and_usage_mistakes_exit_2_in_one_line(
 
 def test_recipient_helper_is_case_insensitive():
     assert Recipient("Reader@Example.com").key == "reader@example.com"
+
+
+def test_a_test_copy_goes_out_before_there_is_anyone_on_the_list(smtp_server, make_config, issue_folder):
+    config = make_config(smtp_server.port, recipients=1)
+    config.resolve(config.recipients.csv).write_text("email,name\n", encoding="utf-8")  # no one yet
+    reply = send_test(config, load_issue(issue_folder), "me@example.org")
+    assert reply.startswith("250") and len(smtp_server.messages) == 1
+    config.resolve(config.recipients.csv).unlink()  # nor a file yet
+    assert send_test(config, load_issue(issue_folder), "me@example.org").startswith("250")

@@ -53,3 +53,21 @@ def test_every_part_that_cuts_sentences_cuts_them_alike() -> None:
 def test_a_summary_opens_on_its_first_sentence_not_on_a_byline_or_a_credit(text: str, expected: str) -> None:
     assert sentences.first(text) == expected
     assert first_sentence(text) == expected  # what the list and the cards show
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Nvidia chip doubles speed\n\nPhoto: Getty Images.", "Nvidia chip doubles speed"),
+        ("Best AI tools\n\nThe post Best AI tools appeared first on Design Weekly.", "Best AI tools"),
+        ("An excerpt with no stop\n\nRead more...", "An excerpt with no stop"),
+        (
+            "By Jane Doe | March 3, 2026\n\nNimbus AI said it would ship. More later.",
+            "Nimbus AI said it would ship.",
+        ),
+    ],
+)
+def test_first_passes_over_a_byline_for_a_sentence_of_the_story_not_a_credit_or_a_footer(
+    text: str, expected: str
+) -> None:
+    assert sentences.first(text) == expected
