@@ -198,8 +198,8 @@ def build_issue(
 
         def record() -> None:  # once the folder is written, just before it goes in place
             with store.transaction():
-                store.issue_number(day, day)  # the number peeked at: no other build ran meanwhile
-                store.record_issue(number, issue.title, issue.stories, draft)
+                store.issue_number(day, day, draft)  # the number peeked at: no other build ran meanwhile
+                store.record_issue(number, issue.title, issue.stories)
 
         folder = publish(issue, rendered, report(stories), config, out, before_swap=record)
     return Built(issue, rendered, folder)

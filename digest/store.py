@@ -246,33 +246,32 @@ class Store:
         return last + 1
 
     @_guarded
-    def issue_number(self, date: str, slug: str) -> int:
-        """The number of the issue of ``date``: the same on a rebuild, else the next one."""
+    def issue_number(self, date: str, slug: str, draft: bool = False) -> int:
+        """The number of the issue of ``date``: the same on a rebuild, else the next one.
+
+        ``draft``: the preview builds it. A draft's takes count as published only once a
+        send of it begins; a build that is no draft makes the issue a real one for good
+        (the preview never makes it a draft again)."""
         with self.transaction() as db:
             number = self.next_issue_number(date)
             db.execute(
-                "INSERT OR IGNORE INTO issues (number, date, slug, built_at) VALUES (?, ?, ?, ?)",
-                (number, date, slug, _now()),
+                "INSERT OR IGNORE INTO issues (number, date, slug, built_at, draft) VALUES (?, ?, ?, ?, ?)",
+                (number, date, slug, _now(), int(draft)),
             )
+            if not draft:
+                db.execute("UPDATE issues SET draft = 0 WHERE number = ?", (number,))
             return number
 
     @_guarded
-    def record_issue(self, number: int, title: str, stories: Sequence[Story], draft: bool = False) -> None:
-        """Store the issue's title and every take it published (replacing a rebuild's);
-        ``draft``: built by the preview, its takes count as published only once it is sent."""
+    def record_issue(self, number: int, title: str, stories: Sequence[Story]) -> None:
+        """Store the issue's title and every take it published (replacing a rebuild's)."""
         rows = [
             (number, story.id, item.id, json.dumps(_item_row(item)))
             for story in stories
             for item in story.items
         ]
         with self.transaction() as db:
-            # a draft stays one until build or run builds the day; a real issue is never
-            # made a draft again by a preview of its day (title is NULL on a first build)
-            db.execute(
-                "UPDATE issues SET title = ?, built_at = ?, "
-                "draft = CASE WHEN ? AND (title IS NULL OR draft = 1) THEN 1 ELSE 0 END WHERE number = ?",
-                (title, _now(), int(draft), number),
-            )
+            db.execute("UPDATE issues SET title = ?, built_at = ? WHERE number = ?", (title, _now(), number))
             db.execute("DELETE FROM published WHERE issue = ?", (number,))
             db.executemany("INSERT INTO published VALUES (?, ?, ?, ?)", rows)
 

@@ -119,6 +119,24 @@ def test_record_issue_and_published_before(store: Store) -> None:
     assert store.published_before("2025-06-09", since="2025-06-01") == []  # not the issue itself
 
 
+def test_a_draft_publishes_nothing_until_its_send_begins_or_a_real_build(store: Store) -> None:
+    def published() -> list[str]:
+        return [i.id for i in store.published_before("2025-06-10", since="2025-06-01")]
+
+    number = store.issue_number("2025-06-09", "2025-06-09", draft=True)  # the preview's build
+    store.record_issue(number, "Monday", [Story("s1", [item(1)])])
+    assert published() == []
+    store.mark_send_begun("2025-06-09")  # sent by hand as previewed
+    assert published() == ["item-1"]
+
+    number = store.issue_number("2025-06-08", "2025-06-08", draft=True)
+    store.record_issue(number, "Sunday", [Story("s2", [item(2)])])
+    assert store.issue_number("2025-06-08", "2025-06-08") == number  # built by build or run
+    assert sorted(published()) == ["item-1", "item-2"]
+    store.issue_number("2025-06-08", "2025-06-08", draft=True)  # looked at again in the preview
+    assert sorted(published()) == ["item-1", "item-2"]  # still real
+
+
 def test_a_rebuilt_issue_replaces_what_it_published(store: Store) -> None:
     number = store.issue_number("2025-06-09", "2025-06-09")
     store.record_issue(number, "First draft", [Story("s1", [item(1)]), Story("s2", [item(2)])])
