@@ -21,9 +21,11 @@ _INITIALS = re.compile(r"(?:(?<![\w'’])[A-Za-z]\.)+$")  # "U.S.", "e.g.", "J."
 _NUMBER_SIGN = re.compile(r"\bNos?\.$")  # "No. 5"
 _STOP = re.compile(r"[.!?][\"”’)]*(?=\s|$)")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-# a paragraph that is no text of the story: a credit, a feed's footer, a link onward
+# A blog platform's footer under every post ("The post X appeared first on Y."): no fact.
+FEED_FOOTER = re.compile(r"\bappeared first on\b", re.I)
+# A paragraph that is no text of the story: a credit, a link onward (or a feed's footer).
 _NOT_PROSE = re.compile(
-    r"(?i)^(?:photos?|images?|pictures?|credits?|video)\s*(?::|by\b)|\bappeared first on\b"
+    r"(?i)^(?:photos?|images?|pictures?|credits?|video)\s*(?::|by\b)"
     r"|^(?:read more|continue reading|read the full)\b"
 )
 # When a text is shortened, a token longer than this at the cut (a URL, a run-on
@@ -51,7 +53,13 @@ def first(text: str) -> str:
     paragraphs = [split(paragraph) for paragraph in _PARAGRAPH_BREAK.split(text or "")]
     openings = [sentences[0] for sentences in paragraphs if sentences]
     return next(
-        (s for s in openings if s.rstrip('"”’)').endswith((".", "!", "?", "…")) and not _NOT_PROSE.search(s)),
+        (
+            s
+            for s in openings
+            if s.rstrip('"”’)').endswith((".", "!", "?", "…"))
+            and not _NOT_PROSE.search(s)
+            and not FEED_FOOTER.search(s)
+        ),
         openings[0] if openings else "",
     )
 

@@ -48,8 +48,6 @@ _OPINION = re.compile(
     r"learn more|can be (?:found|accessed))\b",
     re.I,
 )
-# A blog platform's footer under every post ("The post X appeared first on Y."): no fact.
-_FEED_FOOTER = re.compile(r"\bappeared first on\b", re.I)
 # A figure precise enough to name one fact ("87.4", "60,000", "$3.1bn"), unlike "2" or a year.
 _FIGURE = re.compile(r"\d+[.,]\d+(?:bn|m|tn)?|\d+(?:bn|m|tn)|(?!(?:19|20)\d\d$)\d{3,}")
 # Appositives and trailing clauses a bullet can do without.
@@ -121,7 +119,7 @@ def split_sentences(text: str) -> list[tuple[int, str]]:
 def is_boilerplate(sentence: str) -> bool:
     """Whether ``sentence`` is opinion, address to the reader or a call to action."""
     ending = sentence.rstrip()
-    if _OPINION.search(sentence) or _FEED_FOOTER.search(sentence):
+    if _OPINION.search(sentence) or sentences.FEED_FOOTER.search(sentence):
         return True
     return ending.endswith(("?", "!", ":", " here."))
 
