@@ -25,8 +25,8 @@ from .fetch import Fetched, fetch_all
 from .ingest import ingest
 from .lock import publish_lock, publish_lock_path
 from .models import FeedFailure, Issue, Item, Stats
-from .normalize import Normalized
-from .notes import Notes, load_notes
+from .normalize import Normalized, canonical_url
+from .notes import Notes, apart_groups, load_notes
 from .publish import publish
 from .render import Rendered, render_issue
 from .store import Store
@@ -176,8 +176,10 @@ def build_issue(
     if not items:
         why = "see the errors above" if stats.feeds_failed else "every feed is empty or filtered out"
         raise BuildError(f"nothing to build: no source returned any item ({why})")
+    notes = notes_for(config, issue_date)
+    apart = kept_apart(notes, items)
     settings = dedup_settings(config)
-    stories = dedup(items, settings)
+    stories = dedup(items, settings, apart)
     since = (issue_date - timedelta(days=config.dedup.memory_days)).isoformat()
     earlier = store.published_before(issue_date.isoformat(), since)
     published = already_published(stories, earlier, settings) if earlier else set()
@@ -194,14 +196,14 @@ def build_issue(
                 f"no stories for {issue_date}: {len(items)} items, none new and within "
                 f"{config.curate.lookback_days:g} days (try --date, or curate.lookback_days)"
             )
-        rendered = render_issue(issue, config, notes_for(config, issue_date))
+        rendered = render_issue(issue, config, notes)
 
         def record() -> None:  # once the folder is written, just before it goes in place
             with store.transaction():
                 store.issue_number(day, day, draft)  # the number peeked at: no other build ran meanwhile
                 store.record_issue(number, issue.title, issue.stories)
 
-        folder = publish(issue, rendered, report(stories), config, out, before_swap=record)
+        folder = publish(issue, rendered, report(stories, apart), config, out, before_swap=record)
     return Built(issue, rendered, folder)
 
 
@@ -243,6 +245,27 @@ def _log_left_out(what: str, reasons: dict[str, int], found: int | None = None) 
         why = ", ".join(f"{count} {reason}" for reason, count in reasons.items() if count)
         of = f" of {found}" if found is not None else ""
         log.info("left out %d%s %s: %s", left, of, what, why)
+
+
+def kept_apart(notes: Notes, items: list[Item]) -> list[list[str]]:
+    """The ids of each group of takes that the notes' ``Keep apart`` block names by their
+    links (compared in canonical form, as items keep theirs). A link that no item of the
+    day has is named in a warning: a typo there would keep nothing apart."""
+    ids_of: dict[str, list[str]] = {}
+    for item in items:
+        if item.url:
+            ids_of.setdefault(item.url, []).append(item.id)
+    groups = []
+    for urls in apart_groups(notes):
+        group = []
+        for url in urls:
+            found = ids_of.get(canonical_url(url), [])
+            if not found:
+                log.warning("'Keep apart' in the notes names %s, which no item of the day links to", url)
+            group += found
+        if group:
+            groups.append(group)
+    return groups
 
 
 def notes_for(config: Config, issue_date: date) -> Notes:

@@ -19,9 +19,11 @@ editor writes: paragraphs, ``-``/``*``/``+`` bullets, numbered lists, ``###`` su
 ``**bold**``, ``*italic*``, `` `code` `` and links, in the file's order. Raw HTML is shown as
 text, and only http(s) and mailto links are links: any other is shown as its text.
 
-Two headings are special: ``Intro`` replaces the issue's intro paragraph at the top, and
+Three headings are special: ``Intro`` replaces the issue's intro paragraph at the top,
 ``Poll`` is shown as a poll: its paragraph is the question, its bullets the answers
-(reply links when the newsletter has a reply address). Text before the first heading is
+(reply links when the newsletter has a reply address), and ``Keep apart`` is not shown:
+each of its bullets (or paragraphs) names by their links the takes that make a story of
+their own, which dedup merged with others (``apart_groups``). Text before the first heading is
 an untitled block. A missing file, or an empty block, leaves no heading behind.
 """
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +45,8 @@ from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 LINK_SCHEMES = ("http://", "https://", "mailto:")
+BARE_URL = re.compile(r"https?://[^\s<>\[\]()\"']+", re.IGNORECASE)  # a link written bare, not in Markdown
+KEEP_APART = "keep apart"
 # CommonMark without raw HTML (shown as text). Off: "Text\n---" as a heading (a rule
 # under a paragraph is not a block's heading) and indented code (an indented line in
 # notes is a paragraph). Every link parses, so that one which may not be a link (a
@@ -97,6 +102,11 @@ class NoteBlock:
         return self.title.strip().lower() == "poll"
 
     @property
+    def keeps_apart(self) -> bool:
+        """Whether the block lists takes to keep apart (its heading is "Keep apart")."""
+        return " ".join(self.title.lower().split()) == KEEP_APART
+
+    @property
     def paragraphs(self) -> list[Inline]:
         """The paragraphs and sub-headings (a poll's question)."""
         return [part.text for part in self.parts if part.kind in ("paragraph", "heading")]
@@ -124,6 +134,29 @@ def load_notes(path: Path) -> Notes:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the notes file: {exc}") from None
     return parse_notes(text)
+
+
+def apart_groups(notes: Notes) -> list[list[str]]:
+    """The links of each bullet or paragraph of the ``Keep apart`` blocks, in order: the
+    takes each line names form a story of their own. Links may be Markdown links,
+    ``<autolinks>`` or written bare; a line without one is skipped, with a warning."""
+    groups = []
+    for block in notes:
+        if not block.keeps_apart:
+            continue
+        for line in block.lines:
+            urls = []
+            for token in line.tokens:
+                if token.type == "link_open":
+                    urls.append(str(token.attrs.get("href", "")))
+                elif token.type == "text":
+                    urls += [url.rstrip(".,;:!?") for url in BARE_URL.findall(token.content)]
+            if urls:
+                groups.append(list(dict.fromkeys(urls)))
+            else:
+                why = "names no link, and keeps nothing apart"
+                log.warning("a line under 'Keep apart' in the notes %s: %.80s", why, line)
+    return groups
 
 
 def parse_notes(text: str) -> Notes:

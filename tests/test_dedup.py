@@ -128,6 +128,34 @@ def test_five_takes_on_one_deal_become_one_story_with_heaviest_source_first(back
     assert all(not together(stories, ["deal-1", b.id]) for b in background)
 
 
+def test_takes_the_editor_keeps_apart_join_no_take_outside_their_group(background):
+    deal = load("deal.jsonl")
+    stories = dedup(deal + background, apart=[["deal-3"]])
+    assert together(stories, ["deal-1", "deal-2", "deal-4", "deal-5"])
+    assert [[i.id for i in s.items] for s in stories if "deal-3" in {i.id for i in s.items}] == [["deal-3"]]
+    # a group is a story of its own: its takes may still join each other
+    stories = dedup(deal + background, apart=[["deal-3", "deal-1"], ["deal-5"]])
+    assert together(stories, ["deal-3", "deal-1"]) and together(stories, ["deal-2", "deal-4"])
+    assert not together(stories, ["deal-1", "deal-2"]) and not together(stories, ["deal-5", "deal-2"])
+    facts = report(stories, [["deal-5"]])["kept_apart"]
+    five = {"id": "deal-5", "title": deal[4].title, "url": deal[4].url, "story": story_of(stories)["deal-5"]}
+    assert facts == [[five]]
+
+
+def test_the_editor_keeps_apart_even_items_of_one_title_or_text(background):
+    # two outlets' weekly columns of one title, and a syndicated copy, are joined by
+    # the same-item and same-text layers unless the editor keeps one apart
+    a = Item(id="a", title="This week in AI: the models to watch", url="https://one.example/w", source="One",
+             published=T0, summary="Three new models and a lawsuit, from our desk.")  # fmt: skip
+    b = replace(a, id="b", url="https://two.example/w", source="Two", summary="A funding round, two chips.")
+    c = replace(a, id="c", url="https://three.example/w", source="Three", summary=a.summary)
+    assert together(dedup([a, b, c, *background]), ["a", "b", "c"])
+    stories = dedup([a, b, c, *background], apart=[["b"]])
+    assert together(stories, ["a", "c"]) and not together(stories, ["a", "b"])
+    stories = dedup([a, b, c, *background], apart=[["c"]])
+    assert together(stories, ["a", "b"]) and not together(stories, ["a", "c"])
+
+
 def test_takes_reposted_by_one_aggregator_still_become_one_story(background):
     # an aggregator reposts every outlet's take: its copies join their takes (same item,
     # same text), and do not keep the takes apart as "two takes from one outlet"

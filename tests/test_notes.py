@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 from test_render import NOTES, _block, _links, _Tags, make_config, make_issue, not_in_order
 
-from digest.notes import inline_html, inline_text, parse_notes
+from digest.notes import apart_groups, inline_html, inline_text, parse_notes
 from digest.render import render_issue
 
 MARKDOWN = """\
@@ -222,3 +222,29 @@ def test_no_notes_and_no_lead_leave_no_block() -> None:
     assert rendered.text.count("=" * 72) == 2 * 3  # the three sections' banners only
     only_intro = render_issue(make_issue(lead=False), make_config(), parse_notes("## Intro\nHi.\n"))
     assert "block-notes" not in only_intro.html and "Hi." in only_intro.html
+
+
+def test_keep_apart_lists_links_for_dedup_and_is_not_shown(caplog: pytest.LogCaptureFixture) -> None:
+    notes = parse_notes(
+        "## What we think\nSee [the filing](https://sec.example/f).\n\n"
+        "## Keep  apart\n"
+        "- [Clipwise launches](https://a.example/clip) and https://b.example/clip?id=1.\n"
+        "- <https://c.example/spot>\n"
+        "- the one about chips\n\n"
+        "https://d.example/x, https://d.example/x\n"
+    )
+    assert [block.keeps_apart for block in notes] == [False, True]
+    with caplog.at_level(logging.WARNING, logger="digest.notes"):
+        groups = apart_groups(notes)
+    assert groups == [
+        ["https://a.example/clip", "https://b.example/clip?id=1"],
+        ["https://c.example/spot"],
+        ["https://d.example/x"],
+    ]
+    assert [r.getMessage() for r in caplog.records] == [
+        "a line under 'Keep apart' in the notes names no link, and keeps nothing apart: the one about chips"
+    ]
+    rendered = render_issue(make_issue(), make_config(), notes)
+    assert "the filing" in rendered.html and "What we think" in rendered.text
+    for shown in (rendered.html, rendered.text):
+        assert "Keep" not in shown and "a.example" not in shown and "Clipwise" not in shown

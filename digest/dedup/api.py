@@ -69,11 +69,21 @@ def _stories(items: Sequence[Item], labels: list[int], links: list[Link]) -> lis
     return stories
 
 
-def dedup(items: Sequence[Item], settings: DedupSettings = DedupSettings()) -> list[Story]:
+def dedup(
+    items: Sequence[Item], settings: DedupSettings = DedupSettings(), apart: Iterable[Iterable[str]] = ()
+) -> list[Story]:
     """Group ``items`` into stories: every item in exactly one, stories in input order of
-    their first item, each story's items in display order, with the links that joined them."""
+    their first item, each story's items in display order, with the links that joined them.
+
+    ``apart``: groups of item ids the editor keeps apart: the items of a group join no
+    item outside it (they may join each other). An id in two groups counts in the first."""
+    fence = {}
+    for number, group in enumerate(apart, start=1):
+        for item_id in group:
+            fence.setdefault(item_id, number)
+    fences = [fence.get(item.id, 0) for item in items] if fence else []
     with collector_paused():
-        labels, links = cluster(items, settings.params())
+        labels, links = cluster(items, settings.params(), fences)
         return _stories(items, labels, links)
 
 
@@ -106,9 +116,17 @@ def already_published(
     return retold
 
 
-def report(stories: Sequence[Story]) -> dict:
-    """JSON-able facts for dedup.json: each merged story, its items and links, and totals."""
+def report(stories: Sequence[Story], apart: Iterable[Iterable[str]] = ()) -> dict:
+    """JSON-able facts for dedup.json: each merged story, its items and links, and totals;
+    and the takes kept apart (``apart``, groups of item ids, as given to ``dedup``), each
+    with the story it is in."""
     merged = [s for s in stories if len(s.items) > 1]
+    where = {item.id: (item, story.id) for story in stories for item in story.items}
+    kept = [
+        [{"id": i, "title": where[i][0].title, "url": where[i][0].url, "story": where[i][1]} for i in group]
+        for group in ([i for i in group if i in where] for group in apart)
+        if group
+    ]
     layers: dict[str, int] = {}
     for story in merged:
         for link in story.links:
@@ -121,6 +139,7 @@ def report(stories: Sequence[Story]) -> dict:
             "links": layers,
         },
         "stories": [_story_facts(s) for s in merged],
+        "kept_apart": kept,
     }
 
 

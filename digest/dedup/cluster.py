@@ -45,12 +45,17 @@ class _Cluster:
     first: float  # earliest publication day (inf when undated)
     last: float  # latest publication day (-inf when undated)
     sources: frozenset = frozenset()  # outlets of its items (cannot-link: one outlet, one take)
+    fence: int = 0  # the fence of its items (only clusters of one fence merge)
     sums: dict[int, float] = field(default_factory=dict)  # neighbor -> sum of pair scores
     best: dict[int, tuple[float, int, int]] = field(default_factory=dict)  # neighbor -> best pair
 
 
 def _initial(
-    groups: np.ndarray, days: np.ndarray, sources: list[str] | None, involved: np.ndarray
+    groups: np.ndarray,
+    days: np.ndarray,
+    sources: list[str] | None,
+    fences: list[int] | None,
+    involved: np.ndarray,
 ) -> dict[int, _Cluster]:
     """A cluster for each group of ``involved`` (the others cannot merge)."""
     size = np.bincount(groups)
@@ -63,6 +68,10 @@ def _initial(
         for item, g in enumerate(groups.tolist()):
             if sources[item] and g in clusters:
                 clusters[g].sources = clusters[g].sources | {sources[item]}
+    if fences:
+        for item, g in enumerate(groups.tolist()):
+            if g in clusters:
+                clusters[g].fence = fences[item]
     return clusters
 
 
@@ -123,18 +132,20 @@ def average_link(
     threshold: float,
     window: float,
     sources: list[str] | None = None,
+    fences: list[int] | None = None,
 ) -> tuple[dict[int, int], list[tuple[int, int, float, float]]]:
     """Merge the ``groups`` (initial cluster of each item) by average link over the scored
     pairs; never let a cluster span more than ``window`` days, nor hold two items of one
     source (``sources[item]``, "" for unknown): an outlet does not publish two different
     takes of one event, and its re-posts are joined before, by the same-item and same-text layers.
+    Nor two items of different ``fences`` (``fences[item]``; the items of a group share one).
 
     Returns the final cluster of each initial group and the joins made, each as
     (item a, item b, best pair score, average score).
     """
     keep = _mergeable(groups, i, j, score, threshold)
     i, j, score = i[keep], j[keep], score[keep]
-    clusters = _initial(groups, days, sources, np.unique(np.concatenate([groups[i], groups[j]])))
+    clusters = _initial(groups, days, sources, fences, np.unique(np.concatenate([groups[i], groups[j]])))
     _add_edges(clusters, groups, i, j, score)
     heap = [  # only what could merge now: a pair's average changes only by a merge, which pushes it anew
         (-avg, a, b)
@@ -155,7 +166,7 @@ def average_link(
             continue  # stale: a merge changed this pair's average (and pushed it anew if it still counts)
         if max(ca.last, cb.last) - min(ca.first, cb.first) > window:
             continue
-        if not ca.sources.isdisjoint(cb.sources):
+        if not ca.sources.isdisjoint(cb.sources) or ca.fence != cb.fence:
             continue
         keep, gone = min(a, b), max(a, b)
         s, x, y = ca.best[b]

@@ -62,9 +62,9 @@ def normalized_title(title: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", folded))
 
 
-def _same_item(items: Sequence[Item], uf: UnionFind, links: list[Link]) -> None:
-    """Layer 1: join items with the same URL, GUID or normalized title (3+ words)."""
-    seen: dict[tuple[str, str], int] = {}
+def _same_item(items: Sequence[Item], fence: np.ndarray, uf: UnionFind, links: list[Link]) -> None:
+    """Layer 1: join items with the same URL, GUID or normalized title (3+ words), within one ``fence``."""
+    seen: dict[tuple[str, int, str], int] = {}
     for idx, item in enumerate(items):
         title = normalized_title(item.title or "")
         keys = [
@@ -75,13 +75,14 @@ def _same_item(items: Sequence[Item], uf: UnionFind, links: list[Link]) -> None:
         for kind, value in keys:
             if not value:
                 continue
-            first = seen.setdefault((kind, value), idx)
+            first = seen.setdefault((kind, int(fence[idx]), value), idx)
             if first != idx and uf.union(first, idx):
                 links.append(Link(items[first].id, item.id, "same-item", 1.0, (f"{kind}: {value}"[:120],)))
 
 
 def _same_text(
     items: Sequence[Item],
+    fence: np.ndarray,
     prep: Prepared,
     i: np.ndarray,
     j: np.ndarray,
@@ -90,8 +91,8 @@ def _same_text(
     links: list[Link],
 ) -> None:
     """Layer 2: join syndicated copies and light rewrites of the candidate pairs ``i``,
-    ``j`` by word-shingle Jaccard."""
-    likely = np.flatnonzero(rowwise_dot(prep.body, prep.body, i, j) >= 0.5)
+    ``j`` by word-shingle Jaccard, within one ``fence``."""
+    likely = np.flatnonzero((rowwise_dot(prep.body, prep.body, i, j) >= 0.5) & (fence[i] == fence[j]))
     sim = shingle_similarity(prep, i[likely], j[likely])
     for k in np.flatnonzero(sim >= params.same_text_jaccard):
         a, b = int(i[likely[k]]), int(j[likely[k]])
@@ -136,43 +137,48 @@ class Takes:
 
     groups: np.ndarray  # each item's group of copies (the smallest input index in it)
     takes: np.ndarray  # the first item of each group, in input order
+    fence: np.ndarray  # each take's fence (0: none; see ``cluster``)
     prep: Prepared  # of the takes only
     i: np.ndarray  # candidate pairs of takes (indices into ``takes``)
     j: np.ndarray
     links: list[Link]  # what joined the copies
 
 
-def find_takes(items: Sequence[Item], params: Params) -> Takes:
+def find_takes(items: Sequence[Item], params: Params, fence: Sequence[int] = ()) -> Takes:
     """Layers 1 and 2, then the candidate pairs of the event layer. That layer compares
     takes, not copies: a take's copies would crowd its nearest candidates, and count its
     words once per copy in the idf."""
     n = len(items)
+    fences = np.asarray(fence, np.int64) if len(fence) else np.zeros(n, np.int64)
     links: list[Link] = []
     uf = UnionFind(n)
-    _same_item(items, uf, links)
+    _same_item(items, fences, uf, links)
     prep = prepare(items)
     limits = (params.window_days, params.neighbors, params.min_candidate_similarity, params.meaning_neighbors)
     i, j = candidates(prep, *limits)
-    _same_text(items, prep, i, j, params, uf, links)
+    _same_text(items, fences, prep, i, j, params, uf, links)
     groups = np.array([uf.find(k) for k in range(n)])
     first = np.flatnonzero(groups == np.arange(n))
     if first.size < n:
         prep = prep.subset(first)
         i, j = candidates(prep, *limits)
-    return Takes(groups, first, prep, i, j, links)
+    return Takes(groups, first, fences[first], prep, i, j, links)
 
 
-def cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Link]]:
-    """The cluster of each item (the smallest input index in it) and the links joining them."""
+def cluster(items: Sequence[Item], params: Params, fence: Sequence[int] = ()) -> tuple[list[int], list[Link]]:
+    """The cluster of each item (the smallest input index in it) and the links joining them.
+
+    ``fence`` (one int per item, or empty): items of different fences never join, in any
+    layer; 0 is the fence of every item the editor did not set apart."""
     with collector_paused():
-        return _cluster(items, params)
+        return _cluster(items, params, fence)
 
 
-def _cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Link]]:
+def _cluster(items: Sequence[Item], params: Params, fence: Sequence[int]) -> tuple[list[int], list[Link]]:
     n = len(items)
     if n == 0:
         return [], []
-    t = find_takes(items, params)
+    t = find_takes(items, params, fence)
     groups, first, prep, i, j, links = t.groups, t.takes, t.prep, t.i, t.j, t.links
     x = features(prep, i, j)
     # cheap rules first, so that the model scores only pairs that could merge:
@@ -208,6 +214,7 @@ def _cluster(items: Sequence[Item], params: Params) -> tuple[list[int], list[Lin
         params.threshold,
         params.window_days,
         outlets,
+        t.fence.tolist(),
     )
     for a, b, best, _avg in joins:
         ids = items[first[a]].id, items[first[b]].id
