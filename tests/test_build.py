@@ -124,7 +124,8 @@ def test_a_take_the_editor_keeps_apart_becomes_a_story_of_its_own(
     assert "Keep apart" not in html and "Keep apart" not in text and "nowhere.example" not in html
     dedup = json.loads((demo_issue / "dedup.json").read_text(encoding="utf-8"))
     assert [[i["url"] for i in group] for group in dedup["kept_apart"]] == [[apart["url"]]]
-    assert "Kept apart by the editor" in (demo_issue / "report.html").read_text(encoding="utf-8")
+    report_page = (demo_issue / "report.html").read_text(encoding="utf-8")
+    assert "Kept apart by the editor" in report_page and "## Keep apart</code> in the day" in report_page
 
 
 def test_rebuilding_the_same_date_is_idempotent(demo: Path, demo_issue: Path) -> None:
