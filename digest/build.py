@@ -26,7 +26,7 @@ from .ingest import ingest
 from .lock import publish_lock, publish_lock_path
 from .models import FeedFailure, Issue, Item, Stats
 from .normalize import Normalized, canonical_url
-from .notes import Notes, apart_groups, load_notes
+from .notes import KEEP_APART, SAME_STORY, Notes, link_groups, load_notes
 from .publish import publish
 from .render import Rendered, render_issue
 from .store import Store
@@ -177,9 +177,9 @@ def build_issue(
         why = "see the errors above" if stats.feeds_failed else "every feed is empty or filtered out"
         raise BuildError(f"nothing to build: no source returned any item ({why})")
     notes = notes_for(config, issue_date)
-    apart = kept_apart(notes, items)
+    apart, together = linked(notes, items, KEEP_APART), linked(notes, items, SAME_STORY)
     settings = dedup_settings(config)
-    stories = dedup(items, settings, apart)
+    stories = dedup(items, settings, apart, together)
     since = (issue_date - timedelta(days=config.dedup.memory_days)).isoformat()
     earlier = store.published_before(issue_date.isoformat(), since)
     published = already_published(stories, earlier, settings) if earlier else set()
@@ -247,21 +247,23 @@ def _log_left_out(what: str, reasons: dict[str, int], found: int | None = None) 
         log.info("left out %d%s %s: %s", left, of, what, why)
 
 
-def kept_apart(notes: Notes, items: list[Item]) -> list[list[str]]:
-    """The ids of each group of takes that the notes' ``Keep apart`` block names by their
-    links (compared in canonical form, as items keep theirs). A link that no item of the
-    day has is named in a warning: a typo there would keep nothing apart."""
+def linked(notes: Notes, items: list[Item], heading: str) -> list[list[str]]:
+    """The ids of each group of takes that the notes' ``Keep apart`` or ``Same story``
+    block (``heading``) names by their links (compared in canonical form, as items keep
+    theirs). A link that no item of the day has is named in a warning: a typo there would
+    correct nothing."""
     ids_of: dict[str, list[str]] = {}
     for item in items:
         if item.url:
             ids_of.setdefault(item.url, []).append(item.id)
     groups = []
-    for urls in apart_groups(notes):
+    for urls in link_groups(notes, heading):
         group = []
         for url in urls:
             found = ids_of.get(canonical_url(url), [])
             if not found:
-                log.warning("'Keep apart' in the notes names %s, which no item of the day links to", url)
+                where = heading.capitalize()
+                log.warning("'%s' in the notes names %s, which no item of the day links to", where, url)
             group += found
         if group:
             groups.append(group)

@@ -19,11 +19,13 @@ editor writes: paragraphs, ``-``/``*``/``+`` bullets, numbered lists, ``###`` su
 ``**bold**``, ``*italic*``, `` `code` `` and links, in the file's order. Raw HTML is shown as
 text, and only http(s) and mailto links are links: any other is shown as its text.
 
-Three headings are special: ``Intro`` replaces the issue's intro paragraph at the top,
-``Poll`` is shown as a poll: its paragraph is the question, its bullets the answers
-(reply links when the newsletter has a reply address), and ``Keep apart`` is not shown:
-each of its bullets (or paragraphs) names by their links the takes that make a story of
-their own, which dedup merged with others (``apart_groups``). Text before the first heading is
+Some headings are special: ``Intro`` replaces the issue's intro paragraph at the top,
+and ``Poll`` is shown as a poll: its paragraph is the question, its bullets the answers
+(reply links when the newsletter has a reply address). ``Keep apart`` and ``Same story``
+are not shown: they correct dedup. Each of their bullets (or paragraphs) names takes by
+their links (``link_groups``): under ``Keep apart``, takes that make a story of their
+own, which dedup merged with others; under ``Same story``, takes of one story that it
+left apart. Text before the first heading is
 an untitled block. A missing file, or an empty block, leaves no heading behind.
 """
 
@@ -46,7 +48,7 @@ from .errors import ConfigError
 log = logging.getLogger(__name__)
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 BARE_URL = re.compile(r"https?://[^\s<>\[\]()\"']+", re.IGNORECASE)  # a link written bare, not in Markdown
-KEEP_APART = "keep apart"
+KEEP_APART, SAME_STORY = "keep apart", "same story"  # the headings of the blocks that correct dedup
 # CommonMark without raw HTML (shown as text). Off: "Text\n---" as a heading (a rule
 # under a paragraph is not a block's heading) and indented code (an indented line in
 # notes is a paragraph). Every link parses, so that one which may not be a link (a
@@ -102,9 +104,14 @@ class NoteBlock:
         return self.title.strip().lower() == "poll"
 
     @property
-    def keeps_apart(self) -> bool:
-        """Whether the block lists takes to keep apart (its heading is "Keep apart")."""
-        return " ".join(self.title.lower().split()) == KEEP_APART
+    def heading(self) -> str:
+        """The title as headings are compared: lower case, single spaces."""
+        return " ".join(self.title.lower().split())
+
+    @property
+    def corrects_dedup(self) -> bool:
+        """Whether the block is for dedup, not for readers ("Keep apart", "Same story")."""
+        return self.heading in (KEEP_APART, SAME_STORY)
 
     @property
     def paragraphs(self) -> list[Inline]:
@@ -136,13 +143,15 @@ def load_notes(path: Path) -> Notes:
     return parse_notes(text)
 
 
-def apart_groups(notes: Notes) -> list[list[str]]:
-    """The links of each bullet or paragraph of the ``Keep apart`` blocks, in order: the
-    takes each line names form a story of their own. Links may be Markdown links,
-    ``<autolinks>`` or written bare; a line without one is skipped, with a warning."""
+def link_groups(notes: Notes, heading: str) -> list[list[str]]:
+    """The links of each bullet or paragraph of the blocks of ``heading`` (``KEEP_APART``
+    or ``SAME_STORY``), in order. Links may be Markdown links, ``<autolinks>`` or written
+    bare; a line without one (or, under ``Same story``, with one only) is skipped, with a
+    warning."""
     groups = []
+    least = 2 if heading == SAME_STORY else 1
     for block in notes:
-        if not block.keeps_apart:
+        if block.heading != heading:
             continue
         for line in block.lines:
             urls = []
@@ -151,11 +160,12 @@ def apart_groups(notes: Notes) -> list[list[str]]:
                     urls.append(str(token.attrs.get("href", "")))
                 elif token.type == "text":
                     urls += [url.rstrip(".,;:!?") for url in BARE_URL.findall(token.content)]
-            if urls:
-                groups.append(list(dict.fromkeys(urls)))
+            urls = list(dict.fromkeys(urls))
+            if len(urls) >= least:
+                groups.append(urls)
             else:
-                why = "names no link, and keeps nothing apart"
-                log.warning("a line under 'Keep apart' in the notes %s: %.80s", why, line)
+                why = "names no link" if not urls else "names one link only, and joins nothing"
+                log.warning("a line under '%s' in the notes %s: %.80s", block.heading.capitalize(), why, line)
     return groups
 
 

@@ -96,17 +96,20 @@ def test_five_takes_become_one_lead_story(demo_issue: Path) -> None:
     assert LEAD_TITLE in text and "Also covered by" in text
 
 
-def test_a_take_the_editor_keeps_apart_becomes_a_story_of_its_own(
+def test_the_editor_keeps_a_take_apart_and_joins_two_stories_in_the_notes(
     demo: Path, demo_issue: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     before = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
+    found = json.loads((demo_issue / "dedup.json").read_text(encoding="utf-8"))["totals"]["stories"]
     lead = next(s for section in before["sections"] for s in section["stories"] if s["title"] == LEAD_TITLE)
     apart = lead["items"][-1]
+    one, other = [s["url"] for section in before["sections"] for s in section["stories"] if s is not lead][:2]
     notes = demo / "notes" / f"{DEMO_DATE}.md"
     # the link as an editor may paste it: with a tracking parameter; and one with a typo
     notes.write_text(
         notes.read_text(encoding="utf-8")
-        + f"\n## Keep apart\n- [{apart['title']}]({apart['url']}?utm_source=share)\n- https://nowhere.example/typo\n",
+        + f"\n## Keep apart\n- [{apart['title']}]({apart['url']}?utm_source=share)\n- https://nowhere.example/typo\n"
+        + f"\n## Same story\n- {one} and {other}\n",
         encoding="utf-8",
     )
     with caplog.at_level(logging.WARNING, logger="digest.build"):
@@ -117,15 +120,21 @@ def test_a_take_the_editor_keeps_apart_becomes_a_story_of_its_own(
     lead = next(s for s in stories if s["title"] == LEAD_TITLE)
     assert len(lead["items"]) == 4 and apart["url"] not in [i["url"] for i in lead["items"]]
     assert [[i["url"] for i in s["items"]] for s in stories if s["url"] == apart["url"]] == [[apart["url"]]]
+    [joined] = [s for s in stories if one in {i["url"] for i in s["items"]}]
+    assert {i["url"] for i in joined["items"]} == {one, other}
     [warning] = [r.getMessage() for r in caplog.records if "Keep apart" in r.getMessage()]
     assert "https://nowhere.example/typo" in warning and "no item of the day" in warning
     html = (demo_issue / "index.html").read_text(encoding="utf-8")
     text = (demo_issue / "issue.txt").read_text(encoding="utf-8")
-    assert "Keep apart" not in html and "Keep apart" not in text and "nowhere.example" not in html
+    for shown in (html, text):
+        assert "Keep apart" not in shown and "Same story" not in shown and "nowhere.example" not in shown
     dedup = json.loads((demo_issue / "dedup.json").read_text(encoding="utf-8"))
     assert [[i["url"] for i in group] for group in dedup["kept_apart"]] == [[apart["url"]]]
+    # one story more (the take kept apart), one fewer (the two joined)
+    assert dedup["totals"]["links"]["editor"] == 1 and dedup["totals"]["stories"] == found
     report_page = (demo_issue / "report.html").read_text(encoding="utf-8")
-    assert "Kept apart by the editor" in report_page and "## Keep apart</code> in the day" in report_page
+    assert "Kept apart by the editor" in report_page
+    assert "<code>## Same story</code> (a link of each" in report_page
 
 
 def test_rebuilding_the_same_date_is_idempotent(demo: Path, demo_issue: Path) -> None:

@@ -142,6 +142,21 @@ def test_takes_the_editor_keeps_apart_join_no_take_outside_their_group(backgroun
     assert facts == [[five]]
 
 
+def test_takes_the_editor_calls_one_story_become_one_unless_kept_apart(background, caplog):
+    deal = load("deal.jsonl")
+    alone = [dedup(background)[k].items[0].id for k in (0, 1)]  # two unrelated stories
+    stories = dedup(deal + background, together=[[alone[0], alone[1], "unknown-id"], ["deal-1", alone[0]]])
+    assert together(stories, [*alone, *[i.id for i in deal]])
+    story = next(s for s in stories if alone[0] in {i.id for i in s.items})
+    editor = [(link.a, link.b) for link in story.links if link.layer == "editor"]
+    assert editor == [(alone[0], alone[1]), ("deal-1", alone[0])]
+    assert report(stories)["totals"]["links"]["editor"] == 2
+    joins = [["deal-1", "deal-2"], [alone[0], alone[1]]]
+    stories = dedup(deal + background, apart=[["deal-1"]], together=joins)
+    assert not together(stories, ["deal-1", "deal-2"]) and together(stories, alone)
+    assert "kept apart, and not joined" in caplog.text
+
+
 def test_the_editor_keeps_apart_even_items_of_one_title_or_text(background):
     # two outlets' weekly columns of one title, and a syndicated copy, are joined by
     # the same-item and same-text layers unless the editor keeps one apart

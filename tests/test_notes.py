@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 from test_render import NOTES, _block, _links, _Tags, make_config, make_issue, not_in_order
 
-from digest.notes import apart_groups, inline_html, inline_text, parse_notes
+from digest.notes import KEEP_APART, SAME_STORY, inline_html, inline_text, link_groups, parse_notes
 from digest.render import render_issue
 
 MARKDOWN = """\
@@ -224,27 +224,35 @@ def test_no_notes_and_no_lead_leave_no_block() -> None:
     assert "block-notes" not in only_intro.html and "Hi." in only_intro.html
 
 
-def test_keep_apart_lists_links_for_dedup_and_is_not_shown(caplog: pytest.LogCaptureFixture) -> None:
+def test_keep_apart_and_same_story_list_links_for_dedup_and_are_not_shown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     notes = parse_notes(
         "## What we think\nSee [the filing](https://sec.example/f).\n\n"
         "## Keep  apart\n"
         "- [Clipwise launches](https://a.example/clip) and https://b.example/clip?id=1.\n"
         "- <https://c.example/spot>\n"
         "- the one about chips\n\n"
-        "https://d.example/x, https://d.example/x\n"
+        "https://d.example/x, https://d.example/x\n\n"
+        "## Same story\n"
+        "- https://e.example/1 https://f.example/2\n"
+        "- https://g.example/alone\n"
     )
-    assert [block.keeps_apart for block in notes] == [False, True]
+    assert [block.corrects_dedup for block in notes] == [False, True, True]
     with caplog.at_level(logging.WARNING, logger="digest.notes"):
-        groups = apart_groups(notes)
-    assert groups == [
+        apart, together = link_groups(notes, KEEP_APART), link_groups(notes, SAME_STORY)
+    assert apart == [
         ["https://a.example/clip", "https://b.example/clip?id=1"],
         ["https://c.example/spot"],
         ["https://d.example/x"],
     ]
+    assert together == [["https://e.example/1", "https://f.example/2"]]
     assert [r.getMessage() for r in caplog.records] == [
-        "a line under 'Keep apart' in the notes names no link, and keeps nothing apart: the one about chips"
+        "a line under 'Keep apart' in the notes names no link: the one about chips",
+        "a line under 'Same story' in the notes names one link only, and joins nothing: https://g.example/alone",
     ]
     rendered = render_issue(make_issue(), make_config(), notes)
     assert "the filing" in rendered.html and "What we think" in rendered.text
     for shown in (rendered.html, rendered.text):
-        assert "Keep" not in shown and "a.example" not in shown and "Clipwise" not in shown
+        for hidden in ("Keep", "Same story", "a.example", "Clipwise", "https://e.example"):
+            assert hidden not in shown

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from ..models import Item, Link, Story
+from .cluster import UnionFind
 from .engine import Params, cluster, collector_paused
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,13 +74,18 @@ def _stories(items: Sequence[Item], labels: list[int], links: list[Link]) -> lis
 
 
 def dedup(
-    items: Sequence[Item], settings: DedupSettings = DedupSettings(), apart: Iterable[Iterable[str]] = ()
+    items: Sequence[Item],
+    settings: DedupSettings = DedupSettings(),
+    apart: Iterable[Iterable[str]] = (),
+    together: Iterable[Iterable[str]] = (),
 ) -> list[Story]:
     """Group ``items`` into stories: every item in exactly one, stories in input order of
     their first item, each story's items in display order, with the links that joined them.
 
-    ``apart``: groups of item ids the editor keeps apart: the items of a group join no
-    item outside it (they may join each other). An id in two groups counts in the first."""
+    The editor's corrections, as groups of item ids: each group of ``apart`` joins no
+    item outside it (its items may join each other; an id in two groups counts in the
+    first); the stories of the items of each group of ``together`` become one, unless
+    ``apart`` keeps them apart (then a warning says so). Unknown ids are ignored."""
     fence = {}
     for number, group in enumerate(apart, start=1):
         for item_id in group:
@@ -84,7 +93,33 @@ def dedup(
     fences = [fence.get(item.id, 0) for item in items] if fence else []
     with collector_paused():
         labels, links = cluster(items, settings.params(), fences)
+        if together:
+            labels = _joined(items, labels, links, fence, together)
         return _stories(items, labels, links)
+
+
+def _joined(
+    items: Sequence[Item],
+    labels: list[int],
+    links: list[Link],
+    fence: dict[str, int],
+    together: Iterable[Iterable[str]],
+) -> list[int]:
+    """``labels`` with the stories of each group of ``together`` made one (a link of layer
+    "editor" for each join), save those that ``fence`` keeps apart."""
+    uf = UnionFind(len(items))
+    for k, label in enumerate(labels):
+        uf.union(k, label)
+    position = {item.id: k for k, item in enumerate(items)}
+    for group in together:
+        present = [i for i in dict.fromkeys(group) if i in position]
+        for other in present[1:]:
+            a, b = position[present[0]], position[other]
+            if fence.get(present[0], 0) != fence.get(other, 0):
+                log.warning("kept apart, and not joined: %.60s / %.60s", items[a].title, items[b].title)
+            elif uf.union(a, b):
+                links.append(Link(items[a].id, items[b].id, "editor", 1.0, ()))
+    return [uf.find(k) for k in range(len(items))]
 
 
 def already_published(
