@@ -25,8 +25,8 @@ and ``Poll`` is shown as a poll: its paragraph is the question, its bullets the 
 are not shown: they correct dedup. Each of their bullets (or paragraphs) names takes by
 their links (``link_groups``): under ``Keep apart``, takes that make a story of their
 own, which dedup merged with others; under ``Same story``, takes of one story that it
-left apart. Text before the first heading is
-an untitled block. A missing file, or an empty block, leaves no heading behind.
+left apart. Text before the first heading is an untitled block. A missing file, or an
+empty block, leaves no heading behind.
 """
 
 from __future__ import annotations
