@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from .config import Config
 from .curate import curate
@@ -24,7 +25,7 @@ from .errors import BuildError, ConfigError, NothingNew
 from .fetch import Fetched, fetch_all
 from .ingest import ingest
 from .lock import publish_lock, publish_lock_path
-from .models import FeedFailure, Issue, Item, Stats
+from .models import FeedFailure, Issue, Item, Stats, Story
 from .normalize import Normalized, canonical_url
 from .notes import KEEP_APART, SAME_STORY, Notes, link_groups, load_notes
 from .publish import publish
@@ -183,6 +184,7 @@ def build_issue(
     since = (issue_date - timedelta(days=config.dedup.memory_days)).isoformat()
     earlier = store.published_before(issue_date.isoformat(), since)
     published = already_published(stories, earlier, settings) if earlier else set()
+    published -= _new_kept_apart(stories, apart, earlier)
     day = issue_date.isoformat()
     # one build at a time from the number it peeks at to the folder in place: two builds
     # at once (cron and a preview) would publish the same number, or half-write one folder
@@ -247,27 +249,50 @@ def _log_left_out(what: str, reasons: dict[str, int], found: int | None = None) 
         log.info("left out %d%s %s: %s", left, of, what, why)
 
 
+def _new_kept_apart(stories: list[Story], apart: list[list[str]], earlier: list[Item]) -> set[str]:
+    """Ids of the stories holding a take the notes keep apart that no earlier issue
+    published itself (same link or GUID): the editor says it tells another event than
+    the takes it looked like, so it is not a repeat of theirs either."""
+    fenced = {item_id for group in apart for item_id in group}
+    told = {item.url for item in earlier if item.url} | {item.guid for item in earlier if item.guid}
+
+    def new(item: Item) -> bool:
+        return item.id in fenced and item.url not in told and (not item.guid or item.guid not in told)
+
+    return {story.id for story in stories if any(new(item) for item in story.items)}
+
+
 def linked(notes: Notes, items: list[Item], heading: str) -> list[list[str]]:
     """The ids of each group of takes that the notes' ``Keep apart`` or ``Same story``
     block (``heading``) names by their links (compared in canonical form, as items keep
     theirs). A link that no item of the day has is named in a warning: a typo there would
     correct nothing."""
     ids_of: dict[str, list[str]] = {}
+    loosely: dict[str, list[str]] = {}  # a link as editors may mistype it: http, www., a slash
     for item in items:
         if item.url:
             ids_of.setdefault(item.url, []).append(item.id)
+            loosely.setdefault(_loose(item.url), []).append(item.id)
     groups = []
     for urls in link_groups(notes, heading):
         group = []
         for url in urls:
-            found = ids_of.get(canonical_url(url), [])
+            canonical = canonical_url(url)
+            found = ids_of.get(canonical) or (loosely.get(_loose(canonical), []) if canonical else [])
             if not found:
                 where = heading.capitalize()
-                log.warning("'%s' in the notes names %s, which no item of the day links to", where, url)
+                log.warning("'%s' in the notes names %.200s, which no item of the day links to", where, url)
             group += found
         if group:
             groups.append(group)
     return groups
+
+
+def _loose(url: str) -> str:
+    """A canonical ``url`` without what sites serve alike and editors get wrong: the
+    scheme, a leading "www." and a trailing slash."""
+    parts = urlsplit(url)
+    return f"{parts.netloc.removeprefix('www.')}{parts.path.rstrip('/')}?{parts.query}"
 
 
 def notes_for(config: Config, issue_date: date) -> Notes:

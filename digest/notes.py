@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 BARE_URL = re.compile(r"https?://[^\s<>\[\]()\"']+", re.IGNORECASE)  # a link written bare, not in Markdown
 KEEP_APART, SAME_STORY = "keep apart", "same story"  # the headings of the blocks that correct dedup
+DEDUP_HEADINGS = (KEEP_APART, SAME_STORY)
+URL_END = ".,;:!?\u201d\u2019\u00bb\u2026"  # punctuation after a bare link, not part of it
 # CommonMark without raw HTML (shown as text). Off: "Text\n---" as a heading (a rule
 # under a paragraph is not a block's heading) and indented code (an indented line in
 # notes is a paragraph). Every link parses, so that one which may not be a link (a
@@ -105,13 +107,14 @@ class NoteBlock:
 
     @property
     def heading(self) -> str:
-        """The title as headings are compared: lower case, single spaces."""
-        return " ".join(self.title.lower().split())
+        """The title as headings are compared: lower-case words, no punctuation
+        ("Keep apart:", "KEEP-APART" and "Keep  apart" are "keep apart")."""
+        return heading_key(self.title)
 
     @property
     def corrects_dedup(self) -> bool:
         """Whether the block is for dedup, not for readers ("Keep apart", "Same story")."""
-        return self.heading in (KEEP_APART, SAME_STORY)
+        return self.heading in DEDUP_HEADINGS
 
     @property
     def paragraphs(self) -> list[Inline]:
@@ -143,6 +146,20 @@ def load_notes(path: Path) -> Notes:
     return parse_notes(text)
 
 
+def heading_key(title: str) -> str:
+    """``title`` as headings are compared: its lower-case words, single spaces."""
+    return " ".join(re.findall(r"[^\W_]+", title.lower()))
+
+
+def _near_miss(text: str) -> bool:
+    """Whether ``text`` looks like a heading of a block that corrects dedup, but is
+    not one: its block would be shown to every reader."""
+    key = heading_key(text)
+    if key in DEDUP_HEADINGS or len(key.split()) > 5:  # a sentence that uses the words
+        return False
+    return bool(re.search(r"\bkeep apart|\bsame stor", key))
+
+
 def link_groups(notes: Notes, heading: str) -> list[list[str]]:
     """The links of each bullet or paragraph of the blocks of ``heading`` (``KEEP_APART``
     or ``SAME_STORY``), in order. Links may be Markdown links, ``<autolinks>`` or written
@@ -153,13 +170,13 @@ def link_groups(notes: Notes, heading: str) -> list[list[str]]:
     for block in notes:
         if block.heading != heading:
             continue
-        for line in block.lines:
+        for line in _link_lines(block, split=heading == KEEP_APART):
             urls = []
             for token in line.tokens:
                 if token.type == "link_open":
                     urls.append(str(token.attrs.get("href", "")))
                 elif token.type == "text":
-                    urls += [url.rstrip(".,;:!?") for url in BARE_URL.findall(token.content)]
+                    urls += [url.rstrip(URL_END) for url in BARE_URL.findall(token.content)]
             urls = list(dict.fromkeys(urls))
             if len(urls) >= least:
                 groups.append(urls)
@@ -167,6 +184,27 @@ def link_groups(notes: Notes, heading: str) -> list[list[str]]:
                 why = "names no link" if not urls else "names one link only, and joins nothing"
                 log.warning("a line under '%s' in the notes %s: %.80s", block.heading.capitalize(), why, line)
     return groups
+
+
+def _link_lines(block: NoteBlock, split: bool) -> list[Inline]:
+    """The block's lines as ``link_groups`` reads them: each list item whole; a
+    paragraph whole, or (``split``, under ``Keep apart``) one line of it at a time: links
+    written one a line, without bullets, keep each its take apart."""
+    lines: list[Inline] = []
+    for part in block.parts:
+        if not split or part.kind in ("bullets", "numbered"):
+            lines += part.items
+            continue
+        for inline in part.items:
+            current: list[Token] = []
+            for token in [*inline.tokens, Token("softbreak", "br", 0)]:
+                if token.type != "softbreak":
+                    current.append(token)
+                elif current:
+                    source = "".join(t.content for t in current)
+                    lines.append(Inline(source, current))
+                    current = []
+    return lines
 
 
 def parse_notes(text: str) -> Notes:
@@ -186,15 +224,30 @@ def parse_notes(text: str) -> Notes:
         elif token.type in ("inline", "fence"):
             inline = _inline(token)
             opener = tokens[at - 1] if at else token
-            if not items and opener.type == "heading_open" and opener.tag in ("h1", "h2"):
-                blocks.append(NoteBlock(inline_text(inline)))
+            title = inline_text(inline) if opener.type == "heading_open" else ""
+            special = heading_key(title) in DEDUP_HEADINGS  # at any level: never shown
+            if not items and opener.type == "heading_open" and (opener.tag in ("h1", "h2") or special):
+                blocks.append(NoteBlock(title))
             elif items:
                 _add_to_item(parts[-1], items, inline)
             elif inline.tokens:
                 parts.append(NotePart("heading" if opener.type == "heading_open" else "paragraph", [inline]))
     for block in blocks:
         block.parts = [part for part in block.parts if part.items]
+        if block.parts:
+            _warn_if_meant_for_dedup(block)
     return [block for block in blocks if block.parts]
+
+
+def _warn_if_meant_for_dedup(block: NoteBlock) -> None:
+    """Warn when a block that readers will see looks meant to correct dedup: a heading
+    near "Keep apart" or "Same story" ("Keep apart (dedup)", "Same stories"), or such a
+    line written as a paragraph rather than a heading."""
+    lines = [inline_text(p.text) for p in block.parts if p.kind in ("paragraph", "heading")]
+    for text in [block.title, *lines]:
+        if _near_miss(text) or (text != block.title and heading_key(text) in DEDUP_HEADINGS):
+            why = "only a heading 'Keep apart' or 'Same story' corrects dedup and is hidden"
+            log.warning("'%.60s' in the notes is shown to readers: %s", text, why)
 
 
 def _inline(token: Token) -> Inline:

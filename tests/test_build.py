@@ -137,6 +137,35 @@ def test_the_editor_keeps_a_take_apart_and_joins_two_stories_in_the_notes(
     assert "<code>## Same story</code> (a link of each" in report_page
 
 
+def test_a_take_kept_apart_is_not_left_out_as_a_repeat_of_what_it_looked_like(
+    demo: Path, demo_issue: Path
+) -> None:
+    # the next day a new article that dedup takes for a retelling of the 14th's lead
+    url = "https://circuitdaily.example/news/scale-ai-ceo-wang-joins-meta"
+    feed = demo / "feeds" / "circuit-daily.xml"
+    new = f"""<item>
+      <title>Scale AI CEO Alexandr Wang to join Meta after $14 billion investment closes</title>
+      <link>{url}</link>
+      <guid isPermaLink="false">circuitdaily-9001</guid>
+      <pubDate>Sun, 15 Jun 2025 06:00:00 GMT</pubDate>
+      <description>Meta finalized its investment of more than $10 billion in Scale AI, the startup
+      providing labeled data to companies building AI models; Scale CEO Alexandr Wang will
+      join Meta to lead a new superintelligence lab.</description>
+    </item>
+    <item>"""
+    feed.write_text(feed.read_text(encoding="utf-8").replace("<item>", new, 1), encoding="utf-8")
+
+    code, _, err = build(demo / "sources.yaml", "--date", "2025-06-15")
+    assert code == 3 and "none new" in err  # the new take was left out as "already published"
+    (demo / "notes" / "2025-06-15.md").write_text(f"## Keep apart\n- {url}\n", encoding="utf-8")
+    code, _, err = build(demo / "sources.yaml", "--date", "2025-06-15")
+    assert code == 0, err
+    issue = json.loads((demo / "out" / "2025-06-15" / "issue.json").read_text(encoding="utf-8"))
+    # the take kept apart is shown; what the 14th published stays left out
+    stories = [s for section in issue["sections"] for s in section["stories"]]
+    assert [[i["url"] for i in s["items"]] for s in stories] == [[url]]
+
+
 def test_rebuilding_the_same_date_is_idempotent(demo: Path, demo_issue: Path) -> None:
     first = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
     code, _, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
@@ -467,3 +496,24 @@ def test_the_feed_keeps_the_newest_fifty_issues_and_the_archive_all(tmp_path: Pa
     assert FEED_ISSUES == 50 and titles == [f"Issue {day}" for day in range(60, 10, -1)]
     archive = (out / "index.html").read_text(encoding="utf-8")
     assert "Issue 1<" in archive and "Issue 60<" in archive  # the page keeps every issue
+
+
+def test_notes_links_match_the_day_s_items_as_an_editor_writes_them(caplog: pytest.LogCaptureFixture) -> None:
+    from digest.build import linked
+    from digest.models import Item
+    from digest.notes import KEEP_APART, parse_notes
+
+    items = [
+        Item(id="a", title="A", url="https://news.example/a/", source="One"),
+        Item(id="b", title="B", url="https://www.blog.example/b", source="Two"),
+        Item(id="c", title="C", url="https://wire.example/c?id=7", source="Three"),
+    ]
+    notes = parse_notes(
+        "## Keep apart\n- http://news.example/a\n- https://blog.example/b/\n"
+        "- https://wire.example/c?id=7&utm_source=mail#top\n- https://wire.example/c?id=8\n"
+    )
+    with caplog.at_level(logging.WARNING, logger="digest.build"):
+        assert linked(notes, items, KEEP_APART) == [["a"], ["b"], ["c"]]
+    assert [r.getMessage() for r in caplog.records] == [
+        "'Keep apart' in the notes names https://wire.example/c?id=8, which no item of the day links to"
+    ]

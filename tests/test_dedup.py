@@ -155,6 +155,9 @@ def test_takes_the_editor_calls_one_story_become_one_unless_kept_apart(backgroun
     stories = dedup(deal + background, apart=[["deal-1"]], together=joins)
     assert not together(stories, ["deal-1", "deal-2"]) and together(stories, alone)
     assert "kept apart, and not joined" in caplog.text
+    # the takes of a line not kept apart still join, whichever comes first
+    stories = dedup(deal + background, apart=[["deal-1"]], together=[["deal-1", *alone]])
+    assert together(stories, alone) and not together(stories, ["deal-1", alone[0]])
 
 
 def test_the_editor_keeps_apart_even_items_of_one_title_or_text(background):

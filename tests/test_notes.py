@@ -256,3 +256,37 @@ def test_keep_apart_and_same_story_list_links_for_dedup_and_are_not_shown(
     for shown in (rendered.html, rendered.text):
         for hidden in ("Keep", "Same story", "a.example", "Clipwise", "https://e.example"):
             assert hidden not in shown
+
+
+def test_a_dedup_heading_is_known_by_its_words_and_a_near_miss_is_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for heading in ("## Keep apart:", "### Keep apart", "## Keep-apart", "# KEEP APART.", "## *Same story*"):
+        [block] = parse_notes(f"{heading}\n- https://a.example/x https://b.example/y\n")
+        assert block.corrects_dedup, heading
+    with caplog.at_level(logging.WARNING, logger="digest.notes"):
+        notes = parse_notes(
+            "## Keep apart (dedup)\n- https://a.example/x\n\n## Same stories\n- https://b.example/y\n\n"
+            "## What we think\nKeep apart\n\n- https://c.example/z\n"
+        )
+    assert not any(block.corrects_dedup for block in notes)
+    shown = [r.getMessage().split("'")[1] for r in caplog.records]
+    assert shown == ["Keep apart (dedup)", "Same stories", "Keep apart"]
+    assert all("is shown to readers" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    parse_notes("## What we think\nWe keep apart what is different, and the same story once.\n")
+    assert caplog.records == []  # a sentence using the words is no near miss
+
+
+def test_links_under_keep_apart_one_a_line_and_before_quotes_or_an_ellipsis() -> None:
+    notes = parse_notes(
+        "## Keep apart\nhttps://a.example/x\nhttps://b.example/y\u2026\n\n"
+        "- \u201chttps://c.example/z\u201d and https://d.example/w\u2019\n\n"
+        "## Same story\nhttps://e.example/1\nhttps://f.example/2\n"
+    )
+    assert link_groups(notes, KEEP_APART) == [
+        ["https://a.example/x"],
+        ["https://b.example/y"],
+        ["https://c.example/z", "https://d.example/w"],
+    ]
+    assert link_groups(notes, SAME_STORY) == [["https://e.example/1", "https://f.example/2"]]

@@ -112,13 +112,18 @@ def _joined(
         uf.union(k, label)
     position = {item.id: k for k, item in enumerate(items)}
     for group in together:
-        present = [i for i in dict.fromkeys(group) if i in position]
-        for other in present[1:]:
-            a, b = position[present[0]], position[other]
-            if fence.get(present[0], 0) != fence.get(other, 0):
-                log.warning("kept apart, and not joined: %.60s / %.60s", items[a].title, items[b].title)
-            elif uf.union(a, b):
-                links.append(Link(items[a].id, items[b].id, "editor", 1.0, ()))
+        by_fence: dict[int, list[str]] = {}  # the takes of one fence join; no take joins another fence
+        for i in dict.fromkeys(group):
+            if i in position:
+                by_fence.setdefault(fence.get(i, 0), []).append(i)
+        if len(by_fence) > 1:
+            firsts = [items[position[ids[0]]].title for ids in by_fence.values()]
+            log.warning("kept apart, and not joined: %s", " / ".join(f"{t:.60}" for t in firsts))
+        for ids in by_fence.values():
+            for other in ids[1:]:
+                a, b = position[ids[0]], position[other]
+                if uf.union(a, b):
+                    links.append(Link(items[a].id, items[b].id, "editor", 1.0, ()))
     return [uf.find(k) for k in range(len(items))]
 
 
