@@ -178,7 +178,8 @@ def build_issue(
         why = "see the errors above" if stats.feeds_failed else "every feed is empty or filtered out"
         raise BuildError(f"nothing to build: no source returned any item ({why})")
     notes = notes_for(config, issue_date)
-    apart, together = linked(notes, items, KEEP_APART), linked(notes, items, SAME_STORY)
+    apart, unknown = linked(notes, items, KEEP_APART)
+    together, unknown_too = linked(notes, items, SAME_STORY)
     settings = dedup_settings(config)
     stories = dedup(items, settings, apart, together)
     since = (issue_date - timedelta(days=config.dedup.memory_days)).isoformat()
@@ -205,7 +206,9 @@ def build_issue(
                 store.issue_number(day, day, draft)  # the number peeked at: no other build ran meanwhile
                 store.record_issue(number, issue.title, issue.stories)
 
-        folder = publish(issue, rendered, report(stories, apart), config, out, before_swap=record)
+        folder = publish(
+            issue, rendered, report(stories, apart, unknown + unknown_too), config, out, before_swap=record
+        )
     return Built(issue, rendered, folder)
 
 
@@ -262,18 +265,18 @@ def _new_kept_apart(stories: list[Story], apart: list[list[str]], earlier: list[
     return {story.id for story in stories if any(new(item) for item in story.items)}
 
 
-def linked(notes: Notes, items: list[Item], heading: str) -> list[list[str]]:
+def linked(notes: Notes, items: list[Item], heading: str) -> tuple[list[list[str]], list[str]]:
     """The ids of each group of takes that the notes' ``Keep apart`` or ``Same story``
     block (``heading``) names by their links (compared in canonical form, as items keep
-    theirs). A link that no item of the day has is named in a warning: a typo there would
-    correct nothing."""
+    theirs), and the links that no item of the day has: a typo there would correct
+    nothing, so each is named in a warning (and in the report)."""
     ids_of: dict[str, list[str]] = {}
     loosely: dict[str, list[str]] = {}  # a link as editors may mistype it: http, www., a slash
     for item in items:
         if item.url:
             ids_of.setdefault(item.url, []).append(item.id)
             loosely.setdefault(_loose(item.url), []).append(item.id)
-    groups = []
+    groups, unknown = [], []
     for urls in link_groups(notes, heading):
         group = []
         for url in urls:
@@ -282,10 +285,11 @@ def linked(notes: Notes, items: list[Item], heading: str) -> list[list[str]]:
             if not found:
                 where = heading.capitalize()
                 log.warning("'%s' in the notes names %.200s, which no item of the day links to", where, url)
+                unknown.append(url[:200])
             group += found
         if group:
             groups.append(group)
-    return groups
+    return groups, unknown
 
 
 def _loose(url: str) -> str:

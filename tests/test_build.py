@@ -130,10 +130,12 @@ def test_the_editor_keeps_a_take_apart_and_joins_two_stories_in_the_notes(
         assert "Keep apart" not in shown and "Same story" not in shown and "nowhere.example" not in shown
     dedup = json.loads((demo_issue / "dedup.json").read_text(encoding="utf-8"))
     assert [[i["url"] for i in group] for group in dedup["kept_apart"]] == [[apart["url"]]]
+    assert dedup["unknown_links"] == ["https://nowhere.example/typo"]
     # one story more (the take kept apart), one fewer (the two joined)
     assert dedup["totals"]["links"]["editor"] == 1 and dedup["totals"]["stories"] == found
     report_page = (demo_issue / "report.html").read_text(encoding="utf-8")
     assert "Kept apart by the editor" in report_page
+    assert "<li><code>https://nowhere.example/typo</code></li>" in report_page
     assert "<code>## Same story</code> (a link of each" in report_page
 
 
@@ -513,7 +515,7 @@ def test_notes_links_match_the_day_s_items_as_an_editor_writes_them(caplog: pyte
         "- https://wire.example/c?id=7&utm_source=mail#top\n- https://wire.example/c?id=8\n"
     )
     with caplog.at_level(logging.WARNING, logger="digest.build"):
-        assert linked(notes, items, KEEP_APART) == [["a"], ["b"], ["c"]]
+        assert linked(notes, items, KEEP_APART) == ([["a"], ["b"], ["c"]], ["https://wire.example/c?id=8"])
     assert [r.getMessage() for r in caplog.records] == [
         "'Keep apart' in the notes names https://wire.example/c?id=8, which no item of the day links to"
     ]

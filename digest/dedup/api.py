@@ -156,10 +156,12 @@ def already_published(
     return retold
 
 
-def report(stories: Sequence[Story], apart: Iterable[Iterable[str]] = ()) -> dict:
+def report(
+    stories: Sequence[Story], apart: Iterable[Iterable[str]] = (), unknown: Sequence[str] = ()
+) -> dict:
     """JSON-able facts for dedup.json: each merged story, its items and links, and totals;
-    and the takes kept apart (``apart``, groups of item ids, as given to ``dedup``), each
-    with the story it is in."""
+    the takes kept apart (``apart``, groups of item ids, as given to ``dedup``), each with
+    the story it is in; and the links of the editor's corrections that named no item."""
     merged = [s for s in stories if len(s.items) > 1]
     where = {item.id: (item, story.id) for story in stories for item in story.items}
     kept = [
@@ -180,6 +182,7 @@ def report(stories: Sequence[Story], apart: Iterable[Iterable[str]] = ()) -> dic
         },
         "stories": [_story_facts(s) for s in merged],
         "kept_apart": kept,
+        "unknown_links": list(unknown),
     }
 
 
