@@ -215,7 +215,53 @@ def test_issue_page_opened_directly_reloads_itself(preview: Preview, site: Path,
     expect(page.locator("body")).to_contain_text("Notes version two")
 
 
+def test_warnings_of_a_build_show_on_the_page_as_text(preview: Preview, site: Path, page: Page) -> None:
+    page.goto(preview.url)
+    expect(page.frame_locator("#desktop").locator("body")).to_contain_text("Notes version one")
+    expect(page.locator("#warnings")).to_be_hidden()
+    notes = site.parent / "notes" / f"{DAY}.md"
+    notes.write_text("## Keep apart\n- https://nowhere.example/typo\n- <b>bold</b> and no link\n", "utf-8")
+    warnings = page.locator("#warnings")
+    expect(warnings).to_contain_text("2 warnings from the last build")
+    expect(warnings).to_contain_text("names no link: <b>bold</b> and no link")  # as text, not markup
+    expect(warnings).to_contain_text("https://nowhere.example/typo, which no item of the day links to")
+    assert warnings.locator("b").count() == 0
+    notes.write_text("## What we think\nNotes version two.\n", "utf-8")
+    expect(warnings).to_be_hidden()
+    expect(page.frame_locator("#desktop").locator("body")).to_contain_text("Notes version two")
+
+
 # -- rebuilding ---------------------------------------------------------------------
+
+
+def test_a_failed_feed_stays_among_the_warnings_of_later_rebuilds(tmp_path: Path) -> None:
+    site = write_site(tmp_path, [{"name": "Gone", "path": "feeds/gone.xml"}])
+    app = Preview(site, site.parent / "out", DAY, port=0).start()
+    try:
+        assert app.wait_ready(30), f"preview not ready: {app.rebuilder.status}"
+        first = app.rebuilder.status
+        gone = [w for w in first.warnings if w.startswith("Gone: ")]
+        assert len(gone) == 1 and first.state == "ok"
+        # a notes edit rebuilds from the items kept, without collecting the feeds again
+        (site.parent / "notes" / f"{DAY}.md").write_text("## What we think\nVersion two.\n", "utf-8")
+        status = wait_status(app, lambda s: s.build > first.build and s.state == "ok")
+        assert [w for w in status.warnings if w.startswith("Gone: ")] == gone
+    finally:
+        app.stop()
+
+
+def test_a_build_s_warnings_are_in_the_status_and_the_page(preview: Preview, site: Path) -> None:
+    assert preview.rebuilder.status.warnings == ()
+    notes = site.parent / "notes" / f"{DAY}.md"
+    notes.write_text("## Same story\n- https://news.example/0 https://nowhere.example/x\n", "utf-8")
+    status = wait_status(preview, lambda s: s.state == "ok" and s.warnings)
+    assert status.warnings == (
+        "'Same story' in the notes names https://nowhere.example/x, which no item of the day links to",
+    )
+    code, body = get(preview, "/")
+    assert code == 200 and b"1 warning from the last build" in body and b"nowhere.example/x" in body
+    notes.write_text("## What we think\nNotes version two.\n", "utf-8")
+    assert wait_status(preview, lambda s: s.state == "ok" and not s.warnings).warnings == ()
 
 
 def test_invalid_config_is_reported_with_line_and_recovers(preview: Preview, site: Path) -> None:

@@ -12,7 +12,8 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from ..store import Store
 from .watch import local_feeds
 
 log = logging.getLogger("digest.preview")
+MAX_WARNINGS = 20  # warnings of one build the page lists (a bad feed may warn per item)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Status:
     slug: str = ""  # the issue folder of the last good build
     seconds: float = 0.0
     reason: str = ""
+    warnings: tuple[str, ...] = ()  # what the last build warned about, as the terminal shows it
 
     def as_json(self) -> dict[str, Any]:
         """The status as sent to the browser."""
@@ -129,19 +132,29 @@ class Rebuilder:
     def _build(self, refetch: bool) -> dict[str, Any]:
         """Build once; the new status fields. Never raises: a failure is a status."""
         started = time.perf_counter()
-        try:
-            slug = self._build_issue(refetch)
-        except DigestError as exc:
-            log.error("build failed: %s", exc)
-            return {"state": "error", "message": str(exc), "seconds": time.perf_counter() - started}
-        except Exception as exc:  # a bug: keep serving, show it
-            message = f"{type(exc).__name__}: {exc}"
-            log.error("build failed: %s", message)
-            log.debug("%s", traceback.format_exc())
-            return {"state": "error", "message": message, "seconds": time.perf_counter() - started}
+        with _warnings_of_this_thread() as logged:
+            try:
+                slug = self._build_issue(refetch)
+            except DigestError as exc:
+                log.error("build failed: %s", exc)
+                failed = {"state": "error", "message": str(exc), "seconds": time.perf_counter() - started}
+                return {**failed, "warnings": self._warnings(logged)}
+            except Exception as exc:  # a bug: keep serving, show it
+                message = f"{type(exc).__name__}: {exc}"
+                log.error("build failed: %s", message)
+                log.debug("%s", traceback.format_exc())
+                failed = {"state": "error", "message": message, "seconds": time.perf_counter() - started}
+                return {**failed, "warnings": self._warnings(logged)}
         seconds = time.perf_counter() - started
         log.info("rebuilt %s in %.2f s (%s)", slug, seconds, self.status.reason)
-        return {"state": "ok", "message": "", "slug": slug, "seconds": seconds}
+        warnings = self._warnings(logged)
+        return {"state": "ok", "message": "", "slug": slug, "seconds": seconds, "warnings": warnings}
+
+    def _warnings(self, logged: list[str]) -> tuple[str, ...]:
+        """What a build warned about: what it logged, and the feeds that failed when they
+        were last collected (a rebuild from the items kept does not collect them again)."""
+        failures = self._collected.stats.feeds_failed if self._collected else []
+        return tuple(dict.fromkeys(logged + [f"{f.source}: {f.error}" for f in failures]))[:MAX_WARNINGS]
 
     def _build_issue(self, refetch: bool) -> str:
         """Load the config, collect if needed, build and publish; the issue's slug."""
@@ -184,3 +197,37 @@ def _describe(reasons: list[str]) -> str:
     unique = list(dict.fromkeys(reasons))
     more = f" and {len(unique) - 1} more" if len(unique) > 1 else ""
     return f"{unique[0]}{more}"
+
+
+class _Collector(logging.Handler):
+    """Keeps the first ``MAX_WARNINGS`` distinct warnings logged on one thread."""
+
+    def __init__(self, thread: int, into: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.thread, self.into = thread, into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread or len(self.into) >= MAX_WARNINGS:
+            return
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call: the terminal shows it, the page skips it
+            return
+        if message not in self.into:
+            self.into.append(message)
+
+
+@contextmanager
+def _warnings_of_this_thread() -> Iterator[list[str]]:
+    """The warnings logged by digest on this thread while the block runs (a broken feed,
+    a link in the notes that matches nothing): the editor looks at the page, not the
+    terminal. Errors are not among them: a failed build shows its own message."""
+    found: list[str] = []
+    handler = _Collector(threading.get_ident(), found)
+    handler.addFilter(lambda record: record.levelno == logging.WARNING)
+    root = logging.getLogger("digest")
+    root.addHandler(handler)
+    try:
+        yield found
+    finally:
+        root.removeHandler(handler)
