@@ -27,7 +27,7 @@ from .ingest import ingest
 from .lock import publish_lock, publish_lock_path
 from .models import FeedFailure, Issue, Item, Stats, Story
 from .normalize import Normalized, canonical_url
-from .notes import KEEP_APART, SAME_STORY, Notes, link_groups, load_notes
+from .notes import KEEP_APART, LEAD, LEAVE_OUT, SAME_STORY, Notes, link_groups, load_notes
 from .publish import publish
 from .render import Rendered, render_issue
 from .store import Store
@@ -178,21 +178,27 @@ def build_issue(
         why = "see the errors above" if stats.feeds_failed else "every feed is empty or filtered out"
         raise BuildError(f"nothing to build: no source returned any item ({why})")
     notes = notes_for(config, issue_date)
-    apart, unknown = linked(notes, items, KEEP_APART)
-    together, unknown_too = linked(notes, items, SAME_STORY)
+    unknown: list[str] = []  # links of the notes' directives that no item of the day has
+    apart, together, leads, drops = (
+        linked(notes, items, d, unknown) for d in (KEEP_APART, SAME_STORY, LEAD, LEAVE_OUT)
+    )
     settings = dedup_settings(config)
     stories = dedup(items, settings, apart, together)
+    story_of = {item.id: story.id for story in stories for item in story.items}
+    left_out = {story_of[i] for group in drops for i in group}
     since = (issue_date - timedelta(days=config.dedup.memory_days)).isoformat()
     earlier = store.published_before(issue_date.isoformat(), since)
     published = already_published(stories, earlier, settings) if earlier else set()
-    published -= _new_kept_apart(stories, apart, earlier)
+    published = published - _new_kept_apart(stories, apart, earlier) - left_out
+    lead = _chosen_lead([story_of[i] for group in leads for i in group], left_out | published)
     day = issue_date.isoformat()
     # one build at a time from the number it peeks at to the folder in place: two builds
     # at once (cron and a preview) would publish the same number, or half-write one folder
     with publish_lock(publish_lock_path(config)):
         number = store.next_issue_number(day)
-        stats.stories_published_before = len(published)
-        issue = curate([s for s in stories if s.id not in published], config, issue_date, number, stats)
+        stats.stories_left_out_in_notes, stats.stories_published_before = len(left_out), len(published)
+        shown = [s for s in stories if s.id not in published and s.id not in left_out]
+        issue = curate(shown, config, issue_date, number, stats, lead)
         _log_stories_left_out(stats)
         if not issue.stories:
             raise NothingNew(
@@ -206,9 +212,7 @@ def build_issue(
                 store.issue_number(day, day, draft)  # the number peeked at: no other build ran meanwhile
                 store.record_issue(number, issue.title, issue.stories)
 
-        folder = publish(
-            issue, rendered, report(stories, apart, unknown + unknown_too), config, out, before_swap=record
-        )
+        folder = publish(issue, rendered, report(stories, apart, unknown), config, out, before_swap=record)
     return Built(issue, rendered, folder)
 
 
@@ -234,6 +238,7 @@ def _log_stories_left_out(stats: Stats) -> None:
     _log_left_out(
         "stories",
         {
+            "left out in the notes": stats.stories_left_out_in_notes,
             "already published in an earlier issue": stats.stories_published_before,
             "older than the lookback": stats.stories_too_old,
             "dated after the issue's day": stats.stories_too_new,
@@ -265,18 +270,30 @@ def _new_kept_apart(stories: list[Story], apart: list[list[str]], earlier: list[
     return {story.id for story in stories if any(new(item) for item in story.items)}
 
 
-def linked(notes: Notes, items: list[Item], heading: str) -> tuple[list[list[str]], list[str]]:
-    """The ids of each group of takes that the notes' ``Keep apart`` or ``Same story``
-    block (``heading``) names by their links (compared in canonical form, as items keep
-    theirs), and the links that no item of the day has: a typo there would correct
-    nothing, so each is named in a warning (and in the report)."""
+def _chosen_lead(stories: list[str], unavailable: set[str]) -> str | None:
+    """The story the notes' ``Lead`` names (``stories``: the story of each take it
+    names), if one may lead: not left out, nor published in an earlier issue."""
+    named = list(dict.fromkeys(stories))
+    if len(named) > 1:
+        log.warning("'Lead' in the notes names takes of %d stories: the first leads", len(named))
+    if named and named[0] in unavailable:
+        log.warning("'Lead' in the notes names a story left out (in the notes, or as published before)")
+        return None
+    return named[0] if named else None
+
+
+def linked(notes: Notes, items: list[Item], heading: str, unknown: list[str]) -> list[list[str]]:
+    """The ids of each group of takes that the notes' directive ``heading`` (``Keep
+    apart``, ``Same story``, ``Lead``, ``Leave out``) names by their links (compared in
+    canonical form, as items keep theirs). A link that no item of the day has is added
+    to ``unknown`` and named in a warning: a typo there would change nothing."""
     ids_of: dict[str, list[str]] = {}
     loosely: dict[str, list[str]] = {}  # a link as editors may mistype it: http, www., a slash
     for item in items:
         if item.url:
             ids_of.setdefault(item.url, []).append(item.id)
             loosely.setdefault(_loose(item.url), []).append(item.id)
-    groups, unknown = [], []
+    groups: list[list[str]] = []
     for urls in link_groups(notes, heading):
         group = []
         for url in urls:
@@ -289,7 +306,7 @@ def linked(notes: Notes, items: list[Item], heading: str) -> tuple[list[list[str
             group += found
         if group:
             groups.append(group)
-    return groups, unknown
+    return groups
 
 
 def _loose(url: str) -> str:

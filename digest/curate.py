@@ -2,9 +2,9 @@
 
 Stories come from ``dedup`` already merged; stories an earlier issue published are
 left out by the caller. The lead story is the best-covered, best-weighted story of the
-sources routed to a ``lead``-style section, else of the first list section: it gets a
-section of its own (style ``lead``) with takeaways. Every story left out here is
-counted in the issue's stats, by reason.
+sources routed to a ``lead``-style section, else of the first list section, unless the
+editor names one: it gets a section of its own (style ``lead``) with takeaways. Every
+story left out here is counted in the issue's stats, by reason.
 """
 
 from __future__ import annotations
@@ -88,12 +88,22 @@ FALLBACK_EMOJI = "📰"
 WHOLE_WORDS = frozenset({"fine", "fines"})
 
 
-def curate(stories: Sequence[Story], config: Config, issue_date: Date, number: int, stats: Stats) -> Issue:
-    """Assemble the issue of ``issue_date`` from ``stories``."""
-    fresh = [s for s in stories if _in_window(s, config, issue_date)]
+def curate(
+    stories: Sequence[Story],
+    config: Config,
+    issue_date: Date,
+    number: int,
+    stats: Stats,
+    lead: str | None = None,
+) -> Issue:
+    """Assemble the issue of ``issue_date`` from ``stories``; ``lead``: the id of the
+    story the editor has lead it, which may be older than the lookback (not dated after
+    the issue's day)."""
+    chosen = next((s for s in stories if s.id == lead and not _after_the_day(s, config, issue_date)), None)
+    fresh = [s for s in stories if s is chosen or _in_window(s, config, issue_date)]
     ranked = sorted(fresh, key=_score(issue_date, config), reverse=True)
     by_section = _by_section(ranked, config)
-    lead_story = _pick_lead(by_section, config)
+    lead_story = _pick_lead(by_section, config, chosen)
     _pass_on_from_lead_sections(by_section, ranked, config)
     sections = _sections(by_section, lead_story, config)
     _count(stats, stories, fresh, sections, config, issue_date)
@@ -183,9 +193,14 @@ def _by_section(ranked: Sequence[Story], config: Config) -> dict[str, list[Story
     return grouped
 
 
-def _pick_lead(by_section: dict[str, list[Story]], config: Config) -> Story | None:
-    """The story that gets the lead block: the top story of the sources routed to a
-    ``lead`` section (the editor's "lead from here"), else of the first list section."""
+def _pick_lead(by_section: dict[str, list[Story]], config: Config, chosen: Story | None) -> Story | None:
+    """The story that gets the lead block: the editor's ``chosen`` one, else the top
+    story of the sources routed to a ``lead`` section (the editor's "lead from here"),
+    else of the first list section."""
+    for stories in by_section.values() if chosen else []:
+        for at, story in enumerate(stories):
+            if story is chosen:
+                return stories.pop(at)
     lead_sections = [s for s in config.sections if s.style == "lead"]
     list_sections = [s for s in config.sections if s.style == "list"]
     for section in [*lead_sections, *list_sections]:

@@ -150,10 +150,10 @@ class Stats:
     """Counts reported in issue.json.
 
     ``stories`` counts the stories in the issue; each story dedup found and the issue
-    left out is counted once more, under the first reason that left it out: already
-    published in an earlier issue, older than its section's lookback, dated after the
-    issue's day (an issue built for an earlier date), or past its section's
-    ``max_stories``."""
+    left out is counted once more, under the first reason that left it out: the
+    editor's notes (``Leave out``), already published in an earlier issue, older than
+    its section's lookback, dated after the issue's day (an issue built for an earlier
+    date), or past its section's ``max_stories``."""
 
     feeds_ok: int = 0
     feeds_failed: list[FeedFailure] = field(default_factory=list)
@@ -166,6 +166,7 @@ class Stats:
     items_untitled: int = 0
     items_repeated: int = 0  # a second entry of one feed with the same link: one item
     stories: int = 0
+    stories_left_out_in_notes: int = 0
     stories_published_before: int = 0
     stories_too_old: int = 0
     stories_too_new: int = 0
@@ -175,7 +176,8 @@ class Stats:
     def stories_left_out(self) -> int:
         """Stories found but not in the issue, for every reason."""
         return (
-            self.stories_published_before
+            self.stories_left_out_in_notes
+            + self.stories_published_before
             + self.stories_too_old
             + self.stories_too_new
             + self.stories_over_cap

@@ -21,11 +21,12 @@ text, and only http(s) and mailto links are links: any other is shown as its tex
 
 Some headings are special: ``Intro`` replaces the issue's intro paragraph at the top,
 and ``Poll`` is shown as a poll: its paragraph is the question, its bullets the answers
-(reply links when the newsletter has a reply address). ``Keep apart`` and ``Same story``
-are not shown: they correct dedup. Each of their bullets (or paragraphs) names takes by
-their links (``link_groups``): under ``Keep apart``, takes that make a story of their
-own, which dedup merged with others; under ``Same story``, takes of one story that it
-left apart. Text before the first heading is an untitled block. A missing file, or an
+(reply links when the newsletter has a reply address). Four are directives to the
+build, never shown: each of their bullets (or paragraphs) names takes by their links
+(``link_groups``). Under ``Keep apart``, takes that make a story of their own, which
+dedup merged with others; under ``Same story``, takes of one story that it left apart;
+under ``Lead`` (or ``Lead story``), the story to lead the issue; under ``Leave out``,
+stories to leave out of it. Text before the first heading is an untitled block. A missing file, or an
 empty block, leaves no heading behind.
 """
 
@@ -48,8 +49,10 @@ from .errors import ConfigError
 log = logging.getLogger(__name__)
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 BARE_URL = re.compile(r"https?://[^\s<>\[\]()\"']+", re.IGNORECASE)  # a link written bare, not in Markdown
-KEEP_APART, SAME_STORY = "keep apart", "same story"  # the headings of the blocks that correct dedup
-DEDUP_HEADINGS = (KEEP_APART, SAME_STORY)
+# the headings of the directives: blocks that steer the build and are not shown
+KEEP_APART, SAME_STORY, LEAD, LEAVE_OUT = "keep apart", "same story", "lead", "leave out"
+DIRECTIVES = (KEEP_APART, SAME_STORY, LEAD, LEAVE_OUT)
+ALIASES = {"lead story": LEAD}
 URL_END = ".,;:!?\u201d\u2019\u00bb\u2026"  # punctuation after a bare link, not part of it
 # CommonMark without raw HTML (shown as text). Off: "Text\n---" as a heading (a rule
 # under a paragraph is not a block's heading) and indented code (an indented line in
@@ -112,9 +115,9 @@ class NoteBlock:
         return heading_key(self.title)
 
     @property
-    def corrects_dedup(self) -> bool:
-        """Whether the block is for dedup, not for readers ("Keep apart", "Same story")."""
-        return self.heading in DEDUP_HEADINGS
+    def is_directive(self) -> bool:
+        """Whether the block steers the build, not for readers ("Keep apart", "Lead"...)."""
+        return self.heading in DIRECTIVES
 
     @property
     def paragraphs(self) -> list[Inline]:
@@ -147,22 +150,24 @@ def load_notes(path: Path) -> Notes:
 
 
 def heading_key(title: str) -> str:
-    """``title`` as headings are compared: its lower-case words, single spaces."""
-    return " ".join(re.findall(r"[^\W_]+", title.lower()))
+    """``title`` as headings are compared: its lower-case words, single spaces (a
+    directive's other name as the directive)."""
+    key = " ".join(re.findall(r"[^\W_]+", title.lower()))
+    return ALIASES.get(key, key)
 
 
 def _near_miss(text: str) -> bool:
-    """Whether ``text`` looks like a heading of a block that corrects dedup, but is
-    not one: its block would be shown to every reader."""
+    """Whether ``text`` looks like the heading of a directive, but is not one: its
+    block would be shown to every reader."""
     key = heading_key(text)
-    if key in DEDUP_HEADINGS or len(key.split()) > 5:  # a sentence that uses the words
+    if key in DIRECTIVES or len(key.split()) > 5:  # a sentence that uses the words
         return False
-    return bool(re.search(r"\bkeep apart|\bsame stor", key))
+    return bool(re.search(r"\bkeep apart|\bsame stor|\bleave out", key))
 
 
 def link_groups(notes: Notes, heading: str) -> list[list[str]]:
-    """The links of each bullet or paragraph of the blocks of ``heading`` (``KEEP_APART``
-    or ``SAME_STORY``), in order. Links may be Markdown links, ``<autolinks>`` or written
+    """The links of each bullet or paragraph of the directives ``heading`` (one of
+    ``DIRECTIVES``), in order. Links may be Markdown links, ``<autolinks>`` or written
     bare; a line without one (or, under ``Same story``, with one only) is skipped, with a
     warning."""
     groups = []
@@ -170,7 +175,7 @@ def link_groups(notes: Notes, heading: str) -> list[list[str]]:
     for block in notes:
         if block.heading != heading:
             continue
-        for line in _link_lines(block, split=heading == KEEP_APART):
+        for line in _link_lines(block, split=heading != SAME_STORY):
             urls = []
             for token in line.tokens:
                 if token.type == "link_open":
@@ -188,8 +193,8 @@ def link_groups(notes: Notes, heading: str) -> list[list[str]]:
 
 def _link_lines(block: NoteBlock, split: bool) -> list[Inline]:
     """The block's lines as ``link_groups`` reads them: each list item whole; a
-    paragraph whole, or (``split``, under ``Keep apart``) one line of it at a time: links
-    written one a line, without bullets, keep each its take apart."""
+    paragraph whole, or (``split``: under every directive but ``Same story``) one line
+    of it at a time, so that links written one a line, without bullets, count apart."""
     lines: list[Inline] = []
     for part in block.parts:
         if not split or part.kind in ("bullets", "numbered"):
@@ -225,7 +230,7 @@ def parse_notes(text: str) -> Notes:
             inline = _inline(token)
             opener = tokens[at - 1] if at else token
             title = inline_text(inline) if opener.type == "heading_open" else ""
-            special = heading_key(title) in DEDUP_HEADINGS  # at any level: never shown
+            special = heading_key(title) in DIRECTIVES  # at any level: never shown
             if not items and opener.type == "heading_open" and (opener.tag in ("h1", "h2") or special):
                 blocks.append(NoteBlock(title))
             elif items:
@@ -235,18 +240,18 @@ def parse_notes(text: str) -> Notes:
     for block in blocks:
         block.parts = [part for part in block.parts if part.items]
         if block.parts:
-            _warn_if_meant_for_dedup(block)
+            _warn_if_meant_as_directive(block)
     return [block for block in blocks if block.parts]
 
 
-def _warn_if_meant_for_dedup(block: NoteBlock) -> None:
-    """Warn when a block that readers will see looks meant to correct dedup: a heading
-    near "Keep apart" or "Same story" ("Keep apart (dedup)", "Same stories"), or such a
-    line written as a paragraph rather than a heading."""
+def _warn_if_meant_as_directive(block: NoteBlock) -> None:
+    """Warn when a block that readers will see looks meant as a directive: a heading
+    near one ("Keep apart (dedup)", "Same stories"), or a directive's heading written
+    as a paragraph rather than a heading."""
     lines = [inline_text(p.text) for p in block.parts if p.kind in ("paragraph", "heading")]
     for text in [block.title, *lines]:
-        if _near_miss(text) or (text != block.title and heading_key(text) in DEDUP_HEADINGS):
-            why = "only a heading 'Keep apart' or 'Same story' corrects dedup and is hidden"
+        if _near_miss(text) or (text != block.title and heading_key(text) in DIRECTIVES):
+            why = "only the headings Keep apart, Same story, Lead and Leave out are hidden"
             log.warning("'%.60s' in the notes is shown to readers: %s", text, why)
 
 

@@ -127,6 +127,7 @@ def issue_json(issue: Issue, config: Config) -> dict[str, Any]:
             "items_repeated": issue.stats.items_repeated,
             "stories": issue.stats.stories,
             # stories found but left out, each under the first reason (see models.Stats)
+            "stories_left_out_in_notes": issue.stats.stories_left_out_in_notes,
             "stories_published_before": issue.stats.stories_published_before,
             "stories_too_old": issue.stats.stories_too_old,
             "stories_too_new": issue.stats.stories_too_new,

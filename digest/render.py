@@ -151,9 +151,9 @@ def environment(config: Config, issue: Issue | None = None) -> jinja2.Environmen
 
 
 def render_issue(issue: Issue, config: Config, notes: Notes) -> Rendered:
-    """Render ``issue`` to MJML, HTML and plaintext (the notes' ``Keep apart`` and ``Same
-    story`` blocks are for dedup, not shown)."""
-    notes = [block for block in notes if not block.corrects_dedup]
+    """Render ``issue`` to MJML, HTML and plaintext (the notes' directives, such as
+    ``Keep apart``, steer the build and are not shown)."""
+    notes = [block for block in notes if not block.is_directive]
     env = environment(config, issue)
     context = _context(issue, config, notes, env.filters["markdown"])
     source = _render_template(env, "email.mjml", context)

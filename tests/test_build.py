@@ -139,6 +139,35 @@ def test_the_editor_keeps_a_take_apart_and_joins_two_stories_in_the_notes(
     assert "<code>## Same story</code> (a link of each" in report_page
 
 
+def test_the_editor_picks_the_lead_and_leaves_a_story_out_in_the_notes(
+    demo: Path, demo_issue: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
+    others = [s for section in before["sections"] for s in section["stories"] if s["title"] != LEAD_TITLE]
+    chosen, dropped = others[-1], others[0]
+    notes = demo / "notes" / f"{DEMO_DATE}.md"
+    notes.write_text(
+        notes.read_text(encoding="utf-8")
+        + f"\n### Lead story\n{chosen['items'][-1]['url']}\n\n## Leave out\n- {dropped['url']}\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.INFO, logger="digest.build"):
+        code, _, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
+    assert code == 0, err
+    issue = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
+    assert issue["title"] == chosen["title"]
+    lead = next(section for section in issue["sections"] if section["stories"][0]["id"] == chosen["id"])
+    assert len(lead["stories"]) == 1
+    shown = [s["id"] for section in issue["sections"] for s in section["stories"]]
+    assert dropped["id"] not in shown and shown.count(chosen["id"]) == 1
+    assert any(s["title"] == LEAD_TITLE for section in issue["sections"] for s in section["stories"])
+    assert issue["stats"]["stories_left_out_in_notes"] == 1
+    assert any("1 left out in the notes" in r.getMessage() for r in caplog.records)
+    html = (demo_issue / "index.html").read_text(encoding="utf-8")
+    assert "Leave out" not in html and "Lead story" not in html and dropped["title"] not in html
+    assert "What we think" in html  # the editor's notes go under the lead they chose
+
+
 def test_a_take_kept_apart_is_not_left_out_as_a_repeat_of_what_it_looked_like(
     demo: Path, demo_issue: Path
 ) -> None:
@@ -515,7 +544,9 @@ def test_notes_links_match_the_day_s_items_as_an_editor_writes_them(caplog: pyte
         "- https://wire.example/c?id=7&utm_source=mail#top\n- https://wire.example/c?id=8\n"
     )
     with caplog.at_level(logging.WARNING, logger="digest.build"):
-        assert linked(notes, items, KEEP_APART) == ([["a"], ["b"], ["c"]], ["https://wire.example/c?id=8"])
+        unknown: list[str] = []
+        assert linked(notes, items, KEEP_APART, unknown) == [["a"], ["b"], ["c"]]
+    assert unknown == ["https://wire.example/c?id=8"]
     assert [r.getMessage() for r in caplog.records] == [
         "'Keep apart' in the notes names https://wire.example/c?id=8, which no item of the day links to"
     ]

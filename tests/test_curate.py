@@ -117,6 +117,22 @@ def test_stories_left_out_are_counted_by_reason() -> None:
     assert counts == (3, 2, 1, 1) and stats.stories_left_out == 4
 
 
+def test_the_editor_s_lead_comes_first_even_from_a_card_or_past_the_lookback() -> None:
+    stories = [single(n, f"Story {n}", hours=n) for n in range(1, 4)]
+    card = single(4, "A tool for tractors", "tools")
+    old = single(5, "Last week's big story", hours=24 * 7)
+    tomorrow = single(6, "Tomorrow's story", hours=-24)  # an issue built for an earlier day
+    for chosen in (card, old):
+        stats = Stats()
+        issue = curate([*stories, card, old, tomorrow], config(), DAY, 1, stats, lead=chosen.id)
+        assert issue.lead is chosen and issue.title == chosen.lead.title
+        listed = [s for section in issue.sections if section.style != "lead" for s in section.stories]
+        assert chosen not in listed
+        assert stats.stories + stats.stories_left_out == 6 and stats.stories_too_new == 1
+    issue = curate([*stories, card, old, tomorrow], config(), DAY, 1, Stats(), lead=tomorrow.id)
+    assert issue.lead is stories[0]  # a story dated after the issue's day does not lead it
+
+
 LEAD_SECTION = [
     {"id": "featured", "title": "Featured", "style": "lead"},
     {"id": "top-news", "title": "Top AI news"},

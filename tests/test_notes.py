@@ -238,7 +238,7 @@ def test_keep_apart_and_same_story_list_links_for_dedup_and_are_not_shown(
         "- https://e.example/1 https://f.example/2\n"
         "- https://g.example/alone\n"
     )
-    assert [block.corrects_dedup for block in notes] == [False, True, True]
+    assert [block.is_directive for block in notes] == [False, True, True]
     with caplog.at_level(logging.WARNING, logger="digest.notes"):
         apart, together = link_groups(notes, KEEP_APART), link_groups(notes, SAME_STORY)
     assert apart == [
@@ -261,15 +261,16 @@ def test_keep_apart_and_same_story_list_links_for_dedup_and_are_not_shown(
 def test_a_dedup_heading_is_known_by_its_words_and_a_near_miss_is_warned_about(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    for heading in ("## Keep apart:", "### Keep apart", "## Keep-apart", "# KEEP APART.", "## *Same story*"):
+    for heading in ("## Keep apart:", "### Keep apart", "## Keep-apart", "# KEEP APART.", "## *Same story*",
+                    "## Lead story", "### Lead:", "## Leave-out"):  # fmt: skip
         [block] = parse_notes(f"{heading}\n- https://a.example/x https://b.example/y\n")
-        assert block.corrects_dedup, heading
+        assert block.is_directive, heading
     with caplog.at_level(logging.WARNING, logger="digest.notes"):
         notes = parse_notes(
             "## Keep apart (dedup)\n- https://a.example/x\n\n## Same stories\n- https://b.example/y\n\n"
             "## What we think\nKeep apart\n\n- https://c.example/z\n"
         )
-    assert not any(block.corrects_dedup for block in notes)
+    assert not any(block.is_directive for block in notes)
     shown = [r.getMessage().split("'")[1] for r in caplog.records]
     assert shown == ["Keep apart (dedup)", "Same stories", "Keep apart"]
     assert all("is shown to readers" in r.getMessage() for r in caplog.records)
