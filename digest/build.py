@@ -190,7 +190,8 @@ def build_issue(
     earlier = store.published_before(issue_date.isoformat(), since)
     published = already_published(stories, earlier, settings) if earlier else set()
     published = published - _new_kept_apart(stories, apart, earlier) - left_out
-    lead = _chosen_lead([story_of[i] for group in leads for i in group], left_out | published)
+    titles = {story.id: story.lead.title for story in stories}
+    lead = _chosen_lead([story_of[i] for group in leads for i in group], left_out, published, titles)
     day = issue_date.isoformat()
     # one build at a time from the number it peeks at to the folder in place: two builds
     # at once (cron and a preview) would publish the same number, or half-write one folder
@@ -200,11 +201,11 @@ def build_issue(
         shown = [s for s in stories if s.id not in published and s.id not in left_out]
         issue = curate(shown, config, issue_date, number, stats, lead)
         _log_stories_left_out(stats)
+        if lead and (issue.lead is None or issue.lead.id != lead):
+            why = "dated after the issue's day: it does not lead"
+            log.warning("'Lead' in the notes names '%.80s', %s", titles[lead], why)
         if not issue.stories:
-            raise NothingNew(
-                f"no stories for {issue_date}: {len(items)} items, none new and within "
-                f"{config.curate.lookback_days:g} days (try --date, or curate.lookback_days)"
-            )
+            raise NothingNew(_nothing_new(config, issue_date, len(items), stats))
         rendered = render_issue(issue, config, notes)
 
         def record() -> None:  # once the folder is written, just before it goes in place
@@ -214,6 +215,22 @@ def build_issue(
 
         folder = publish(issue, rendered, report(stories, apart, unknown), config, out, before_swap=record)
     return Built(issue, rendered, folder)
+
+
+def _nothing_new(config: Config, issue_date: date, items: int, stats: Stats) -> str:
+    """Why the issue of ``issue_date`` has no story: the notes' ``Leave out`` first, as
+    the lookback and --date do not help there."""
+    noted, found = stats.stories_left_out_in_notes, stats.stories_left_out
+    if noted:
+        rest = "" if noted == found else f"; the other {found - noted} are not new or not within the lookback"
+        return (
+            f"no stories for {issue_date}: 'Leave out' in {notes_path(config, issue_date)} leaves out "
+            f"{noted} of the {found} stories{rest}"
+        )
+    return (
+        f"no stories for {issue_date}: {items} items, none new and within "
+        f"{config.curate.lookback_days:g} days (try --date, or curate.lookback_days)"
+    )
 
 
 def _half_sent(issue_date: date, out: Path, statuses: set[str]) -> str:
@@ -270,16 +287,23 @@ def _new_kept_apart(stories: list[Story], apart: list[list[str]], earlier: list[
     return {story.id for story in stories if any(new(item) for item in story.items)}
 
 
-def _chosen_lead(stories: list[str], unavailable: set[str]) -> str | None:
+def _chosen_lead(
+    stories: list[str], left_out: set[str], published: set[str], titles: dict[str, str]
+) -> str | None:
     """The story the notes' ``Lead`` names (``stories``: the story of each take it
-    names), if one may lead: not left out, nor published in an earlier issue."""
+    names), if one may lead: not left out, nor published in an earlier issue. Each
+    reason it may not lead is named, with the story's title."""
     named = list(dict.fromkeys(stories))
     if len(named) > 1:
         log.warning("'Lead' in the notes names takes of %d stories: the first leads", len(named))
-    if named and named[0] in unavailable:
-        log.warning("'Lead' in the notes names a story left out (in the notes, or as published before)")
+    if not named:
         return None
-    return named[0] if named else None
+    first = named[0]
+    why = "which 'Leave out' leaves out" if first in left_out else "which an earlier issue published"
+    if first in left_out or first in published:
+        log.warning("'Lead' in the notes names '%.80s', %s: it does not lead", titles[first], why)
+        return None
+    return first
 
 
 def linked(notes: Notes, items: list[Item], heading: str, unknown: list[str]) -> list[list[str]]:

@@ -162,7 +162,7 @@ def _near_miss(text: str) -> bool:
     key = heading_key(text)
     if key in DIRECTIVES or len(key.split()) > 5:  # a sentence that uses the words
         return False
-    return bool(re.search(r"\bkeep apart|\bsame stor|\bleave out", key))
+    return bool(re.search(r"\bkeep apart|\bsame stor|\bleav(?:e|ing) out|^(?:the )?leads?\b", key))
 
 
 def link_groups(notes: Notes, heading: str) -> list[list[str]]:

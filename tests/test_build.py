@@ -550,3 +550,33 @@ def test_notes_links_match_the_day_s_items_as_an_editor_writes_them(caplog: pyte
     assert [r.getMessage() for r in caplog.records] == [
         "'Keep apart' in the notes names https://wire.example/c?id=8, which no item of the day links to"
     ]
+
+
+def test_a_lead_that_cannot_lead_is_named_and_leaving_out_all_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sunday = "Sun, 15 Jun 2025 08:00:00 GMT"
+    wire = [
+        rss_item("Chess champion wins title in record time", "https://w.example/chess", at(11)),
+        rss_item("Bakery chain opens a hundred stores in Texas", "https://w.example/bakery", at(10)),
+        rss_item("Railway strike halts trains across Germany", "https://w.example/strike", sunday),
+    ]
+    sources = newsletter(tmp_path, {"Wire": wire})
+    notes = tmp_path / "notes" / f"{DEMO_DATE}.md"
+    notes.parent.mkdir()
+    notes.write_text("## Lead\n- https://w.example/strike\n", encoding="utf-8")  # dated the 15th
+    with caplog.at_level(logging.WARNING, logger="digest.build"):
+        issue = built_issue(sources)
+    assert issue["title"] == "Chess champion wins title in record time"
+    assert "names 'Railway strike halts trains across Germany', dated after the issue's day" in caplog.text
+    caplog.clear()
+    bakery = "- https://w.example/bakery\n"
+    notes.write_text(f"## Lead\n{bakery}\n## Leave out\n{bakery}", "utf-8")
+    with caplog.at_level(logging.WARNING, logger="digest.build"):
+        issue = built_issue(sources)
+    assert issue["title"] == "Chess champion wins title in record time"
+    assert "names 'Bakery chain opens a hundred stores in Texas', which 'Leave out' leaves out" in caplog.text
+    notes.write_text("## Leave out\n- https://w.example/bakery\n- https://w.example/chess\n", "utf-8")
+    code, _, err = build(sources, "--date", DEMO_DATE)
+    assert code == 3
+    assert f"'Leave out' in {notes} leaves out 2 of the 3 stories; the other 1 are not new" in err

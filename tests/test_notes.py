@@ -291,3 +291,14 @@ def test_links_under_keep_apart_one_a_line_and_before_quotes_or_an_ellipsis() ->
         ["https://c.example/z", "https://d.example/w"],
     ]
     assert link_groups(notes, SAME_STORY) == [["https://e.example/1", "https://f.example/2"]]
+
+
+def test_near_misses_of_lead_and_leave_out_are_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="digest.notes"):
+        notes = parse_notes(
+            "## Lead (today)\n- https://a.example/x\n\n## Leads\nx\n\n## Leaving out\nx\n\n"
+            "## What we think\nLead: https://a.example/x\n\n## Leadership lessons\nx\n"
+        )
+    assert not any(block.is_directive for block in notes)
+    shown = [r.getMessage().split("'")[1] for r in caplog.records]
+    assert shown == ["Lead (today)", "Leads", "Leaving out", "Lead: https://a.example/x"]

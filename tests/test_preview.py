@@ -246,6 +246,11 @@ def test_a_failed_feed_stays_among_the_warnings_of_later_rebuilds(tmp_path: Path
         (site.parent / "notes" / f"{DAY}.md").write_text("## What we think\nVersion two.\n", "utf-8")
         status = wait_status(app, lambda s: s.build > first.build and s.state == "ok")
         assert [w for w in status.warnings if w.startswith("Gone: ")] == gone
+        # nor do many other warnings push it out of the list, which has room for 20
+        typos = "".join(f"- https://typo.example/{n}\n" for n in range(25))
+        (site.parent / "notes" / f"{DAY}.md").write_text(f"## Leave out\n{typos}", "utf-8")
+        status = wait_status(app, lambda s: s.state == "ok" and len(s.warnings) > 1)
+        assert len(status.warnings) == 20 and status.warnings[0] == gone[0]
     finally:
         app.stop()
 

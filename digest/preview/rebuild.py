@@ -154,7 +154,8 @@ class Rebuilder:
         """What a build warned about: what it logged, and the feeds that failed when they
         were last collected (a rebuild from the items kept does not collect them again)."""
         failures = self._collected.stats.feeds_failed if self._collected else []
-        return tuple(dict.fromkeys(logged + [f"{f.source}: {f.error}" for f in failures]))[:MAX_WARNINGS]
+        # failed feeds first: the warnings logged are already capped, and would push them out
+        return tuple(dict.fromkeys([f"{f.source}: {f.error}" for f in failures] + logged))[:MAX_WARNINGS]
 
     def _build_issue(self, refetch: bool) -> str:
         """Load the config, collect if needed, build and publish; the issue's slug."""
