@@ -104,18 +104,13 @@ def test_the_editor_keeps_a_take_apart_and_joins_two_stories_in_the_notes(
     lead = next(s for section in before["sections"] for s in section["stories"] if s["title"] == LEAD_TITLE)
     apart = lead["items"][-1]
     one, other = [s["url"] for section in before["sections"] for s in section["stories"] if s is not lead][:2]
-    notes = demo / "notes" / f"{DEMO_DATE}.md"
     # the link as an editor may paste it: with a tracking parameter; and one with a typo
-    notes.write_text(
-        notes.read_text(encoding="utf-8")
-        + f"\n## Keep apart\n- [{apart['title']}]({apart['url']}?utm_source=share)\n- https://nowhere.example/typo\n"
-        + f"\n## Same story\n- {one} and {other}\n",
-        encoding="utf-8",
+    issue = rebuilt_with_notes(
+        demo,
+        f"\n## Keep apart\n- [{apart['title']}]({apart['url']}?utm_source=share)\n- https://nowhere.example/typo\n"
+        f"\n## Same story\n- {one} and {other}\n",
+        caplog,
     )
-    with caplog.at_level(logging.WARNING, logger="digest.build"):
-        code, _, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
-    assert code == 0, err
-    issue = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
     stories = [s for section in issue["sections"] for s in section["stories"]]
     lead = next(s for s in stories if s["title"] == LEAD_TITLE)
     assert len(lead["items"]) == 4 and apart["url"] not in [i["url"] for i in lead["items"]]
@@ -145,16 +140,9 @@ def test_the_editor_picks_the_lead_and_leaves_a_story_out_in_the_notes(
     before = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
     others = [s for section in before["sections"] for s in section["stories"] if s["title"] != LEAD_TITLE]
     chosen, dropped = others[-1], others[0]
-    notes = demo / "notes" / f"{DEMO_DATE}.md"
-    notes.write_text(
-        notes.read_text(encoding="utf-8")
-        + f"\n### Lead story\n{chosen['items'][-1]['url']}\n\n## Leave out\n- {dropped['url']}\n",
-        encoding="utf-8",
+    issue = rebuilt_with_notes(
+        demo, f"\n### Lead story\n{chosen['items'][-1]['url']}\n\n## Leave out\n- {dropped['url']}\n", caplog
     )
-    with caplog.at_level(logging.INFO, logger="digest.build"):
-        code, _, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
-    assert code == 0, err
-    issue = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
     assert issue["title"] == chosen["title"]
     lead = next(section for section in issue["sections"] if section["stories"][0]["id"] == chosen["id"])
     assert len(lead["stories"]) == 1
@@ -166,6 +154,17 @@ def test_the_editor_picks_the_lead_and_leaves_a_story_out_in_the_notes(
     html = (demo_issue / "index.html").read_text(encoding="utf-8")
     assert "Leave out" not in html and "Lead story" not in html and dropped["title"] not in html
     assert "What we think" in html  # the editor's notes go under the lead they chose
+
+
+def rebuilt_with_notes(demo: Path, more: str, caplog: pytest.LogCaptureFixture) -> dict:
+    """The demo issue's issue.json once ``more`` is added to its notes and it is built
+    again, with what the build logged in ``caplog``."""
+    notes = demo / "notes" / f"{DEMO_DATE}.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + more, encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="digest.build"):
+        code, _, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
+    assert code == 0, err
+    return json.loads((demo / "out" / DEMO_DATE / "issue.json").read_text(encoding="utf-8"))
 
 
 def test_a_take_kept_apart_is_not_left_out_as_a_repeat_of_what_it_looked_like(

@@ -265,15 +265,12 @@ def test_a_dedup_heading_is_known_by_its_words_and_a_near_miss_is_warned_about(
                     "## Lead story", "### Lead:", "## Leave-out"):  # fmt: skip
         [block] = parse_notes(f"{heading}\n- https://a.example/x https://b.example/y\n")
         assert block.is_directive, heading
-    with caplog.at_level(logging.WARNING, logger="digest.notes"):
-        notes = parse_notes(
-            "## Keep apart (dedup)\n- https://a.example/x\n\n## Same stories\n- https://b.example/y\n\n"
-            "## What we think\nKeep apart\n\n- https://c.example/z\n"
-        )
-    assert not any(block.is_directive for block in notes)
-    shown = [r.getMessage().split("'")[1] for r in caplog.records]
+    shown = shown_with_a_warning(
+        caplog,
+        "## Keep apart (dedup)\n- https://a.example/x\n\n## Same stories\n- https://b.example/y\n\n"
+        "## What we think\nKeep apart\n\n- https://c.example/z\n",
+    )
     assert shown == ["Keep apart (dedup)", "Same stories", "Keep apart"]
-    assert all("is shown to readers" in r.getMessage() for r in caplog.records)
     caplog.clear()
     parse_notes("## What we think\nWe keep apart what is different, and the same story once.\n")
     assert caplog.records == []  # a sentence using the words is no near miss
@@ -294,11 +291,19 @@ def test_links_under_keep_apart_one_a_line_and_before_quotes_or_an_ellipsis() ->
 
 
 def test_near_misses_of_lead_and_leave_out_are_warned_about(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="digest.notes"):
-        notes = parse_notes(
-            "## Lead (today)\n- https://a.example/x\n\n## Leads\nx\n\n## Leaving out\nx\n\n"
-            "## What we think\nLead: https://a.example/x\n\n## Leadership lessons\nx\n"
-        )
-    assert not any(block.is_directive for block in notes)
-    shown = [r.getMessage().split("'")[1] for r in caplog.records]
+    shown = shown_with_a_warning(
+        caplog,
+        "## Lead (today)\n- https://a.example/x\n\n## Leads\nx\n\n## Leaving out\nx\n\n"
+        "## What we think\nLead: https://a.example/x\n\n## Leadership lessons\nx\n",
+    )
     assert shown == ["Lead (today)", "Leads", "Leaving out", "Lead: https://a.example/x"]
+
+
+def shown_with_a_warning(caplog: pytest.LogCaptureFixture, notes: str) -> list[str]:
+    """The headings and lines of ``notes`` that look meant as directives: none is one,
+    and each is named in a warning that it is shown to readers."""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="digest.notes"):
+        assert not any(block.is_directive for block in parse_notes(notes))
+    assert all("is shown to readers" in r.getMessage() for r in caplog.records)
+    return [r.getMessage().split("'")[1] for r in caplog.records]
