@@ -178,20 +178,16 @@ def build_issue(
         why = "see the errors above" if stats.feeds_failed else "every feed is empty or filtered out"
         raise BuildError(f"nothing to build: no source returned any item ({why})")
     notes = notes_for(config, issue_date)
-    unknown: list[str] = []  # links of the notes' directives that no item of the day has
-    apart, together, leads, drops = (
-        linked(notes, items, d, unknown) for d in (KEEP_APART, SAME_STORY, LEAD, LEAVE_OUT)
-    )
+    steer = directives(notes, items)
     settings = dedup_settings(config)
-    stories = dedup(items, settings, apart, together)
-    story_of = {item.id: story.id for story in stories for item in story.items}
-    left_out = {story_of[i] for group in drops for i in group}
+    stories = dedup(items, settings, steer.apart, steer.together)
+    story_of = {item.id: story for story in stories for item in story.items}
+    left_out = {story_of[i].id for i in steer.drops}
     since = (issue_date - timedelta(days=config.dedup.memory_days)).isoformat()
     earlier = store.published_before(issue_date.isoformat(), since)
     published = already_published(stories, earlier, settings) if earlier else set()
-    published = published - _new_kept_apart(stories, apart, earlier) - left_out
-    titles = {story.id: story.lead.title for story in stories}
-    lead = _chosen_lead([story_of[i] for group in leads for i in group], left_out, published, titles)
+    published = published - _new_kept_apart(stories, steer.apart, earlier) - left_out
+    lead = _chosen_lead([story_of[i] for i in steer.leads], left_out, published)
     day = issue_date.isoformat()
     # one build at a time from the number it peeks at to the folder in place: two builds
     # at once (cron and a preview) would publish the same number, or half-write one folder
@@ -199,11 +195,11 @@ def build_issue(
         number = store.next_issue_number(day)
         stats.stories_left_out_in_notes, stats.stories_published_before = len(left_out), len(published)
         shown = [s for s in stories if s.id not in published and s.id not in left_out]
-        issue = curate(shown, config, issue_date, number, stats, lead)
+        issue = curate(shown, config, issue_date, number, stats, lead.id if lead else None)
         _log_stories_left_out(stats)
-        if lead and (issue.lead is None or issue.lead.id != lead):
+        if lead and issue.lead is not lead:  # curate passes over a story dated after the day
             why = "dated after the issue's day: it does not lead"
-            log.warning("'Lead' in the notes names '%.80s', %s", titles[lead], why)
+            log.warning("'Lead' in the notes names '%.80s', %s", lead.lead.title, why)
         if not issue.stories:
             raise NothingNew(_nothing_new(config, issue_date, len(items), stats))
         rendered = render_issue(issue, config, notes)
@@ -213,7 +209,8 @@ def build_issue(
                 store.issue_number(day, day, draft)  # the number peeked at: no other build ran meanwhile
                 store.record_issue(number, issue.title, issue.stories)
 
-        folder = publish(issue, rendered, report(stories, apart, unknown), config, out, before_swap=record)
+        facts = report(stories, steer.apart, steer.unknown)
+        folder = publish(issue, rendered, facts, config, out, before_swap=record)
     return Built(issue, rendered, folder)
 
 
@@ -287,23 +284,42 @@ def _new_kept_apart(stories: list[Story], apart: list[list[str]], earlier: list[
     return {story.id for story in stories if any(new(item) for item in story.items)}
 
 
-def _chosen_lead(
-    stories: list[str], left_out: set[str], published: set[str], titles: dict[str, str]
-) -> str | None:
+def _chosen_lead(stories: list[Story], left_out: set[str], published: set[str]) -> Story | None:
     """The story the notes' ``Lead`` names (``stories``: the story of each take it
-    names), if one may lead: not left out, nor published in an earlier issue. Each
-    reason it may not lead is named, with the story's title."""
-    named = list(dict.fromkeys(stories))
+    names), if it may lead: not left out, nor published in an earlier issue; else a
+    warning names it and why."""
+    named = list({story.id: story for story in stories}.values())
     if len(named) > 1:
         log.warning("'Lead' in the notes names takes of %d stories: the first leads", len(named))
     if not named:
         return None
     first = named[0]
-    why = "which 'Leave out' leaves out" if first in left_out else "which an earlier issue published"
-    if first in left_out or first in published:
-        log.warning("'Lead' in the notes names '%.80s', %s: it does not lead", titles[first], why)
+    if first.id in left_out or first.id in published:
+        why = "which 'Leave out' leaves out" if first.id in left_out else "which an earlier issue published"
+        log.warning("'Lead' in the notes names '%.80s', %s: it does not lead", first.lead.title, why)
         return None
     return first
+
+
+@dataclass
+class Directives:
+    """The notes' directives for the day (see ``notes.DIRECTIVES``), as item ids."""
+
+    apart: list[list[str]]  # Keep apart: each group a story of its own
+    together: list[list[str]]  # Same story: each group's stories one
+    leads: list[str]  # Lead: the first one's story leads
+    drops: list[str]  # Leave out: their stories are not in the issue
+    unknown: list[str]  # the links that no item of the day has
+
+
+def directives(notes: Notes, items: list[Item]) -> Directives:
+    """The directives of ``notes``, their links matched to ``items``."""
+    unknown: list[str] = []
+    apart, together, leads, drops = (
+        linked(notes, items, heading, unknown) for heading in (KEEP_APART, SAME_STORY, LEAD, LEAVE_OUT)
+    )
+    flat = lambda groups: [i for group in groups for i in group]  # noqa: E731
+    return Directives(apart, together, flat(leads), flat(drops), unknown)
 
 
 def linked(notes: Notes, items: list[Item], heading: str, unknown: list[str]) -> list[list[str]]:

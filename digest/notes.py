@@ -26,8 +26,8 @@ build, never shown: each of their bullets (or paragraphs) names takes by their l
 (``link_groups``). Under ``Keep apart``, takes that make a story of their own, which
 dedup merged with others; under ``Same story``, takes of one story that it left apart;
 under ``Lead`` (or ``Lead story``), the story to lead the issue; under ``Leave out``,
-stories to leave out of it. Text before the first heading is an untitled block. A missing file, or an
-empty block, leaves no heading behind.
+stories to leave out of it. Text before the first heading is an untitled block. A
+missing file, or an empty block, leaves no heading behind.
 """
 
 from __future__ import annotations
