@@ -213,12 +213,17 @@ def _link_lines(block: NoteBlock, split: bool) -> list[Inline]:
 
 
 def parse_notes(text: str) -> Notes:
-    """Parse the notes Markdown into blocks, dropping empty ones."""
-    blocks = [NoteBlock("")]
+    """Parse the notes Markdown into blocks, dropping empty ones.
+
+    A ``#`` or ``##`` heading starts a block, and so does a directive's heading at any
+    level. A directive under a ``###`` heading ends at the next heading: a ``###``
+    after it goes on with the block the directive interrupted."""
+    current = NoteBlock("")
+    blocks, interrupted = [current], None  # interrupted: the block a ### directive stepped out of
     items: list[int | None] = []  # per open list item: its index in the outermost list
     tokens = _MARKDOWN.parse(text)
     for at, token in enumerate(tokens):
-        parts = blocks[-1].parts
+        parts = current.parts
         if token.type in ("bullet_list_open", "ordered_list_open") and not items:
             kind = "numbered" if token.type == "ordered_list_open" else "bullets"
             parts.append(NotePart(kind, start=int(token.attrs.get("start", 1))))
@@ -231,8 +236,15 @@ def parse_notes(text: str) -> Notes:
             opener = tokens[at - 1] if at else token
             title = inline_text(inline) if opener.type == "heading_open" else ""
             special = heading_key(title) in DIRECTIVES  # at any level: never shown
-            if not items and opener.type == "heading_open" and (opener.tag in ("h1", "h2") or special):
-                blocks.append(NoteBlock(title))
+            heading = not items and opener.type == "heading_open"
+            if heading and (opener.tag in ("h1", "h2") or special):
+                major = opener.tag in ("h1", "h2")
+                interrupted = None if major else (interrupted or current)
+                current = NoteBlock(title)
+                blocks.append(current)
+            elif heading and interrupted:
+                current, interrupted = interrupted, None
+                current.parts.append(NotePart("heading", [inline]))
             elif items:
                 _add_to_item(parts[-1], items, inline)
             elif inline.tokens:

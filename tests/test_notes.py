@@ -307,3 +307,26 @@ def shown_with_a_warning(caplog: pytest.LogCaptureFixture, notes: str) -> list[s
         assert not any(block.is_directive for block in parse_notes(notes))
     assert all("is shown to readers" in r.getMessage() for r in caplog.records)
     return [r.getMessage().split("'")[1] for r in caplog.records]
+
+
+def test_a_directive_under_a_sub_heading_hides_only_its_own_lines() -> None:
+    notes = parse_notes(
+        "## What we think\n- first thought\n\n### Keep apart\n- https://a.example/x\n\n"
+        "### Our second point\n- still shown\n\n### Lead story\nhttps://b.example/y\n\n"
+        "### Why it matters\nAlso shown.\n\n## Poll\nWhich?\n- Yes\n"
+    )
+    assert [(block.title, block.is_directive) for block in notes] == [
+        ("What we think", False), ("Keep apart", True), ("Lead story", True), ("Poll", False)
+    ]  # fmt: skip
+    thought = notes[0]
+    assert [(part.kind, [str(i) for i in part.items]) for part in thought.parts] == [
+        ("bullets", ["first thought"]),
+        ("heading", ["Our second point"]),
+        ("bullets", ["still shown"]),
+        ("heading", ["Why it matters"]),
+        ("paragraph", ["Also shown."]),
+    ]
+    assert link_groups(notes, KEEP_APART) == [["https://a.example/x"]]
+    rendered = render_issue(make_issue(), make_config(), notes)
+    for shown in (rendered.html, rendered.text):
+        assert "still shown" in shown and "Also shown." in shown and "a.example" not in shown
