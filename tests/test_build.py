@@ -131,6 +131,7 @@ def test_the_editor_keeps_a_take_apart_and_joins_two_stories_in_the_notes(
     report_page = (demo_issue / "report.html").read_text(encoding="utf-8")
     assert "Kept apart by the editor" in report_page
     assert "<li><code>https://nowhere.example/typo</code></li>" in report_page
+    assert report_page.count("Same story, in the notes") == 1
     assert "<code>## Same story</code> (a link of each" in report_page
 
 
