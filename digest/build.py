@@ -313,32 +313,40 @@ class Directives:
 
 
 def directives(notes: Notes, items: list[Item]) -> Directives:
-    """The directives of ``notes``, their links matched to ``items``."""
-    unknown: list[str] = []
-    apart, together, leads, drops = (
-        linked(notes, items, heading, unknown) for heading in (KEEP_APART, SAME_STORY, LEAD, LEAVE_OUT)
-    )
-    flat = lambda groups: [i for group in groups for i in group]  # noqa: E731
-    return Directives(apart, together, flat(leads), flat(drops), unknown)
-
-
-def linked(notes: Notes, items: list[Item], heading: str, unknown: list[str]) -> list[list[str]]:
-    """The ids of each group of takes that the notes' directive ``heading`` (``Keep
-    apart``, ``Same story``, ``Lead``, ``Leave out``) names by their links (compared in
-    canonical form, as items keep theirs). A link that no item of the day has is added
-    to ``unknown`` and named in a warning: a typo there would change nothing."""
+    """The directives of ``notes``, their links matched to ``items`` (compared in
+    canonical form, as items keep theirs, then loosely: see ``_loose``). A link that no
+    item of the day has is named in a warning: a typo there would change nothing."""
+    if not any(block.is_directive for block in notes):
+        return Directives([], [], [], [], [])
     ids_of: dict[str, list[str]] = {}
     loosely: dict[str, list[str]] = {}  # a link as editors may mistype it: http, www., a slash
     for item in items:
         if item.url:
             ids_of.setdefault(item.url, []).append(item.id)
             loosely.setdefault(_loose(item.url), []).append(item.id)
+
+    def ids(url: str) -> list[str]:
+        canonical = canonical_url(url)
+        return ids_of.get(canonical) or (loosely.get(_loose(canonical), []) if canonical else [])
+
+    unknown: list[str] = []
+    apart, together, leads, drops = (
+        _linked(notes, heading, ids, unknown) for heading in (KEEP_APART, SAME_STORY, LEAD, LEAVE_OUT)
+    )
+    flat = lambda groups: [i for group in groups for i in group]  # noqa: E731
+    return Directives(apart, together, flat(leads), flat(drops), unknown)
+
+
+def _linked(
+    notes: Notes, heading: str, ids: Callable[[str], list[str]], unknown: list[str]
+) -> list[list[str]]:
+    """The item ids (``ids`` of each link) of each group of takes that the notes'
+    directive ``heading`` names; the links that name none are added to ``unknown``."""
     groups: list[list[str]] = []
     for urls in link_groups(notes, heading):
         group = []
         for url in urls:
-            canonical = canonical_url(url)
-            found = ids_of.get(canonical) or (loosely.get(_loose(canonical), []) if canonical else [])
+            found = ids(url)
             if not found:
                 where = heading.capitalize()
                 log.warning("'%s' in the notes names %.200s, which no item of the day links to", where, url)

@@ -530,9 +530,9 @@ def test_the_feed_keeps_the_newest_fifty_issues_and_the_archive_all(tmp_path: Pa
 
 
 def test_notes_links_match_the_day_s_items_as_an_editor_writes_them(caplog: pytest.LogCaptureFixture) -> None:
-    from digest.build import linked
+    from digest.build import directives
     from digest.models import Item
-    from digest.notes import KEEP_APART, parse_notes
+    from digest.notes import parse_notes
 
     items = [
         Item(id="a", title="A", url="https://news.example/a/", source="One"),
@@ -544,9 +544,9 @@ def test_notes_links_match_the_day_s_items_as_an_editor_writes_them(caplog: pyte
         "- https://wire.example/c?id=7&utm_source=mail#top\n- https://wire.example/c?id=8\n"
     )
     with caplog.at_level(logging.WARNING, logger="digest.build"):
-        unknown: list[str] = []
-        assert linked(notes, items, KEEP_APART, unknown) == [["a"], ["b"], ["c"]]
-    assert unknown == ["https://wire.example/c?id=8"]
+        steer = directives(notes, items)
+    assert steer.apart == [["a"], ["b"], ["c"]]
+    assert steer.unknown == ["https://wire.example/c?id=8"]
     assert [r.getMessage() for r in caplog.records] == [
         "'Keep apart' in the notes names https://wire.example/c?id=8, which no item of the day links to"
     ]

@@ -65,6 +65,7 @@ def normalized_title(title: str) -> str:
 def _same_item(items: Sequence[Item], fence: np.ndarray, uf: UnionFind, links: list[Link]) -> None:
     """Layer 1: join items with the same URL, GUID or normalized title (3+ words), within one ``fence``."""
     seen: dict[tuple[str, int, str], int] = {}
+    fence_of = fence.tolist()  # plain ints: indexing numpy per item costs more than the lookups
     for idx, item in enumerate(items):
         title = normalized_title(item.title or "")
         keys = [
@@ -75,7 +76,7 @@ def _same_item(items: Sequence[Item], fence: np.ndarray, uf: UnionFind, links: l
         for kind, value in keys:
             if not value:
                 continue
-            first = seen.setdefault((kind, int(fence[idx]), value), idx)
+            first = seen.setdefault((kind, fence_of[idx], value), idx)
             if first != idx and uf.union(first, idx):
                 links.append(Link(items[first].id, item.id, "same-item", 1.0, (f"{kind}: {value}"[:120],)))
 
@@ -214,7 +215,7 @@ def _cluster(items: Sequence[Item], params: Params, fence: Sequence[int]) -> tup
         params.threshold,
         params.window_days,
         outlets,
-        t.fence.tolist(),
+        t.fence.tolist() if t.fence.any() else None,  # most batches have no fence: skip the per-item pass
     )
     for a, b, best, _avg in joins:
         ids = items[first[a]].id, items[first[b]].id
