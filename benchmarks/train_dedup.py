@@ -5,6 +5,7 @@ Usage (from the repository root, with scikit-learn: ``pip install -e '.[train]'`
     python benchmarks/train_dedup.py [--eval DIR] [--train FILE ...] [--holdout 0.5 | --odd | --even]
                                      [--trees 80 --depth 4 --rate 0.15] [--batches 300]
                                      [--headline-share 0.5 --headline-weight 0.3] [--single-share 0.5]
+                                     [--beats 60 --beat-size 60 --beat-single 0.5] [--beat-test 40]
                                      [--pools 300,1000] [--mixed 1500] [--out digest/data/dedup_model.json]
 
 Features are computed exactly as ``digest.dedup`` computes them at run time (word
@@ -31,8 +32,11 @@ each batch a second time with half of its items cut to their titles (``--headlin
 many feeds give a headline and nothing else; those pairs weigh 0.3 of the others,
 ``--headline-weight``, so that they do not pull the model away from full items), and
 a third time with half of its events cut to one take (``--single-share``: a take whose
-nearest candidate is another event's must be seen to stay alone), and one
-threshold for all of them: news of different kinds (three
+nearest candidate is another event's must be seen to stay alone); and from 60 small
+batches of one beat per file (``--beats``: an event and its nearest events, about 60
+takes, 70% of those events cut to one take), as a day of one field holds them, where
+two events of one beat are each other's nearest candidates (held-out parts are scored
+that way too, ``--beat-test``); and one threshold for all of them: news of different kinds (three
 outlets' takes, many short reports of two like events, a dated stream) calibrate one
 probability. Eval data stay outside the repo: only the fitted weights are written.
 """
@@ -152,6 +156,48 @@ def day_batches(rows: list, size: int, seed: int = 3) -> list[list]:
             batches.append(current)
             current = []
     return batches + ([current] if len(current) > 1 else [])
+
+
+BEAT_TEST_SINGLE = 0.7  # share of a held-out beat's events cut to one take: most of a day's are told once
+
+
+def beat_batches(rows: list, size: int, count: int, single_share: float, seed: int = 7) -> list[list]:
+    """``count`` small batches of about ``size`` (item, gold) rows, each one beat: a seeded
+    random event and the events whose titles and leads are nearest it (dedup's own tf-idf,
+    summed over each event's takes), with ``single_share`` of those events cut to one take
+    (``singles``). A day of one field holds a few dozen items, most told once, many alike
+    in their words ("AI", "model", "startup"); in the labeled files' random batches a
+    take's nearest candidate is mostly its mate, and a model that learned only from them
+    joins two events of one beat."""
+    import random
+
+    from scipy import sparse
+
+    from digest.dedup.vectors import prepare
+
+    events: dict[str, list] = {}
+    for row in rows:
+        events.setdefault(row[1], []).append(row)
+    labels = sorted(events)
+    if len(labels) < 2 or count <= 0:
+        return []
+    prep = prepare([it for g in labels for it, _ in events[g]])
+    owner = np.repeat(np.arange(len(labels)), [len(events[g]) for g in labels])
+    per_event = sparse.csr_matrix((np.ones(owner.size), (owner, np.arange(owner.size))))
+    vectors = per_event @ (prep.title + prep.lead)
+    norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel())
+    vectors = sparse.diags(1 / np.maximum(norms, 1e-9)) @ vectors
+    rng = random.Random(seed * 1000 + size)
+    batches = []
+    for k in range(count):
+        near = np.argsort(-(vectors @ vectors[rng.randrange(len(labels))].T).toarray().ravel(), kind="stable")
+        batch: list = []
+        for e in near.tolist():
+            batch += events[labels[e]]
+            if len(batch) >= size:
+                break
+        batches.append(singles(batch, single_share, seed=seed * 7919 + k))
+    return batches
 
 
 def fit_trees(
@@ -315,6 +361,23 @@ def main() -> None:
         default=0.3,
         help="what a pair of those headline batches weighs in the fit, against 1 for the others",
     )
+    ap.add_argument(
+        "--beats",
+        type=int,
+        default=60,
+        help="also learn from this many batches of one beat per file (0 for none): an event and "
+        "its nearest events, as a day of one field holds them",
+    )
+    ap.add_argument("--beat-size", type=int, default=60, help="takes of a batch of one beat, before the cut")
+    ap.add_argument("--beat-single", type=float, default=0.7, help="share of a beat's events cut to one take")
+    ap.add_argument("--beat-weight", type=float, default=1.0, help="what a pair of those batches weighs")
+    ap.add_argument(
+        "--beat-test",
+        type=int,
+        default=40,
+        help="also score the held-out part cut into this many batches of one beat, 70%% of their "
+        "events cut to one take (0 for none)",
+    )
     ap.add_argument("--grid", default="0.2,0.25,0.3,0.35,0.4")
     ap.add_argument(
         "--pools",
@@ -344,6 +407,14 @@ def main() -> None:
         ap.error(f"--single-share must be between 0 and 1, not {args.single_share}")
     if args.headline_weight <= 0:
         ap.error(f"--headline-weight must be above 0, not {args.headline_weight}")
+    if args.beats < 0 or args.beat_test < 0:
+        ap.error(f"--beats and --beat-test must be 0 or more, not {min(args.beats, args.beat_test)}")
+    if args.beat_size < 2:
+        ap.error(f"--beat-size must be 2 or more, not {args.beat_size}")
+    if not 0 <= args.beat_single <= 1:
+        ap.error(f"--beat-single must be between 0 and 1, not {args.beat_single}")
+    if args.beat_weight <= 0:
+        ap.error(f"--beat-weight must be above 0, not {args.beat_weight}")
     settings = DedupSettings()
     half = args.odd or args.even
     files = []
@@ -365,6 +436,9 @@ def main() -> None:
                     x, y = pair_data([t[0] for t in rows], [t[1] for t in rows], settings)
                     xs.append(x), ys.append(y)
                     weights.append(np.full(len(y), args.headline_weight if rows is cut else 1.0))
+        for rows in beat_batches(train, args.beat_size, args.beats, args.beat_single):
+            x, y = pair_data([t[0] for t in rows], [t[1] for t in rows], settings)
+            xs.append(x), ys.append(y), weights.append(np.full(len(y), args.beat_weight))
         if args.holdout or half:
             test = [(it, g) for it, g, h in zip(items, gold, part) if h]
             tests.append((f"{name} (held out)", test, pool_sizes))
@@ -387,6 +461,10 @@ def main() -> None:
         sweep(name, [rows], settings, grid)
         for size in sizes:
             pool_sweep(name, rows, settings, grid, size)
+        if args.beat_test and k < len(held):
+            beats = beat_batches(rows, args.beat_size, args.beat_test, BEAT_TEST_SINGLE, seed=11)
+            if beats:
+                sweep(f"{name} {len(beats)} beats of {args.beat_size}", beats, settings, grid)
         if args.mixed and k < len(held):
             rest = [row for m, part in enumerate(held) if m != k for row in part]
             mixed_sweep(name, rows, rest, settings, grid, args.mixed)

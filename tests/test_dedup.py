@@ -868,6 +868,10 @@ def test_a_hostile_title_is_read_only_as_far_as_a_headline_goes():
         (["--grid", "0.3,x"], "--grid takes thresholds between 0 and 1 separated by commas, not '0.3,x'"),
         (["--grid", "30"], "--grid takes thresholds between 0 and 1 separated by commas, not '30'"),
         (["--mixed", "-1"], "--mixed must be 0 or more, not -1"),
+        (["--beats", "-2"], "--beats and --beat-test must be 0 or more, not -2"),
+        (["--beat-size", "1"], "--beat-size must be 2 or more, not 1"),
+        (["--beat-single", "1.5"], "--beat-single must be between 0 and 1, not 1.5"),
+        (["--beat-weight", "0"], "--beat-weight must be above 0, not 0.0"),
         (["--mixed", "1.5k"], "argument --mixed: invalid int value: '1.5k'"),
     ],
 )
@@ -939,6 +943,40 @@ def test_singles_cuts_a_share_of_the_events_to_their_first_take():
     assert all(len(keys) == 3 for g, keys in sizes.items() if g not in alone)  # the others are whole
     assert train_dedup.singles(rows, 0.5, seed=1) == cut  # seeded
     assert train_dedup.singles(rows, 0.0, seed=1) == rows
+
+
+def test_beat_batches_hold_the_nearest_events_of_one_beat_mostly_cut_to_one_take():
+    train_dedup = _train_dedup_module()
+    beats = {
+        "chip": ["Nvidia export rules", "Intel foundry deal", "AMD accelerator launch", "Arm license fight"],
+        "court": [
+            "Supreme asylum ruling",
+            "Appeals tariff ruling",
+            "Judge blocks merger",
+            "Vaccine mandate case",
+        ],
+        "storm": ["Hurricane hits Florida", "Tornado hits Kansas", "Floods in Texas", "Season forecast"],
+    }  # each event's headline names its beat: "chip", "court" or "storm"
+
+    def take(beat: str, e: int, headline: str, k: int) -> tuple[Item, str]:
+        title, url = f"{beat.title()} news: {headline}, take {k}", f"https://x.org/{beat}/{e}/{k}"
+        return Item(id=f"{beat}-{e}-{k}", title=title, url=url, source=f"s{k}"), f"{beat}-{e}"
+
+    rows = [take(b, e, h, k) for b, events in beats.items() for e, h in enumerate(events) for k in range(3)]
+    batches = train_dedup.beat_batches(rows, size=12, count=6, single_share=0.5, seed=1)
+    assert len(batches) == 6
+    for batch in batches:
+        topics = {gold.split("-")[0] for _, gold in batch}
+        assert len(topics) == 1, topics  # the 12 nearest takes of an event are its beat's
+        takes = {}
+        for item, gold in batch:
+            takes.setdefault(gold, []).append(item.id)
+        assert len(takes) == 4  # every event of the beat, none lost
+        assert all(len(ids) in (1, 3) for ids in takes.values())  # whole, or cut to one take
+        assert all(ids[0].endswith("-0") for ids in takes.values())  # the first take stays
+    assert sum(len(b) for b in batches) < 6 * 12  # some events were cut to one take
+    assert train_dedup.beat_batches(rows, size=12, count=6, single_share=0.5, seed=1) == batches  # seeded
+    assert train_dedup.beat_batches(rows, size=12, count=0, single_share=0.5) == []
 
 
 def test_train_dedup_scores_a_held_out_part_among_other_files_takes_counting_only_its_own(capsys):
