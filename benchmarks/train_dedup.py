@@ -399,22 +399,20 @@ def main() -> None:
         grid = thresholds(args.grid)
     except ValueError as exc:
         ap.error(str(exc))
-    if not 0 <= args.headline_share <= 1:
-        ap.error(f"--headline-share must be between 0 and 1, not {args.headline_share}")
-    if args.mixed < 0:
-        ap.error(f"--mixed must be 0 or more, not {args.mixed}")
-    if not 0 <= args.single_share <= 1:
-        ap.error(f"--single-share must be between 0 and 1, not {args.single_share}")
-    if args.headline_weight <= 0:
-        ap.error(f"--headline-weight must be above 0, not {args.headline_weight}")
-    if args.beats < 0 or args.beat_test < 0:
-        ap.error(f"--beats and --beat-test must be 0 or more, not {min(args.beats, args.beat_test)}")
-    if args.beat_size < 2:
-        ap.error(f"--beat-size must be 2 or more, not {args.beat_size}")
-    if not 0 <= args.beat_single <= 1:
-        ap.error(f"--beat-single must be between 0 and 1, not {args.beat_single}")
-    if args.beat_weight <= 0:
-        ap.error(f"--beat-weight must be above 0, not {args.beat_weight}")
+    a = args
+    for option, value, ok, allowed in (
+        ("--headline-share", a.headline_share, 0 <= a.headline_share <= 1, "between 0 and 1"),
+        ("--headline-weight", a.headline_weight, a.headline_weight > 0, "above 0"),
+        ("--single-share", a.single_share, 0 <= a.single_share <= 1, "between 0 and 1"),
+        ("--mixed", a.mixed, a.mixed >= 0, "0 or more"),
+        ("--beats", a.beats, a.beats >= 0, "0 or more"),
+        ("--beat-size", a.beat_size, a.beat_size >= 2, "2 or more"),
+        ("--beat-single", a.beat_single, 0 <= a.beat_single <= 1, "between 0 and 1"),
+        ("--beat-weight", a.beat_weight, a.beat_weight > 0, "above 0"),
+        ("--beat-test", a.beat_test, a.beat_test >= 0, "0 or more"),
+    ):
+        if not ok:
+            ap.error(f"{option} must be {allowed}, not {value}")
     settings = DedupSettings()
     half = args.odd or args.even
     files = []
