@@ -5,7 +5,7 @@ Usage (from the repository root, with scikit-learn: ``pip install -e '.[train]'`
     python benchmarks/train_dedup.py [--eval DIR] [--train FILE ...] [--holdout 0.5 | --odd | --even]
                                      [--trees 80 --depth 4 --rate 0.15] [--batches 300]
                                      [--headline-share 0.5 --headline-weight 0.3] [--single-share 0.5]
-                                     [--beats 60 --beat-size 60 --beat-single 0.5] [--beat-test 40]
+                                     [--beats 60 --beat-size 60 --beat-single 0.7] [--beat-test 40]
                                      [--pools 300,1000] [--mixed 1500] [--out digest/data/dedup_model.json]
 
 Features are computed exactly as ``digest.dedup`` computes them at run time (word
@@ -36,9 +36,9 @@ nearest candidate is another event's must be seen to stay alone); and from 60 sm
 batches of one beat per file (``--beats``: an event and its nearest events, about 60
 takes, 70% of those events cut to one take), as a day of one field holds them, where
 two events of one beat are each other's nearest candidates (held-out parts are scored
-that way too, ``--beat-test``); and one threshold for all of them: news of different kinds (three
-outlets' takes, many short reports of two like events, a dated stream) calibrate one
-probability. Eval data stay outside the repo: only the fitted weights are written.
+that way too, ``--beat-test``). One threshold serves all of them: news of different
+kinds (three outlets' takes, many short reports of two like events, a dated stream)
+calibrate one probability. Eval data stay outside the repo: only the fitted weights are written.
 """
 
 from __future__ import annotations
@@ -399,17 +399,16 @@ def main() -> None:
         grid = thresholds(args.grid)
     except ValueError as exc:
         ap.error(str(exc))
-    a = args
     for option, value, ok, allowed in (
-        ("--headline-share", a.headline_share, 0 <= a.headline_share <= 1, "between 0 and 1"),
-        ("--headline-weight", a.headline_weight, a.headline_weight > 0, "above 0"),
-        ("--single-share", a.single_share, 0 <= a.single_share <= 1, "between 0 and 1"),
-        ("--mixed", a.mixed, a.mixed >= 0, "0 or more"),
-        ("--beats", a.beats, a.beats >= 0, "0 or more"),
-        ("--beat-size", a.beat_size, a.beat_size >= 2, "2 or more"),
-        ("--beat-single", a.beat_single, 0 <= a.beat_single <= 1, "between 0 and 1"),
-        ("--beat-weight", a.beat_weight, a.beat_weight > 0, "above 0"),
-        ("--beat-test", a.beat_test, a.beat_test >= 0, "0 or more"),
+        ("--headline-share", args.headline_share, 0 <= args.headline_share <= 1, "between 0 and 1"),
+        ("--headline-weight", args.headline_weight, args.headline_weight > 0, "above 0"),
+        ("--single-share", args.single_share, 0 <= args.single_share <= 1, "between 0 and 1"),
+        ("--mixed", args.mixed, args.mixed >= 0, "0 or more"),
+        ("--beats", args.beats, args.beats >= 0, "0 or more"),
+        ("--beat-size", args.beat_size, args.beat_size >= 2, "2 or more"),
+        ("--beat-single", args.beat_single, 0 <= args.beat_single <= 1, "between 0 and 1"),
+        ("--beat-weight", args.beat_weight, args.beat_weight > 0, "above 0"),
+        ("--beat-test", args.beat_test, args.beat_test >= 0, "0 or more"),
     ):
         if not ok:
             ap.error(f"{option} must be {allowed}, not {value}")
