@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -25,7 +26,7 @@ from digest.dedup.engine import _enough_shared
 from digest.dedup.pairs import _excess, _exclusive_terms, _positions, _ranks, _shared_neighbors
 from digest.dedup.text import amounts, canonical_names, weekdays
 from digest.dedup.vectors import prepare
-from digest.models import Item, Story
+from digest.models import Item, Link, Story
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dedup"
 T0 = datetime(2025, 6, 10, 8, tzinfo=UTC)
@@ -657,6 +658,44 @@ def test_report_lists_links_with_shared_terms(background):
     shared = {term for link in story["links"] for term in link["shared"]}
     assert "labeling" in shared and "label" not in shared  # words as written, not stems
     json.dumps(facts)
+
+
+def doubtful_day() -> list[Story]:
+    """Stories joined surely, doubtfully (one join at 0.55), by copies only, and one alone."""
+    take = lambda k: Item(id=k, title=f"Take {k}", url=f"https://x.org/{k}", source=k)  # noqa: E731
+    doubtful_links = [Link("c", "d", "same-event", 0.93), Link("d", "e", "same-event", 0.55, ("ai",))]
+    return [
+        Story("sure", [take("a"), take("b")], [Link("a", "b", "same-event", 0.95)]),
+        Story("copies", [take("f"), take("g")], [Link("f", "g", "same-text", 0.9)]),
+        Story("alone", [take("h")]),
+        Story("doubtful", [take("c"), take("d"), take("e")], doubtful_links),
+    ]
+
+
+def test_report_lists_the_least_sure_merge_first_and_marks_it_for_a_check():
+    facts = report(doubtful_day())
+    assert [s["id"] for s in facts["stories"]] == ["doubtful", "sure", "copies"]
+    assert [(s["weakest"], s["check"]) for s in facts["stories"]] == [
+        (0.55, True),
+        (0.95, False),
+        (None, False),
+    ]
+    assert facts["check_below"] == 0.7
+    json.dumps(facts)
+
+
+def test_report_page_shows_the_doubtful_merge_first_with_its_weakest_score():
+    from digest.config import Config
+    from digest.render import render_page
+
+    config = Config.model_validate({"newsletter": {"name": "N"}, "sources": [{"name": "S", "path": "s.xml"}]})
+    page = render_page(
+        config, "report.html", report=report(doubtful_day()), newsletter="N", date="2026-12-05"
+    )
+    headings = re.findall(r"<h2>(.*?)</h2>", page)
+    assert headings == ['<span class="check">check</span> Take c', "Take a", "Take f"]
+    assert "Its weakest join scored 0.55." in page and page.count("Its weakest join") == 1
+    assert "a score below 0.70" in page
 
 
 def test_already_published_finds_a_reworded_take(background):
