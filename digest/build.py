@@ -13,7 +13,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +46,7 @@ class Built:
     issue: Issue
     rendered: Rendered
     folder: Path
+    report: dict = field(default_factory=dict)  # the dedup report (dedup.json)
 
 
 def collect(
@@ -211,7 +212,7 @@ def build_issue(
 
         facts = report(stories, steer.apart, steer.unknown)
         folder = publish(issue, rendered, facts, config, out, before_swap=record)
-    return Built(issue, rendered, folder)
+    return Built(issue, rendered, folder, facts)
 
 
 def _nothing_new(config: Config, issue_date: date, items: int, stats: Stats) -> str:

@@ -269,6 +269,54 @@ def test_a_build_s_warnings_are_in_the_status_and_the_page(preview: Preview, sit
     assert wait_status(preview, lambda s: s.state == "ok" and not s.warnings).warnings == ()
 
 
+OTHER_TAKE = (  # another outlet's take on TOPICS[0]: the same event, in other words
+    "Orbital Labs starts growing crops in its greenhouse on the Moon",
+    "The lunar farming experiments of Orbital Labs have begun.",
+)
+
+
+@pytest.fixture
+def doubted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Preview]:
+    """A preview whose one merge (two outlets' takes on TOPICS[0]) its report marks "check":
+    the mark's level is raised above every score, so that no model decides the test."""
+    from digest.dedup import api
+
+    monkeypatch.setattr(api, "CHECK_BELOW", 1.01)
+    site = write_site(tmp_path, [{"name": "Other", "path": "feeds/other.xml"}])
+    title, body = OTHER_TAKE
+    (tmp_path / "feeds" / "other.xml").write_bytes(
+        rss(rss_item(title, "https://other.example/moon", body=body))
+    )
+    app = Preview(site, site.parent / "out", DAY, port=0).start()
+    try:
+        assert app.wait_ready(30), f"preview not ready: {app.rebuilder.status}"
+        yield app
+    finally:
+        app.stop()
+
+
+def test_the_status_and_the_report_tab_count_the_merges_to_check(doubted: Preview) -> None:
+    status = doubted.rebuilder.status
+    assert len(status.checks) == 1 and status.checks[0] in (TOPICS[0][0], OTHER_TAKE[0])
+    code, body = get(doubted, "/")
+    assert code == 200 and " · 1 to check</span></button>".encode() in body
+    # the editor keeps the other take apart: nothing is merged, nothing to check
+    notes = doubted.rebuilder.sources.parent / "notes" / f"{DAY}.md"
+    notes.write_text("## Keep apart\n- https://other.example/moon\n", "utf-8")
+    assert wait_status(doubted, lambda s: s.state == "ok" and s.build > status.build).checks == ()
+
+
+def test_the_report_tab_s_count_follows_rebuilds_on_the_page(doubted: Preview, page: Page) -> None:
+    page.goto(doubted.url)
+    checks = page.locator("#checks")
+    expect(checks).to_have_text(" · 1 to check")
+    notes = doubted.rebuilder.sources.parent / "notes" / f"{DAY}.md"
+    notes.write_text("## Keep apart\n- https://other.example/moon\n", "utf-8")
+    expect(checks).to_have_text("")
+    notes.write_text("## What we think\nBack together.\n", "utf-8")
+    expect(checks).to_have_text(" · 1 to check")
+
+
 def test_invalid_config_is_reported_with_line_and_recovers(preview: Preview, site: Path) -> None:
     good = site.read_text(encoding="utf-8")
     site.write_text(good.replace("name: News", "name: News\n  colour: red"), encoding="utf-8")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..build import build_issue, collect
+from ..build import Built, build_issue, collect
 from ..config import Config, load_config
 from ..errors import DigestError
 from ..models import Item, Stats
@@ -46,6 +46,7 @@ class Status:
     seconds: float = 0.0
     reason: str = ""
     warnings: tuple[str, ...] = ()  # what the last build warned about, as the terminal shows it
+    checks: tuple[str, ...] = ()  # the merged stories the last good build's report marks "check"
 
     def as_json(self) -> dict[str, Any]:
         """The status as sent to the browser."""
@@ -134,7 +135,7 @@ class Rebuilder:
         started = time.perf_counter()
         with _warnings_of_this_thread() as logged:
             try:
-                slug = self._build_issue(refetch)
+                built = self._build_issue(refetch)
             except DigestError as exc:
                 log.error("build failed: %s", exc)
                 failed = {"state": "error", "message": str(exc), "seconds": time.perf_counter() - started}
@@ -146,9 +147,18 @@ class Rebuilder:
                 failed = {"state": "error", "message": message, "seconds": time.perf_counter() - started}
                 return {**failed, "warnings": self._warnings(logged)}
         seconds = time.perf_counter() - started
+        slug = built.folder.name
         log.info("rebuilt %s in %.2f s (%s)", slug, seconds, self.status.reason)
+        checks = tuple(s["items"][0]["title"] for s in built.report.get("stories", []) if s["check"])
         warnings = self._warnings(logged)
-        return {"state": "ok", "message": "", "slug": slug, "seconds": seconds, "warnings": warnings}
+        return {
+            "state": "ok",
+            "message": "",
+            "slug": slug,
+            "seconds": seconds,
+            "warnings": warnings,
+            "checks": checks,
+        }
 
     def _warnings(self, logged: list[str]) -> tuple[str, ...]:
         """What a build warned about: what it logged, and the feeds that failed when they
@@ -157,8 +167,8 @@ class Rebuilder:
         # failed feeds first: the warnings logged are already capped, and would push them out
         return tuple(dict.fromkeys([f"{f.source}: {f.error}" for f in failures] + logged))[:MAX_WARNINGS]
 
-    def _build_issue(self, refetch: bool) -> str:
-        """Load the config, collect if needed, build and publish; the issue's slug."""
+    def _build_issue(self, refetch: bool) -> Built:
+        """Load the config, collect if needed, build and publish."""
         config = load_config(self.sources)
         when = self.issue_date or datetime.now(ZoneInfo(config.newsletter.timezone)).date()
         self.config = config
@@ -166,8 +176,7 @@ class Rebuilder:
         with Store(config.resolve(config.state)) as store:
             collected = self._collect(config, store, refetch)
             stats = dataclasses.replace(collected.stats, feeds_failed=list(collected.stats.feeds_failed))
-            built = build_issue(config, when, self.out, store, collected.items, stats, draft=True)
-        return built.folder.name
+            return build_issue(config, when, self.out, store, collected.items, stats, draft=True)
 
     def _collect(self, config: Config, store: Store, refetch: bool) -> _Collected:
         """The items of ``config``'s sources: kept from before unless the sources changed."""
