@@ -117,8 +117,7 @@ def site(tmp_path: Path) -> Path:
     return write_site(tmp_path)
 
 
-@pytest.fixture
-def preview(site: Path) -> Iterator[Preview]:
+def previewing(site: Path) -> Iterator[Preview]:
     """The preview of ``site`` on a free loopback port, first build done, watching."""
     app = Preview(site, site.parent / "out", DAY, port=0).start()
     try:
@@ -126,6 +125,12 @@ def preview(site: Path) -> Iterator[Preview]:
         yield app
     finally:
         app.stop()
+
+
+@pytest.fixture
+def preview(site: Path) -> Iterator[Preview]:
+    """The preview of the small newsletter (``previewing``)."""
+    yield from previewing(site)
 
 
 # -- the browser --------------------------------------------------------------------
@@ -287,12 +292,7 @@ def doubted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Preview
     (tmp_path / "feeds" / "other.xml").write_bytes(
         rss(rss_item(title, "https://other.example/moon", body=body))
     )
-    app = Preview(site, site.parent / "out", DAY, port=0).start()
-    try:
-        assert app.wait_ready(30), f"preview not ready: {app.rebuilder.status}"
-        yield app
-    finally:
-        app.stop()
+    yield from previewing(site)
 
 
 def test_the_status_and_the_report_tab_count_the_merges_to_check(doubted: Preview) -> None:
