@@ -48,6 +48,16 @@ class Built:
     folder: Path
     report: dict = field(default_factory=dict)  # the dedup report (dedup.json)
 
+    @property
+    def checks(self) -> tuple[str, ...]:
+        """The titles of the merged stories the dedup report marks for a check."""
+        return tuple(s["items"][0]["title"] for s in self.report.get("stories", []) if s["check"])
+
+    def to_check(self) -> str:
+        """ ", N merged stories to check in report.html" for a log line, or "" when none."""
+        n = len(self.checks)
+        return f", {n} merged {'story' if n == 1 else 'stories'} to check in report.html" if n else ""
+
 
 def collect(
     config: Config, store: Store, offline: bool = False, on_fetched: Callable[[Fetched], None] | None = None

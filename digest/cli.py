@@ -138,7 +138,7 @@ def build(sources_path: Path, out: Path | None, issue_date: Any, offline: bool, 
     click.echo(
         f"built issue #{built.issue.number} ({built.issue.date}): {stats.stories} stories from "
         f"{stats.items} items, {stats.feeds_ok} feeds ok, {failed} failed, "
-        f"{built.rendered.html_bytes / 1024:.0f} KB HTML -> {built.folder}"
+        f"{built.rendered.html_bytes / 1024:.0f} KB HTML -> {built.folder}{built.to_check()}"
     )
 
 

@@ -402,6 +402,20 @@ def test_the_web_version_fills_no_readers_details(demo: Path) -> None:
         assert "https://futureblueprint.example/archive" in public, name
 
 
+def test_the_build_line_says_how_many_merges_to_check(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
+    assert code == 0, err
+    assert out.strip().endswith(
+        f"-> {demo / 'out' / DEMO_DATE}"
+    )  # the lead's joins are sure: nothing to check
+    from digest.dedup import api
+
+    monkeypatch.setattr(api, "CHECK_BELOW", 1.01)  # every join in doubt: the lead's story is to check
+    code, out, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
+    assert code == 0, err
+    assert out.strip().endswith(f"-> {demo / 'out' / DEMO_DATE}, 1 merged story to check in report.html")
+
+
 def test_the_report_counts_the_items(demo_issue: Path) -> None:
     issue = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
     report = (demo_issue / "report.html").read_text(encoding="utf-8")

@@ -149,7 +149,6 @@ class Rebuilder:
         seconds = time.perf_counter() - started
         slug = built.folder.name
         log.info("rebuilt %s in %.2f s (%s)", slug, seconds, self.status.reason)
-        checks = tuple(s["items"][0]["title"] for s in built.report.get("stories", []) if s["check"])
         warnings = self._warnings(logged)
         return {
             "state": "ok",
@@ -157,7 +156,7 @@ class Rebuilder:
             "slug": slug,
             "seconds": seconds,
             "warnings": warnings,
-            "checks": checks,
+            "checks": built.checks,
         }
 
     def _warnings(self, logged: list[str]) -> tuple[str, ...]:

@@ -52,7 +52,10 @@ def run_daily(
         try:
             built = build_issue(config, when, out, store, items, stats)
             folder = built.folder
-            log.info("built issue #%d of %s: %d stories", built.issue.number, key, len(built.issue.stories))
+            stories = len(built.issue.stories)
+            log.info(
+                "built issue #%d of %s: %d stories%s", built.issue.number, key, stories, built.to_check()
+            )
         except NothingNew as exc:  # a quiet day; no items at all (every feed down) is a failure
             if not config.curate.skip_when_empty:
                 raise
