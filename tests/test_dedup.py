@@ -684,18 +684,27 @@ def test_report_lists_the_least_sure_merge_first_and_marks_it_for_a_check():
     json.dumps(facts)
 
 
-def test_report_page_shows_the_doubtful_merge_first_with_its_weakest_score():
+def report_page(stories: list[Story]) -> str:
+    """report.html as a build writes it for ``stories``."""
     from digest.config import Config
     from digest.render import render_page
 
     config = Config.model_validate({"newsletter": {"name": "N"}, "sources": [{"name": "S", "path": "s.xml"}]})
-    page = render_page(
-        config, "report.html", report=report(doubtful_day()), newsletter="N", date="2026-12-05"
-    )
+    return render_page(config, "report.html", report=report(stories), newsletter="N", date="2026-12-05")
+
+
+def test_report_page_shows_the_doubtful_merge_first_with_its_weakest_score():
+    page = report_page(doubtful_day())
     headings = re.findall(r"<h2>(.*?)</h2>", page)
     assert headings == ['<span class="check">check</span> Take c', "Take a", "Take f"]
     assert "Its weakest join scored 0.55." in page and page.count("Its weakest join") == 1
     assert "a score below 0.70" in page
+
+
+def test_report_page_does_not_round_a_doubtful_score_up_to_the_mark():
+    take = lambda k: Item(id=k, title=f"Take {k}", url=f"https://x.org/{k}", source=k)  # noqa: E731
+    page = report_page([Story("close", [take("a"), take("b")], [Link("a", "b", "same-event", 0.698)])])
+    assert "Its weakest join scored 0.698." in page  # not "0.70", which is not below 0.70
 
 
 def test_already_published_finds_a_reworded_take(background):
