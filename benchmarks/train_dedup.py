@@ -5,7 +5,8 @@ Usage (from the repository root, with scikit-learn: ``pip install -e '.[train]'`
     python benchmarks/train_dedup.py [--eval DIR] [--train FILE ...] [--holdout 0.5 | --odd | --even]
                                      [--trees 80 --depth 4 --rate 0.15] [--batches 300]
                                      [--headline-share 0.5 --headline-weight 0.3] [--single-share 0.5]
-                                     [--beats 60 --beat-size 60 --beat-single 0.7] [--beat-test 40]
+                                     [--beats 60 --beat-size 60 --beat-single 0.7 --beat-weight 1]
+                                     [--beat-test 40]
                                      [--pools 300,1000] [--mixed 1500] [--out digest/data/dedup_model.json]
 
 Features are computed exactly as ``digest.dedup`` computes them at run time (word
@@ -46,6 +47,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -192,9 +194,9 @@ def beat_batches(rows: list, size: int, count: int, single_share: float, seed: i
     for k in range(count):
         near = np.argsort(-(vectors @ vectors[rng.randrange(len(labels))].T).toarray().ravel(), kind="stable")
         batch: list = []
-        for e in near.tolist():
+        for n, e in enumerate(near.tolist()):
             batch += events[labels[e]]
-            if len(batch) >= size:
+            if len(batch) >= size and n > 0:  # two events at least, however large the first
                 break
         batches.append(singles(batch, single_share, seed=seed * 7919 + k))
     return batches
@@ -401,13 +403,13 @@ def main() -> None:
         ap.error(str(exc))
     for option, value, ok, allowed in (
         ("--headline-share", args.headline_share, 0 <= args.headline_share <= 1, "between 0 and 1"),
-        ("--headline-weight", args.headline_weight, args.headline_weight > 0, "above 0"),
+        ("--headline-weight", args.headline_weight, 0 < args.headline_weight < math.inf, "above 0"),
         ("--single-share", args.single_share, 0 <= args.single_share <= 1, "between 0 and 1"),
         ("--mixed", args.mixed, args.mixed >= 0, "0 or more"),
         ("--beats", args.beats, args.beats >= 0, "0 or more"),
         ("--beat-size", args.beat_size, args.beat_size >= 2, "2 or more"),
         ("--beat-single", args.beat_single, 0 <= args.beat_single <= 1, "between 0 and 1"),
-        ("--beat-weight", args.beat_weight, args.beat_weight > 0, "above 0"),
+        ("--beat-weight", args.beat_weight, 0 < args.beat_weight < math.inf, "above 0"),
         ("--beat-test", args.beat_test, args.beat_test >= 0, "0 or more"),
     ):
         if not ok:

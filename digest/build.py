@@ -50,13 +50,16 @@ class Built:
 
     @property
     def checks(self) -> tuple[str, ...]:
-        """The titles of the merged stories the dedup report marks for a check."""
-        return tuple(s["items"][0]["title"] for s in self.report.get("stories", []) if s["check"])
+        """The titles of the issue's merged stories that the dedup report marks for a check
+        (the report lists the day's others too: those left out of the issue need none)."""
+        shown = {story.id for story in self.issue.stories}
+        stories = self.report.get("stories", [])
+        return tuple(s["items"][0]["title"] for s in stories if s["check"] and s["id"] in shown)
 
-    def to_check(self) -> str:
-        """ ", N merged stories to check in report.html" for a log line, or "" when none."""
+    def to_check(self, report: str = "report.html") -> str:
+        """ ", N merged stories to check in ``report``" for a log line, or "" when none."""
         n = len(self.checks)
-        return f", {n} merged {'story' if n == 1 else 'stories'} to check in report.html" if n else ""
+        return f", {n} merged {'story' if n == 1 else 'stories'} to check in {report}" if n else ""
 
 
 def collect(

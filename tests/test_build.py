@@ -405,15 +405,25 @@ def test_the_web_version_fills_no_readers_details(demo: Path) -> None:
 def test_the_build_line_says_how_many_merges_to_check(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
     assert code == 0, err
-    assert out.strip().endswith(
-        f"-> {demo / 'out' / DEMO_DATE}"
-    )  # the lead's joins are sure: nothing to check
+    assert out.strip().endswith(f"-> {demo / 'out' / DEMO_DATE}")  # the lead's joins are sure: none to check
     from digest.dedup import api
 
     monkeypatch.setattr(api, "CHECK_BELOW", 1.01)  # every join in doubt: the lead's story is to check
     code, out, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
     assert code == 0, err
     assert out.strip().endswith(f"-> {demo / 'out' / DEMO_DATE}, 1 merged story to check in report.html")
+    # a merged story the issue leaves out needs no check, though the report lists it
+    dedup = json.loads((demo / "out" / DEMO_DATE / "dedup.json").read_text(encoding="utf-8"))
+    [merged] = dedup["stories"]
+    notes = demo / "notes" / f"{DEMO_DATE}.md"
+    notes.write_text(
+        notes.read_text(encoding="utf-8") + f"\n## Leave out\n- {merged['items'][0]['url']}\n", "utf-8"
+    )
+    code, out, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
+    assert code == 0, err
+    assert out.strip().endswith(f"-> {demo / 'out' / DEMO_DATE}")
+    reported = json.loads((demo / "out" / DEMO_DATE / "dedup.json").read_text(encoding="utf-8"))["stories"]
+    assert [s["id"] for s in reported if s["check"]] == [merged["id"]]
 
 
 def test_the_report_counts_the_items(demo_issue: Path) -> None:

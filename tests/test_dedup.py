@@ -921,6 +921,7 @@ def test_a_hostile_title_is_read_only_as_far_as_a_headline_goes():
         (["--beat-size", "1"], "--beat-size must be 2 or more, not 1"),
         (["--beat-single", "1.5"], "--beat-single must be between 0 and 1, not 1.5"),
         (["--beat-weight", "0"], "--beat-weight must be above 0, not 0.0"),
+        (["--beat-weight", "inf"], "--beat-weight must be above 0, not inf"),
         (["--mixed", "1.5k"], "argument --mixed: invalid int value: '1.5k'"),
     ],
 )
@@ -1026,6 +1027,9 @@ def test_beat_batches_hold_the_nearest_events_of_one_beat_mostly_cut_to_one_take
     assert sum(len(b) for b in batches) < 6 * 12  # some events were cut to one take
     assert train_dedup.beat_batches(rows, size=12, count=6, single_share=0.5, seed=1) == batches  # seeded
     assert train_dedup.beat_batches(rows, size=12, count=0, single_share=0.5) == []
+    # an event as large as a batch still shares it: a batch of one event would test nothing
+    big = [take("chip", 9, "Samsung memory plant", k) for k in range(15)] + rows
+    assert all(len({g for _, g in b}) >= 2 for b in train_dedup.beat_batches(big, 12, 40, 0.0, seed=1))
 
 
 def test_train_dedup_scores_a_held_out_part_among_other_files_takes_counting_only_its_own(capsys):

@@ -158,9 +158,10 @@ def already_published(
 
 CHECK_BELOW = 0.7
 """A merged story whose weakest same-event join scored below this is marked for a second
-look. Held out, such joins are 12-14% of the AllSides joins (whole halves, and days of one
-beat) and hold 41-47% of the wrong ones; on ECB+, 1-3% of the joins and up to a quarter of
-the wrong ones. The same-item and same-text layers, and the editor's joins, are not in doubt."""
+look. Held out, such joins are 13-20% of the AllSides joins (whole halves, and days of one
+beat; a fifth to a third of the merged stories) and hold 41-47% of the wrong ones; on ECB+,
+1-3% of the joins and up to a quarter of the wrong ones. The same-item and same-text
+layers, and the editor's joins, are not in doubt."""
 
 
 def report(

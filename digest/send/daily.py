@@ -53,9 +53,8 @@ def run_daily(
             built = build_issue(config, when, out, store, items, stats)
             folder = built.folder
             stories = len(built.issue.stories)
-            log.info(
-                "built issue #%d of %s: %d stories%s", built.issue.number, key, stories, built.to_check()
-            )
+            checks = built.to_check(str(folder / "report.html"))
+            log.info("built issue #%d of %s: %d stories%s", built.issue.number, key, stories, checks)
         except NothingNew as exc:  # a quiet day; no items at all (every feed down) is a failure
             if not config.curate.skip_when_empty:
                 raise
