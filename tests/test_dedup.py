@@ -705,6 +705,7 @@ def test_report_page_does_not_round_a_doubtful_score_up_to_the_mark():
     take = lambda k: Item(id=k, title=f"Take {k}", url=f"https://x.org/{k}", source=k)  # noqa: E731
     page = report_page([Story("close", [take("a"), take("b")], [Link("a", "b", "same-event", 0.698)])])
     assert "Its weakest join scored 0.698." in page  # not "0.70", which is not below 0.70
+    assert "<td>0.698</td>" in page and "<td>0.70</td>" not in page  # the link's row says the same
 
 
 def test_already_published_finds_a_reworded_take(background):
