@@ -212,11 +212,16 @@ class _Collector(logging.Handler):
     """Keeps the first ``MAX_WARNINGS`` distinct warnings logged on one thread."""
 
     def __init__(self, thread: int, into: list[str]) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__()
         self.thread, self.into = thread, into
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.thread != self.thread or len(self.into) >= MAX_WARNINGS:
+        # warnings only: a failed build shows its own error message
+        if (
+            record.levelno != logging.WARNING
+            or record.thread != self.thread
+            or len(self.into) >= MAX_WARNINGS
+        ):
             return
         try:
             message = record.getMessage()
@@ -233,7 +238,6 @@ def _warnings_of_this_thread() -> Iterator[list[str]]:
     terminal. Errors are not among them: a failed build shows its own message."""
     found: list[str] = []
     handler = _Collector(threading.get_ident(), found)
-    handler.addFilter(lambda record: record.levelno == logging.WARNING)
     root = logging.getLogger("digest")
     root.addHandler(handler)
     try:
