@@ -217,6 +217,32 @@ def test_name_variants_and_amounts_are_unified():
     assert canonical_names("İstanbul talks with Meta Platforms") == "İstanbul talks with Meta"
 
 
+def _names(titles: list[str], bodies: list[str]) -> set[str]:
+    """The lower-cased words the name lexicon takes for names in these items."""
+    from digest.dedup.vectors import _index, join, name_lexicon, tokenize
+
+    toks = join([tokenize(titles), tokenize(bodies)])
+    lower_of, lower = _index([w.lower() for w in toks.vocab])
+    flags = name_lexicon(toks, toks.doc < len(titles), lower_of, lower)
+    return {w for w, name in zip(lower, flags) if name}
+
+
+def test_a_name_that_opens_its_sentences_is_still_a_name():
+    names = _names(
+        ["Clipwise: turn long videos into shorts", "Nvidia to buy Arm", "Atlas rolls out agents"],
+        [
+            "Clipwise finds the best moments of a long video. Clipwise's plan is free.",
+            "Nvidia said it would buy Arm. The deal gives Nvidia the designs.",
+            "Atlas said the agents check payments. Here's why. T800 chips run them.",
+        ],
+    )
+    # an unknown word seen only at the starts of sentences, and a word capitalized inside
+    # its sentence once while opening two others
+    assert {"clipwise", "nvidia", "arm", "t800"} <= names
+    # a common word seen only at starts ("Atlas", "Here's") may be anything
+    assert not {"atlas", "here's", "the", "rolls"} & names
+
+
 def test_tokens_of_many_texts_keep_each_text_s_words_positions_and_sentence_starts():
     from digest.dedup.vectors import join, tokenize
 

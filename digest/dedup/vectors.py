@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import chain
@@ -183,23 +184,46 @@ def name_lexicon(toks: Tokens, in_title: np.ndarray, lower_of: np.ndarray, lower
     """Which lower-cased words (``lower``; ``lower_of`` maps each word of ``toks.vocab``)
     are names in this collection: mostly capitalized inside sentences.
 
-    Titles are often in title case, so capitalization is learned from body text; a word
-    seen only in titles counts as a name when capitalized in most of them.
+    Only words inside a sentence tell: the first word of a sentence is capitalized
+    whatever it is. Titles are often in title case, so capitalization is learned from body
+    text; a word seen only in titles counts as a name when capitalized in most of them.
+    A word seen only at the start of sentences ("Clipwise finds the best moments...") is
+    a name when it is no common English word ("PromptPad") or has a digit ("T9"): the
+    subject of a headline and its lead is often named only there.
     """
     size = len(lower)
     low = lower_of[toks.ids]
-    capital = np.fromiter((w[0].isupper() for w in toks.vocab), bool, len(toks.vocab))[toks.ids] & ~toks.start
+    inside = ~toks.start
+    capital = np.fromiter((w[0].isupper() for w in toks.vocab), bool, len(toks.vocab))[toks.ids]
 
     def counts(where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.bincount(low[where], minlength=size), np.bincount(low[where & capital], minlength=size)
 
-    total, caps = counts(~in_title)
-    title_total, title_caps = counts(in_title)
+    total, caps = counts(~in_title & inside)
+    title_total, title_caps = counts(in_title & inside)
     longer = np.fromiter((len(w) > 2 for w in lower), bool, size)
     stop = np.fromiter((w in tx.STOPWORDS for w in lower), bool, size)
     names = (total > 0) & (caps >= 0.6 * total)
     names |= (total == 0) & (title_total > 0) & (title_caps >= 0.8 * title_total) & longer
-    return names & ~stop
+    at_starts = np.bincount(low[toks.start & capital], minlength=size) > 0
+    at_starts &= (total == 0) & (title_total == 0) & longer
+    for k in np.flatnonzero(at_starts).tolist():
+        at_starts[k] = _brand_like(lower[k])
+    return (names | at_starts) & ~stop
+
+
+POSSESSIVE = re.compile(r"['’]s?$")
+PLAIN_WORD = re.compile(r"[^\W_]+(?:[.-][^\W_]+)*")  # letters and digits, maybe joined by "." or "-"
+
+
+def _brand_like(word: str) -> bool:
+    """Whether a lower-cased word seen only at the start of sentences is a name: no
+    contraction ("don't"), and no common English word once its possessive is cut, or
+    with a digit after its first letter ("t9")."""
+    bare = POSSESSIVE.sub("", word)
+    if len(bare) < 3 or not PLAIN_WORD.fullmatch(bare):
+        return False
+    return mn.rows([bare])[0] < 0 or any(c.isdigit() for c in bare[1:])
 
 
 def _index(keys: Sequence[str], where: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
