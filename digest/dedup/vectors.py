@@ -188,7 +188,7 @@ def name_lexicon(toks: Tokens, in_title: np.ndarray, lower_of: np.ndarray, lower
     whatever it is. Titles are often in title case, so capitalization is learned from body
     text; a word seen only in titles counts as a name when capitalized in most of them.
     A word seen only at the start of sentences ("Clipwise finds the best moments...") is
-    a name when it is no common English word ("PromptPad") or has a digit ("T9"): the
+    a name when it is no common English word ("PromptPad") or has a digit ("T800"): the
     subject of a headline and its lead is often named only there.
     """
     size = len(lower)
@@ -207,8 +207,8 @@ def name_lexicon(toks: Tokens, in_title: np.ndarray, lower_of: np.ndarray, lower
     names |= (total == 0) & (title_total > 0) & (title_caps >= 0.8 * title_total) & longer
     at_starts = np.bincount(low[toks.start & capital], minlength=size) > 0
     at_starts &= (total == 0) & (title_total == 0) & longer
-    for k in np.flatnonzero(at_starts).tolist():
-        at_starts[k] = _brand_like(lower[k])
+    which = np.flatnonzero(at_starts)
+    at_starts[which] = _brand_like([lower[k] for k in which.tolist()])
     return (names | at_starts) & ~stop
 
 
@@ -216,14 +216,14 @@ POSSESSIVE = re.compile(r"['’]s?$")
 PLAIN_WORD = re.compile(r"[^\W_]+(?:[.-][^\W_]+)*")  # letters and digits, maybe joined by "." or "-"
 
 
-def _brand_like(word: str) -> bool:
-    """Whether a lower-cased word seen only at the start of sentences is a name: no
-    contraction ("don't"), and no common English word once its possessive is cut, or
-    with a digit after its first letter ("t9")."""
-    bare = POSSESSIVE.sub("", word)
-    if len(bare) < 3 or not PLAIN_WORD.fullmatch(bare):
-        return False
-    return mn.rows([bare])[0] < 0 or any(c.isdigit() for c in bare[1:])
+def _brand_like(words: list[str]) -> np.ndarray:
+    """Which lower-cased words seen only at the start of sentences are names: no
+    contraction ("don't"), and, once a possessive is cut, no common English word or a
+    digit after the first letter ("t800")."""
+    bare = [POSSESSIVE.sub("", w) for w in words]
+    plain = np.fromiter((len(b) > 2 and PLAIN_WORD.fullmatch(b) is not None for b in bare), bool, len(bare))
+    digit = np.fromiter((any(c.isdigit() for c in b[1:]) for b in bare), bool, len(bare))
+    return plain & ((mn.rows(bare) < 0) | digit)
 
 
 def _index(keys: Sequence[str], where: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
