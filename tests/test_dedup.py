@@ -243,6 +243,20 @@ def test_a_name_that_opens_its_sentences_is_still_a_name():
     assert not {"atlas", "here's", "the", "rolls"} & names
 
 
+def test_names_that_open_their_sentences_in_odd_spellings():
+    names = _names(
+        ["İzmirspor wins the cup", "x", "x"],
+        [
+            "İzmirspor won. İzmirspor’s coach left.",
+            "O'Brientech said no. Don't worry. They’re fine.",
+            'Zorblax is up. (zorblax is down) "zorblax" fine: zorblax again.',
+        ],
+    )
+    assert {"i\u0307zmirspor", "i\u0307zmirspor’s", "o'brientech"} <= names
+    # a contraction is no name; nor a word mostly lower-case where a clause opens
+    assert not {"don't", "they’re", "zorblax"} & names
+
+
 def test_tokens_of_many_texts_keep_each_text_s_words_positions_and_sentence_starts():
     from digest.dedup.vectors import join, tokenize
 

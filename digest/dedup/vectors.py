@@ -187,9 +187,10 @@ def name_lexicon(toks: Tokens, in_title: np.ndarray, lower_of: np.ndarray, lower
     Only words inside a sentence tell: the first word of a sentence is capitalized
     whatever it is. Titles are often in title case, so capitalization is learned from body
     text; a word seen only in titles counts as a name when capitalized in most of them.
-    A word seen only at the start of sentences ("Clipwise finds the best moments...") is
-    a name when it is no common English word ("PromptPad") or has a digit ("T800"): the
-    subject of a headline and its lead is often named only there.
+    A word seen only at the start of sentences ("Clipwise finds the best moments..."),
+    capitalized at most of them, is a name when it has no vector in ``meaning``
+    ("PromptPad"; well-known names such as "Nvidia" have one) or has a digit ("T800"):
+    the subject of a headline and its lead is often named only there.
     """
     size = len(lower)
     low = lower_of[toks.ids]
@@ -205,7 +206,8 @@ def name_lexicon(toks: Tokens, in_title: np.ndarray, lower_of: np.ndarray, lower
     stop = np.fromiter((w in tx.STOPWORDS for w in lower), bool, size)
     names = (total > 0) & (caps >= 0.6 * total)
     names |= (total == 0) & (title_total > 0) & (title_caps >= 0.8 * title_total) & longer
-    at_starts = np.bincount(low[toks.start & capital], minlength=size) > 0
+    start_total, start_caps = counts(toks.start)
+    at_starts = (start_caps > 0) & (start_caps >= 0.6 * start_total)  # "(zorblax" is a lower-case use
     at_starts &= (total == 0) & (title_total == 0) & longer
     which = np.flatnonzero(at_starts)
     at_starts[which] = _brand_like([lower[k] for k in which.tolist()])
@@ -213,15 +215,23 @@ def name_lexicon(toks: Tokens, in_title: np.ndarray, lower_of: np.ndarray, lower
 
 
 POSSESSIVE = re.compile(r"['’]s?$")
-PLAIN_WORD = re.compile(r"[^\W_]+(?:[.-][^\W_]+)*")  # letters and digits, maybe joined by "." or "-"
+CONTRACTION = re.compile(r"['’](?:t|ll|re|ve|d|m)$")  # don't, we'll, they're, I've, you'd, I'm
+# letters and digits, maybe joined by "." or an apostrophe ("node.js", "o'brien"); tokens hold no "-"
+PLAIN_WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
 
 
 def _brand_like(words: list[str]) -> np.ndarray:
     """Which lower-cased words seen only at the start of sentences are names: no
-    contraction ("don't"), and, once a possessive is cut, no common English word or a
-    digit after the first letter ("t800")."""
-    bare = [POSSESSIVE.sub("", w) for w in words]
-    plain = np.fromiter((len(b) > 2 and PLAIN_WORD.fullmatch(b) is not None for b in bare), bool, len(bare))
+    contraction ("don't"), and, once a possessive is cut, three letters or more with no
+    word vector (common English words and well-known names have one) or a digit after
+    the first letter ("t800")."""
+    # "İ".lower() is "i" and a combining dot (U+0307), which is no letter and no word's
+    bare = [POSSESSIVE.sub("", w).replace("i\u0307", "i") for w in words]
+    plain = np.fromiter(
+        (len(b) > 2 and PLAIN_WORD.fullmatch(b) is not None and not CONTRACTION.search(b) for b in bare),
+        bool,
+        len(bare),
+    )
     digit = np.fromiter((any(c.isdigit() for c in b[1:]) for b in bare), bool, len(bare))
     return plain & ((mn.rows(bare) < 0) | digit)
 
