@@ -131,6 +131,12 @@ TOKEN = re.compile(r"[.!?:;\"“”(]\s*(?=[^\W_])|[^\W\d_][^\W_]*(?:[.'’][^\W
 MARKS = frozenset('.!?:;"“”(')
 
 
+def lower(word: str) -> str:
+    """A word lower-cased as the dedup keys it: "İ" becomes "i", where ``str.lower``
+    adds a combining dot that no vocabulary and no letter test knows."""
+    return word.lower().replace("i\u0307", "i")
+
+
 def term(word: str) -> str:
     """The term a word counts as ("" for stopwords, numbers and one-letter words)."""
     low = word.lower()

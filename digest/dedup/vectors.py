@@ -225,8 +225,7 @@ def _brand_like(words: list[str]) -> np.ndarray:
     contraction ("don't"), and, once a possessive is cut, three letters or more with no
     word vector (common English words and well-known names have one) or a digit after
     the first letter ("t800")."""
-    # "İ".lower() is "i" and a combining dot (U+0307), which is no letter and no word's
-    bare = [POSSESSIVE.sub("", w).replace("i\u0307", "i") for w in words]
+    bare = [POSSESSIVE.sub("", w) for w in words]
     plain = np.fromiter(
         (len(b) > 2 and PLAIN_WORD.fullmatch(b) is not None and not CONTRACTION.search(b) for b in bare),
         bool,
@@ -328,7 +327,7 @@ def prepare(items: Sequence[Item]) -> Prepared:
     in_title = toks.doc < n
     row = np.where(in_title, toks.doc, toks.doc - n)  # titles are texts 0..n-1, bodies n..2n-1
     lead = ~in_title & (toks.pos < LEAD_WORDS)
-    lower_of, lower = _index([w.lower() for w in toks.vocab])
+    lower_of, lower = _index([tx.lower(w) for w in toks.vocab])
     low = lower_of[toks.ids]  # the lower-cased word of each token
     word_terms = [tx.term(w) for w in lower]
     term_of, terms = _index(word_terms, [bool(t) for t in word_terms])
