@@ -48,11 +48,13 @@ import argparse
 import hashlib
 import json
 import math
+import random
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,6 +64,7 @@ from digest.dedup.api import item_from_json  # noqa: E402
 from digest.dedup.engine import cluster, find_takes, normalized_title  # noqa: E402
 from digest.dedup.model import MODEL_PATH  # noqa: E402
 from digest.dedup.pairs import FEATURES, features  # noqa: E402
+from digest.dedup.vectors import prepare  # noqa: E402
 
 
 def load_eval(path: Path) -> tuple[list, list[str]]:
@@ -117,8 +120,6 @@ def pair_data(items: list, gold: list[str], settings: DedupSettings) -> tuple[np
 
 def headlines_only(rows: list, share: float, seed: int) -> list:
     """``rows`` (item, gold) with a seeded random ``share`` of the items cut to their title."""
-    import random
-
     rng = random.Random(seed)
     return [(replace(it, summary="", text="") if rng.random() < share else it, g) for it, g in rows]
 
@@ -128,8 +129,6 @@ def singles(rows: list, share: float, seed: int) -> list:
     first take. Most events of a day's feeds are told once, and a take with nowhere to go
     must stay alone; in the labeled files nearly every event has two takes or more, so
     that a model learning from them alone takes a take's nearest candidate for its mate."""
-    import random
-
     rng = random.Random(seed)
     cut = {g for g in sorted({g for _, g in rows}) if rng.random() < share}
     seen: set[str] = set()
@@ -141,14 +140,18 @@ def singles(rows: list, share: float, seed: int) -> list:
     return out
 
 
-def day_batches(rows: list, size: int, seed: int = 3) -> list[list]:
-    """``rows`` (item, gold) cut into batches of about ``size`` items, whole events kept
-    together, events in a seeded random order: the small batches dedup sees on a normal day."""
-    import random
-
+def by_event(rows: list) -> dict[str, list]:
+    """``rows`` (item, gold) grouped by event, in the order of their first take."""
     events: dict[str, list] = {}
     for row in rows:
         events.setdefault(row[1], []).append(row)
+    return events
+
+
+def day_batches(rows: list, size: int, seed: int = 3) -> list[list]:
+    """``rows`` (item, gold) cut into batches of about ``size`` items, whole events kept
+    together, events in a seeded random order: the small batches dedup sees on a normal day."""
+    events = by_event(rows)
     order = sorted(events)
     random.Random(seed * 1000 + size).shuffle(order)
     batches, current = [], []
@@ -171,15 +174,7 @@ def beat_batches(rows: list, size: int, count: int, single_share: float, seed: i
     in their words ("AI", "model", "startup"); in the labeled files' random batches a
     take's nearest candidate is mostly its mate, and a model that learned only from them
     joins two events of one beat."""
-    import random
-
-    from scipy import sparse
-
-    from digest.dedup.vectors import prepare
-
-    events: dict[str, list] = {}
-    for row in rows:
-        events.setdefault(row[1], []).append(row)
+    events = by_event(rows)
     labels = sorted(events)
     if len(labels) < 2 or count <= 0:
         return []
