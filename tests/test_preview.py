@@ -534,3 +534,20 @@ def test_editing_a_local_feed_file_rebuilds_with_its_items(preview: Preview, sit
     wait_status(
         preview, lambda s: s.state == "ok" and "tidal power plant" in index.read_text(encoding="utf-8")
     )
+
+
+def test_a_notes_file_in_a_notes_folder_made_while_previewing_rebuilds(tmp_path: Path) -> None:
+    site = write_site(tmp_path)
+    notes = tmp_path / "notes"
+    (notes / f"{DAY}.md").unlink()
+    notes.rmdir()  # as in a new newsletter: no notes/ yet when the preview starts
+    index = tmp_path / "out" / str(DAY) / "index.html"
+    with Preview(site, tmp_path / "out", DAY, port=0) as preview:
+        assert preview.wait_ready(30), f"preview not ready: {preview.rebuilder.status}"
+        before = preview.rebuilder.status.build
+        notes.mkdir()
+        wait_status(preview, lambda s: s.build > before)  # the new folder is watched from now on
+        (notes / f"{DAY}.md").write_text("## What we think\nNotes written later.\n", encoding="utf-8")
+        wait_status(
+            preview, lambda s: s.state == "ok" and "Notes written later" in index.read_text(encoding="utf-8")
+        )

@@ -50,6 +50,12 @@ class Targets:
             return True
         return any(changed.is_relative_to(folder) for folder in self.folders)
 
+    def opens_a_way(self, path: str, watched: list[Path]) -> bool:
+        """True if ``path`` is a folder on the way to a target file that is not watched
+        yet (``notes/`` made while the preview runs): the watch must take it in."""
+        changed = Path(path)
+        return changed not in watched and any(f.parent.is_relative_to(changed) for f in self.files)
+
 
 def targets_for(sources: Path, config: Config | None, issue_date: date | None) -> Targets:
     """The targets for ``config`` (or, without a valid config, sources.yaml and the theme)."""
@@ -127,9 +133,12 @@ class Watcher:
 
     def _watch(self, targets: Targets) -> None:
         """Report changes to ``targets`` until woken (new targets, or stop)."""
+        watched = targets.dirs()
         changes_seen = watchfiles.watch(
-            *targets.dirs(),
-            watch_filter=targets.matches,
+            *watched,
+            watch_filter=lambda change, path: (
+                targets.matches(change, path) or targets.opens_a_way(path, watched)
+            ),
             stop_event=self._wake,
             recursive=False,
             step=20,  # a burst of saves ends after this many ms without an event...
@@ -142,3 +151,6 @@ class Watcher:
             self._mark_ready(targets)
             if changes:
                 self.on_change(sorted({path for _, path in changes}))
+                if targets.dirs() != watched:  # a folder of a target appeared: watch it too
+                    changes_seen.close()
+                    return
