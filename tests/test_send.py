@@ -394,6 +394,11 @@ def test_token_without_secret_is_one_clear_error(smtp_server, make_config, issue
     with pytest.raises(ConfigError, match="DIGEST_UNSUBSCRIBE_SECRET"):
         send(config, issue_folder)
     assert not smtp_server.messages
+    manage_only = config.model_copy(
+        update={"recipients": config.recipients.model_copy(update={"unsubscribe_url": ""})}
+    )
+    with pytest.raises(ConfigError, match=r"^recipients\.manage_url uses \{token\}"):
+        send(manage_only, issue_folder)
 
 
 def test_dkim_signature_verifies(tmp_path, smtp_server, make_config, issue_folder):
@@ -791,6 +796,15 @@ def test_links_without_configured_urls_fall_back_to_mailto(make_config, issue_fo
     assert links.header == ("mailto:editor@digest.example?subject=unsubscribe",) and not links.one_click
 
 
+def test_a_missing_or_plain_http_unsubscribe_url_is_named_as_such(make_config, issue_folder, caplog):
+    config = make_config(free_port())
+    for url, said in (("", "is not set"), ("http://digest.example/u?e={email}", "is not an https URL")):
+        caplog.clear()
+        changed = config.recipients.model_copy(update={"unsubscribe_url": url})
+        Composer(config.model_copy(update={"recipients": changed}), load_issue(issue_folder))
+        assert f"recipients.unsubscribe_url {said}: List-Unsubscribe has no one-click" in caplog.text
+
+
 # -- a process killed between messages ------------------------------------------------
 def kill_send_while_held(smtp_server: SmtpServer, config: Config) -> None:
     """Run ``digest send`` in a process of its own and SIGKILL it once the relay holds
@@ -950,9 +964,9 @@ def test_cli_configuration_and_usage_mistakes_exit_2_in_one_line(
 
     assert error("--test-to", "not-an-address").startswith("error: --test-to 'not-an-address': not a valid")
     monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", "too-short")
-    assert "set the environment variable DIGEST_UNSUBSCRIBE_SECRET to a random secret" in error()
+    assert "DIGEST_UNSUBSCRIBE_SECRET holds only 9 characters: set it to a random secret of 16+" in error()
     monkeypatch.delenv("DIGEST_UNSUBSCRIBE_SECRET")
-    assert "DIGEST_UNSUBSCRIBE_SECRET" in error()
+    assert "the environment variable DIGEST_UNSUBSCRIBE_SECRET is not set: set it" in error()
     data = yaml.safe_load(config.file.read_text(encoding="utf-8"))
     del data["recipients"]
     config.file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

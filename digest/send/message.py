@@ -86,10 +86,12 @@ class Composer:
             for test in (False, True)
         }
         self.list_head = encode_headers([("List-Id", list_id(config))])
-        if not link_templates(config)[0].startswith("https://"):
+        unsubscribe_url = link_templates(config)[0]
+        if not unsubscribe_url.startswith("https://"):
             log.warning(
-                "recipients.unsubscribe_url is not an https URL: List-Unsubscribe has no one-click "
-                "(RFC 8058) link, which large mailbox providers expect from bulk senders"
+                "recipients.unsubscribe_url %s: List-Unsubscribe has no one-click "
+                "(RFC 8058) link, which large mailbox providers expect from bulk senders",
+                "is not an https URL" if unsubscribe_url else "is not set",
             )
 
     def links(self, email: str) -> Links:
@@ -284,14 +286,17 @@ def check_fields(issue: IssueFiles, recipients: Iterable[Recipient]) -> None:
 def _secret(config: Config) -> str | None:
     """The HMAC secret, required only when a link uses ``{token}``."""
     recipients = config.recipients
-    if recipients is None or not any("{token}" in t for t in link_templates(config)):
+    keys = ("unsubscribe_url", "manage_url", "unsubscribe_mailto")
+    users = [key for key, t in zip(keys, link_templates(config)) if "{token}" in t]
+    if recipients is None or not users:
         return None
     secret = os.environ.get(recipients.secret_env, "")
     if len(secret) < 16:
+        state = f"holds only {len(secret)} characters" if secret else "is not set"
         raise ConfigError(
-            f"recipients.unsubscribe_url uses {{token}}: set the environment variable "
-            f"{recipients.secret_env} to a random secret of 16+ characters (the one your "
-            "unsubscribe page checks tokens with)"
+            f"recipients.{users[0]} uses {{token}} but the environment variable {recipients.secret_env} "
+            f"{state}: set it to a random secret of 16+ characters (the one your unsubscribe page "
+            "checks tokens with)"
         )
     return secret
 
