@@ -14,6 +14,7 @@ import asyncio
 import logging
 import socket
 import time
+import zlib
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -33,6 +34,11 @@ from .store import Store
 log = logging.getLogger(__name__)
 USER_AGENT = f"digest/{__version__} (newsletter digest; +https://pypi.org/project/digest/)"
 MAX_RETRY_WAIT = 30.0
+# The Content-Encodings undone here (zlib's wbits for each), so that no layer of one can
+# decompress to more than the limit at once: httpx inflates each chunk whole, and a
+# 3 KB body sent "gzip, gzip" is 2 GB in a single chunk. Only these are asked for.
+_ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+ACCEPT_ENCODING = "gzip, deflate"
 
 
 class _Response(NamedTuple):
@@ -227,16 +233,16 @@ def _as_utf8(body: bytes, content_type: str) -> bytes:
 async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int) -> _Response:
     """GET ``url``; read the (decompressed) body up to ``max_bytes``."""
     try:
+        headers = {**headers, "Accept-Encoding": ACCEPT_ENCODING}
         async with client.stream("GET", url, headers=headers) as response:
+            encoding = response.headers.get("content-encoding", "")
             declared = response.headers.get("content-length", "")
-            if (
-                declared.isdigit()
-                and int(declared) > max_bytes
-                and "gzip" not in response.headers.get("content-encoding", "")
-            ):
+            if declared.isdigit() and int(declared) > max_bytes and not _Decoder.layers_of(encoding):
                 raise FetchError(f"body of {int(declared):,} bytes is over the {max_bytes:,}-byte limit")
+            decoder = _Decoder(encoding, max_bytes)
             chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
+            async for raw in response.aiter_raw():
+                chunk = decoder.decode(raw)
                 size += len(chunk)
                 if size > max_bytes:
                     raise FetchError(f"body is over the {max_bytes:,}-byte limit")
@@ -246,12 +252,56 @@ async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str], max
         raise FetchError("too many redirects (a redirect loop?)") from None
     except httpx.TimeoutException:
         raise FetchError("timed out waiting for the server") from None
-    except httpx.DecodingError as exc:
+    except zlib.error as exc:
         raise FetchError(f"could not decompress the body: {exc}") from None
     except httpx.InvalidURL as exc:  # not an httpx.HTTPError: it would end the whole fetch
         raise FetchError(f"not a valid URL: {exc}") from None
     except (httpx.HTTPError, OSError) as exc:
         raise FetchError(_connection_error(url, exc)) from None
+
+
+class _Decoder:
+    """Undoes a body's ``Content-Encoding`` layers chunk by chunk, each layer giving at
+    most ``limit`` bytes in all: a compression bomb is refused before it is inflated."""
+
+    def __init__(self, header: str, limit: int) -> None:
+        self.limit = limit
+        # the encoding applied last is undone first; each layer: [name, decompressor, bytes out]
+        self.layers: list[list] = [
+            [name, zlib.decompressobj(_ENCODINGS[name]), 0] for name in reversed(self.layers_of(header))
+        ]
+
+    @staticmethod
+    def layers_of(header: str) -> list[str]:
+        """The encodings named in ``header`` in the order applied (identity aside);
+        FetchError for one that is not gzip or deflate."""
+        names = [n.strip().lower() for n in header.split(",") if n.strip().lower() not in ("", "identity")]
+        for name in names:
+            if name not in _ENCODINGS:
+                raise FetchError(f"the body is in an encoding digest cannot read (Content-Encoding: {name})")
+        return names
+
+    def decode(self, data: bytes) -> bytes:
+        for layer in self.layers:
+            if not data:
+                break
+            data = self._inflate(layer, data)
+        return data
+
+    def _inflate(self, layer: list, data: bytes) -> bytes:
+        name, inflater, given = layer
+        room = self.limit - given + 1
+        try:
+            out = inflater.decompress(data, room)
+        except zlib.error:
+            if name != "deflate" or given or inflater.unused_data:
+                raise
+            layer[1] = inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, without the zlib header
+            out = inflater.decompress(data, room)
+        layer[2] = given + len(out)
+        if inflater.unconsumed_tail or layer[2] > self.limit:
+            raise FetchError(f"body is over the {self.limit:,}-byte limit")
+        return out
 
 
 def _connection_error(url: str, exc: BaseException) -> str:

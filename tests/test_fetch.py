@@ -6,6 +6,8 @@ import codecs
 import gzip
 import socket
 import time
+import tracemalloc
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -394,3 +396,45 @@ def test_on_done_reports_each_source_as_it_finishes(
         on_done=lambda r: seen.append(r.source.name),
     )
     assert seen == ["Fast", "Slow"]
+
+
+def _gzip_of_zeros(megabytes: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = b"\0" * (1 << 20)
+    return b"".join([packer.compress(zeros) for _ in range(megabytes)] + [packer.flush()])
+
+
+def test_a_bomb_gzipped_twice_is_refused_without_inflating_it(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    # 256 MB of zeros, gzipped twice: ~1 KB on the wire, the whole 256 MB in one chunk
+    bomb = gzip.compress(_gzip_of_zeros(256))
+    assert len(bomb) < 2_000
+    url = feed_server.route("/bomb.xml", Reply(200, bomb, {"Content-Encoding": "gzip, gzip"}))
+    config = write_config([{"name": "A", "url": url}], fetch={"max_bytes": 100_000})
+    tracemalloc.start()
+    try:
+        result = fetch_one(config, store)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.body is None and result.error == "body is over the 100,000-byte limit"
+    assert peak < 20_000_000, f"{peak:,} bytes held at once"
+    assert feed_server.requests("/bomb.xml")[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize("wbits", [zlib.MAX_WBITS, -zlib.MAX_WBITS], ids=["zlib", "raw"])
+def test_deflate_and_stacked_encodings_are_decoded_and_an_unknown_one_is_named(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store, wbits: int
+) -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    deflated = packer.compress(FEED) + packer.flush()
+    url = feed_server.route("/d.xml", Reply(200, deflated, {"Content-Encoding": "deflate"}))
+    assert fetch_one(write_config([{"name": "A", "url": url}]), store).body == FEED
+    twice = gzip.compress(gzip.compress(FEED))
+    url = feed_server.route("/gg.xml", Reply(200, twice, {"Content-Encoding": "gzip, gzip"}))
+    assert fetch_one(write_config([{"name": "A", "url": url}]), store).body == FEED
+    url = feed_server.route("/br.xml", Reply(200, b"\x8b\x00", {"Content-Encoding": "br"}))
+    result = fetch_one(write_config([{"name": "A", "url": url}]), store)
+    assert result.body is None
+    assert result.error == "the body is in an encoding digest cannot read (Content-Encoding: br)"
