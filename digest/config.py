@@ -317,6 +317,31 @@ class Config(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _each_feed_once(self) -> Config:
+        """A feed listed twice (with the same filters) is a mistake: each of its items
+        would come twice, the second copy shown as another outlet's take ("Also
+        covered by") and counted as such when the lead is chosen."""
+        first: dict[tuple[str, tuple[str, ...], tuple[str, ...]], int] = {}
+        for index, source in enumerate(self.sources):
+            where = source.url.strip() if source.url else f"path:{self.resolve(source.path or '')}"
+            key = (where, tuple(source.include), tuple(source.exclude))
+            if key in first:
+                earlier = self.sources[first[key]]
+                raise PydanticCustomError(
+                    "value_error",
+                    "the feed of source {source} is listed already, as source {earlier} (sources[{index}]); "
+                    "list each feed once (or give the two different include/exclude keywords)",
+                    {
+                        "source": repr(source.name),
+                        "earlier": repr(earlier.name),
+                        "index": first[key],
+                        "loc": ("sources", index, "url" if source.url else "path"),
+                    },
+                )
+            first[key] = index
+        return self
+
+    @model_validator(mode="after")
     def _templates_exist(self) -> Config:
         if self.templates is not None and not self.resolve(self.templates).is_dir():
             raise PydanticCustomError(  # else the built-in theme would stand in without a word
@@ -353,8 +378,11 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:
         node = yaml.compose(text)
+        _refuse_alias_bombs(path, node)
         _refuse_repeated_keys(path, node)
         data = _expand_env(yaml.safe_load(text), path, node)
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: lists or mappings nested too deep for a config") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
@@ -368,6 +396,64 @@ def load_config(path: str | Path) -> Config:
         return Config(**data, root=path.resolve().parent, file=path)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, node, path)) from None
+
+
+MAX_VALUES = 100_000  # what aliases may expand the file to: a real sources.yaml has hundreds
+
+
+def _refuse_alias_bombs(path: Path, root: yaml.Node | None) -> None:
+    """Raise ``ConfigError`` for an alias inside the value it names (``&a [*a]``) or
+    aliases that expand the file past ``MAX_VALUES`` values ("billion laughs"): every
+    later step walks the values as a tree, and would never end or run out of memory."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_:
+            raise ConfigError(
+                f"{path}:{node.start_mark.line + 1}: an alias inside the value it names (an &anchor "
+                "used within itself): a value cannot contain itself"
+            )
+        open_.add(id(node))
+        total = 1
+        for child in _children(node):
+            total += size(child)
+            if total > MAX_VALUES:
+                break
+        open_.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    if root is None or size(root) <= MAX_VALUES:
+        return
+    node, loc = root, ()  # name the deepest key that is itself too big
+    while True:
+        child = next(((k, v) for k, v in _named_children(node) if sizes.get(id(v), 0) > MAX_VALUES), None)
+        if child is None:
+            break
+        loc, node = (*loc, child[0]), child[1]
+    raise ConfigError(
+        f"{path}:{node.start_mark.line + 1}: {_key_path(loc)}: aliases (*name) expand this to more than "
+        f"{MAX_VALUES:,} values; write the values out, or use fewer aliases"
+    )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _named_children(node: yaml.Node) -> list[tuple[Any, yaml.Node]]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(enumerate(node.value))
+    if isinstance(node, yaml.MappingNode):
+        return [(getattr(k, "value", "?"), v) for k, v in node.value]
+    return []
 
 
 def _refuse_repeated_keys(

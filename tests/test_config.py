@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -286,3 +287,34 @@ def test_a_logo_that_is_not_an_https_url_is_refused_with_its_line(tmp_path: Path
     for logo in ("images/logo.png", "http://example.com/logo.png", "https:///logo.png"):
         message = config_error(tmp_path, MINIMAL + f"theme:\n  logo: {logo}\n")
         assert ":7: theme.logo: an https:// image URL" in message and repr(logo) in message
+
+
+def test_an_alias_bomb_is_refused_at_once_naming_its_key(tmp_path: Path) -> None:
+    levels = ['  l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    levels += [f"  l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, 10)]  # 10**10 values
+    text = "laughs:\n" + "\n".join(levels) + "\n" + MINIMAL + "    include: *l9\n"
+    started = time.monotonic()
+    message = config_error(tmp_path, text)
+    assert time.monotonic() - started < 2
+    assert ":6: laughs.l4: aliases (*name) expand this to more than 100,000 values" in message
+
+
+def test_an_alias_inside_its_own_value_and_a_too_deep_nesting_are_config_errors(tmp_path: Path) -> None:
+    message = config_error(tmp_path, MINIMAL.replace("sources:", "sources: &all") + "    include: *all\n")
+    assert ":3: an alias inside the value it names" in message
+    message = config_error(tmp_path, MINIMAL + "    include: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert "nested too deep" in message
+
+
+def test_a_feed_listed_twice_names_both(tmp_path: Path) -> None:
+    twice = MINIMAL + "  - name: Again\n    url: https://example.com/feed.xml\n"
+    message = config_error(tmp_path, twice)
+    expected = (
+        ":7: sources[1].url: the feed of source 'Again' is listed already, as source 'Example' (sources[0])"
+    )
+    assert expected in message
+    by_path = "newsletter:\n  name: X\nsources:\n  - name: A\n    path: feed.xml\n"
+    by_path += "  - name: B\n    path: ./feed.xml\n"
+    assert ":7: sources[1].path: the feed of source 'B' is listed already" in config_error(tmp_path, by_path)
+    split = twice.replace("feed.xml\n  - name", "feed.xml\n    include: [tools]\n  - name", 1)
+    assert len(load_config(write(tmp_path, split)).sources) == 2  # one feed split by keywords
