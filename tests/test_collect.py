@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import rss, rss_item
+from conftest import FeedServer, Reply, rss, rss_item
 
 from digest import build, ingest
 from digest.build import collect
@@ -144,3 +146,20 @@ def test_an_undated_item_keeps_the_date_it_was_first_seen(tmp_path: Path, write_
     later = {i.title: i.published for i in again}
     assert seen["A tool page with no date"] is not None
     assert later == seen  # not re-dated by the second fetch: it would look new every day
+
+
+@pytest.mark.parametrize("odd", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"])
+def test_a_json_item_dated_past_the_calendar_loses_its_date_not_the_feed(
+    feed_server: FeedServer, write_config, store: Store, odd: str
+) -> None:
+    items = [
+        {"id": "1", "url": "https://j.example/1", "title": "Odd date", "content_text": "x",
+         "date_published": odd},
+        {"id": "2", "url": "https://j.example/2", "title": "Today", "content_text": "y",
+         "date_published": "2025-06-14T07:00:00Z"},
+    ]  # fmt: skip
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": items}).encode()
+    url = feed_server.route("/feed.json", Reply(200, body, {"Content-Type": "application/feed+json"}))
+    found, stats = collect(write_config([{"name": "J", "url": url}]), store)
+    assert stats.feeds_failed == [] and stats.feeds_ok == 1
+    assert {i.title: i.published.year for i in found} == {"Odd date": datetime.now(UTC).year, "Today": 2025}
