@@ -74,6 +74,9 @@ def collect(
             log.warning("%s: %s", result.source.name, outcome)
             stats.feeds_failed.append(FeedFailure(result.source.name, outcome))
             continue
+        if outcome.warning:
+            log.warning("%s: %s", result.source.name, outcome.warning)
+            stats.feeds_read_in_part.append(FeedFailure(result.source.name, outcome.warning))
         fresh = _with_unique_ids(outcome.items, taken)
         taken.update(i.id for i in fresh)
         items.extend(fresh)

@@ -203,11 +203,12 @@ def check(sources_path: Path) -> None:
 def _probe(result: Any) -> str:
     from .ingest import entries as read_entries
 
-    entries = read_entries(result)
-    if isinstance(entries, str):
-        return f"FAILED  {entries}"
+    parsed = read_entries(result)
+    if isinstance(parsed, str):
+        return f"FAILED  {parsed}"
     cached = ", not modified" if result.status == 304 else ""
-    return f"ok      {len(entries)} entries{cached}"
+    partly = f" (malformed: {parsed.unread:,} of {parsed.size:,} bytes unread)" if parsed.unread else ""
+    return f"ok      {len(parsed.entries)} entries{cached}{partly}"
 
 
 @main.command()

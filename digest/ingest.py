@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from .errors import ParseError
-from .models import Entry, Fetched
+from .models import Fetched
 from .normalize import Normalized, normalize_counted
-from .parse import parse_feed
+from .parse import LENIENT_BYTES, Parsed, read_feed
 
 
 def ingest(job: tuple[Fetched, str, datetime]) -> Normalized | str:
@@ -22,19 +22,25 @@ def ingest(job: tuple[Fetched, str, datetime]) -> Normalized | str:
     if isinstance(found, str):
         return found
     try:
-        return normalize_counted(found, result.source, fetched_at, section)
+        normalized = normalize_counted(found.entries, result.source, fetched_at, section)
     except Exception as exc:  # noqa: BLE001 -- one feed no rule foresaw fails alone
         return _unforeseen(exc)
+    if found.unread:
+        normalized.warning = (
+            f"not well-formed XML: read leniently up to its last entry in the first "
+            f"{LENIENT_BYTES / 1e6:g} MB, {found.unread:,} of its {found.size:,} bytes left unread"
+        )
+    return normalized
 
 
-def entries(result: Fetched) -> list[Entry] | str:
+def entries(result: Fetched) -> Parsed | str:
     """The entries of one fetched feed, or why there are none: the fetch's error or the
     parser's, and for a feed that breaks the parser in a way nobody foresaw, the
     exception's, so that this feed fails alone and the issue is still built."""
     if result.error:
         return result.error
     try:
-        return parse_feed(result.body or b"", result.source.name, result.base or result.url)
+        return read_feed(result.body or b"", result.source.name, result.base or result.url)
     except ParseError as exc:
         return str(exc)
     except Exception as exc:  # noqa: BLE001

@@ -157,6 +157,7 @@ class Stats:
 
     feeds_ok: int = 0
     feeds_failed: list[FeedFailure] = field(default_factory=list)
+    feeds_read_in_part: list[FeedFailure] = field(default_factory=list)  # malformed and large: see parse
     items: int = 0
     # entries of working feeds that never became items: by a source's include/exclude,
     # past its max_items, with neither a title nor text to make one from, or repeating

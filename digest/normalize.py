@@ -93,6 +93,7 @@ class Normalized:
     over_max: int = 0  # past the source's max_items, the oldest first
     untitled: int = 0  # neither a title nor any text to make one from
     repeated: int = 0  # an entry whose link (its id) another entry of the feed has
+    warning: str = ""  # what the build should say about the feed though it worked
 
 
 def normalize(

@@ -119,6 +119,9 @@ def issue_json(issue: Issue, config: Config) -> dict[str, Any]:
         "stats": {
             "feeds_ok": issue.stats.feeds_ok,
             "feeds_failed": [{"source": f.source, "error": f.error} for f in issue.stats.feeds_failed],
+            "feeds_read_in_part": [
+                {"source": f.source, "error": f.error} for f in issue.stats.feeds_read_in_part
+            ],
             "items": issue.stats.items,
             # entries of working feeds left out before dedup (see models.Stats)
             "items_filtered_out": issue.stats.items_filtered_out,

@@ -29,13 +29,21 @@ def test_every_command_explains_itself() -> None:
 def test_check_prints_what_works_and_why_not(feed_server, write_config) -> None:
     good = feed_server.route("/good.xml", Reply(body=rss(rss_item("One", "https://a.example/1"))))
     missing = feed_server.route("/missing.xml", Reply(status=404))
-    config = write_config([{"name": "Good", "url": good}, {"name": "Missing", "url": missing}])
-    code, out, _ = invoke("check", "--sources", str(config.file))
+    broken = rss(rss_item("A & B", "https://a.example/2"), "<x>" * 400_000)  # malformed, 1.2 MB
+    large = feed_server.route("/large.xml", Reply(body=broken))
+    sources = [
+        {"name": "Good", "url": good},
+        {"name": "Missing", "url": missing},
+        {"name": "Large", "url": large},
+    ]
+    code, out, _ = invoke("check", "--sources", str(write_config(sources).file))
     assert code == 1
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
     assert "ok" in lines["Good"] and "1 entries" in lines["Good"]
     assert "FAILED" in lines["Missing"] and "404" in lines["Missing"]
-    assert "1 of 2 sources ok" in out
+    unread = len(broken) - broken.index(b"</item><x>") - len(b"</item>")
+    assert f"ok      1 entries (malformed: {unread:,} of {len(broken):,} bytes unread)" in lines["Large"]
+    assert "2 of 3 sources ok" in out
 
 
 def test_a_second_build_gets_304s_and_still_builds(feed_server, write_config, tmp_path: Path) -> None:

@@ -163,3 +163,25 @@ def test_a_json_item_dated_past_the_calendar_loses_its_date_not_the_feed(
     found, stats = collect(write_config([{"name": "J", "url": url}]), store)
     assert stats.feeds_failed == [] and stats.feeds_ok == 1
     assert {i.title: i.published.year for i in found} == {"Odd date": datetime.now(UTC).year, "Today": 2025}
+
+
+def test_a_large_malformed_feed_is_read_in_part_and_says_so(
+    tmp_path: Path, write_config, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "feeds").mkdir()
+    first = rss_item("Robots & more robots", "https://m.example/1")  # a bare "&": not well-formed XML
+    (tmp_path / "feeds" / "m.xml").write_bytes(
+        rss(first, "<x>" * 1_000_000, rss_item("Late", "https://m.example/2"))
+    )
+    config = write_config([{"name": "M", "path": "feeds/m.xml"}])
+    with caplog.at_level(logging.WARNING, logger="digest.build"):
+        items, stats = collect(config, store)
+    assert (
+        [i.title for i in items] == ["Robots & more robots"]
+        and stats.feeds_ok == 1
+        and not stats.feeds_failed
+    )
+    assert "M: not well-formed XML: read leniently up to its last entry in the first 1 MB" in caplog.text
+    assert "bytes left unread" in caplog.text
+    [partly] = stats.feeds_read_in_part
+    assert partly.source == "M" and partly.error.startswith("not well-formed XML: read leniently")

@@ -13,7 +13,7 @@ from conftest import FEEDS, rss, rss_item
 
 from digest.errors import ParseError
 from digest.models import Entry
-from digest.parse import MAX_ENTRIES, parse_feed
+from digest.parse import LENIENT_BYTES, MAX_ENTRIES, parse_feed, read_feed
 
 REMOTE = "https://feeds.example/feed"
 
@@ -350,3 +350,24 @@ def test_an_empty_response_says_so(body: bytes) -> None:
 )
 def test_a_well_formed_feed_without_entries_is_empty_not_broken(body: bytes) -> None:
     assert parse_feed(body, "S", REMOTE) == []
+
+
+def test_a_large_malformed_feed_is_read_leniently_only_in_its_first_megabyte() -> None:
+    # hostile markup after two good items: feedparser's lenient parser takes ~6 µs a byte on
+    # unclosed tags, so the 9 MB of them would take about a minute read whole
+    good = [rss_item(f"Story {k} & friends", f"https://m.example/{k}") for k in range(2)]  # bare "&"
+    body = rss(*good, "<x>" * 3_000_000 + rss_item("Past the cut", "https://m.example/late"))
+    started = time.monotonic()
+    parsed = read_feed(body, "S", REMOTE)
+    assert time.monotonic() - started < 3
+    assert [e.title for e in parsed.entries] == ["Story 0 & friends", "Story 1 & friends"]
+    assert parsed.size == len(body) and parsed.unread == len(body) - body.index(b"</item><x>") - len(
+        b"</item>"
+    )
+    # well-formed, a feed of the same size is read whole, as is a malformed one under the limit
+    whole = rss(*good[:1], "<x/>" * 2_500_000, rss_item("Past the cut", "https://m.example/late"))
+    assert whole.count(b"&") == 1 and len(whole) > 2 * LENIENT_BYTES
+    fixed = whole.replace(b" & ", b" &amp; ")
+    assert [e.title for e in parse_feed(fixed, "S", REMOTE)] == ["Story 0 & friends", "Past the cut"]
+    small = rss(*good, rss_item("Last", "https://m.example/last"))
+    assert read_feed(small, "S", REMOTE).unread == 0 and len(parse_feed(small, "S", REMOTE)) == 3

@@ -160,9 +160,11 @@ class Rebuilder:
         }
 
     def _warnings(self, logged: list[str]) -> tuple[str, ...]:
-        """What a build warned about: what it logged, and the feeds that failed when they
-        were last collected (a rebuild from the items kept does not collect them again)."""
-        failures = self._collected.stats.feeds_failed if self._collected else []
+        """What a build warned about: what it logged, and the feeds that failed (or were
+        read in part) when they were last collected (a rebuild from the items kept does
+        not collect them again)."""
+        stats = self._collected.stats if self._collected else None
+        failures = [*stats.feeds_failed, *stats.feeds_read_in_part] if stats else []
         # failed feeds first: the warnings logged are already capped, and would push them out
         return tuple(dict.fromkeys([f"{f.source}: {f.error}" for f in failures] + logged))[:MAX_WARNINGS]
 
@@ -174,7 +176,10 @@ class Rebuilder:
         self.on_config(config, when)
         with Store(config.resolve(config.state)) as store:
             collected = self._collect(config, store, refetch)
-            stats = dataclasses.replace(collected.stats, feeds_failed=list(collected.stats.feeds_failed))
+            kept = collected.stats
+            stats = dataclasses.replace(
+                kept, feeds_failed=list(kept.feeds_failed), feeds_read_in_part=list(kept.feeds_read_in_part)
+            )
             return build_issue(config, when, self.out, store, collected.items, stats, draft=True)
 
     def _collect(self, config: Config, store: Store, refetch: bool) -> _Collected:
