@@ -24,6 +24,7 @@ from w3lib.url import canonicalize_url
 from . import sentences
 from .config import SourceConfig
 from .models import Entry, Item
+from .parse import MIN_IMAGE
 from .sentences import shorten
 
 # fmt: off
@@ -72,10 +73,63 @@ _PLACEHOLDER_START = re.compile(r"%%(?=[A-Z][A-Z0-9_]*%%)")
 MAX_TITLE, MAX_SUMMARY, MAX_TEXT = 300, 600, 20_000
 UNTITLED_WORDS = 100  # characters of a post's text that stand for its missing title
 MAX_DEPTH = 1_000  # elements open at once; nh3's time grows with the square of it
-_BLOCK_END = re.compile(r"(?i)</(p|div|li|h[1-6]|blockquote|tr|figure)>|<br\s*/?>")
+_BLOCK_END = re.compile(
+    r"(?i)</(p|div|li|h[1-6]|blockquote|tr|figure|figcaption|pre|ul|ol|table)>|<(br|hr)\s*/?>"
+)
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^<>]*?(/?)>")
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
-_IMG_SRC = re.compile(r'<img[^>]*?\ssrc="([^"]+)"')
+_IMG = re.compile(r"<img\b[^<>]*>")
+_IMG_SRC = re.compile(r'\ssrc="([^"]+)"')
+_IMG_SIZE = re.compile(r'\s(?:width|height)="\s*(\d+)')
+# What publishing platforms add to every post they syndicate, matched by its markup (so a
+# mirror or an aggregator of such a feed is cleaned too), not by the feed's host. Read as
+# the story's summary it is the first thing a reader sees; in its text it shows in the
+# lead and among the takeaways. Each pattern costs one pass: a tag's attributes are
+# [^<>]* and a span between tags stops at the next tag of its kind, so markup repeating
+# a pattern's opening a million times is read once, not once per opening.
+_A = r"<a\b[^<>]*>"
+_IN_A = r"(?:(?!</?a\b).){0,1000}</a>"  # a link's content (up to 1,000 characters) and its end
+_BOILERPLATE = [
+    re.compile(pattern, re.I | re.S)
+    for pattern in (
+        # arXiv's listings: "arXiv:2506.11234v1 Announce Type: new \nAbstract: We study…"
+        r"^\s*arXiv:\d{4}\.\d{4,5}(?:v\d+)?\s+Announce Type:\s*[\w-]+\s+Abstract:\s*",
+        # WordPress (Yoast SEO and many themes): "The post <a>X</a> appeared first on <a>Y</a>."
+        rf"<p>\s*The post {_A}{_IN_A} appeared first on {_A}{_IN_A}\.?\s*</p>",
+        # Medium: "<a>X</a> was originally published in <a>Y</a> on Medium, where people…"
+        r"<p>(?:(?!</?p[\s>]).){0,2000}? was originally published in (?:(?!</?p[\s>]).){0,2000}?"
+        r" on Medium, where people are continuing the conversation by highlighting and"
+        r" responding to this story\.\s*</p>",
+        # a link onward closing an excerpt: "Continue reading on Medium »", WordPress's
+        # "Continue reading<span> “X”</span>", "Read more »"
+        rf"{_A}\s*Continue reading\b{_IN_A}",
+        rf"{_A}\s*Read more\s*(?:»|›|→|&raquo;|&rarr;|\.\.\.|…|&hellip;)?\s*</a>",
+        # Reddit: "submitted by <a>/u/x</a> <br/> <span><a>[link]</a></span> <span><a>[comments]</a></span>"
+        rf"submitted by(?:&#32;|\s)*{_A}\s*/u/[^<]*</a>\s*(?:<br\s*/?>)?"
+        rf"(?:\s|&#32;|</?span>|{_A}\[(?:link|comments)\]</a>)*",
+        # hnrss.org: "Article URL: <a>…</a>", "Comments URL: <a>…</a>", "Points: 312", "# Comments: 97"
+        rf"<p>\s*(?:Article URL|Comments URL):\s*{_A}[^<]*</a>\s*</p>",
+        r"<p>\s*(?:Points|# Comments):\s*\d+\s*</p>",
+        # Hacker News's own feed: a description that is nothing but a "Comments" link
+        rf"^\s*{_A}\s*Comments\s*</a>\s*$",
+        # Substack: the subscribe box ("… consider becoming a free or paid subscriber",
+        # an e-mail field) and the "Subscribe now" / "Share" buttons
+        r'<div class="subscription-widget-wrap[^<>]*>'
+        r'(?:(?!</form>|<div class="subscription-widget-wrap).){0,5000}</form>\s*</div>\s*</div>',
+        r'<p class="button-wrapper"[^<>]*>(?:(?!</?p\b).){0,2000}</p>',
+        # a footnote's number, linking within the page, set against the word before it
+        # ("41 of 50 kits<a href="#footnote-1">1</a>.") or opening the footnote itself
+        r'(?<=[\w.,;:!?)"”’>])<a\s(?=[^<>]*\shref="#)[^<>]*>\s*\[?\d{1,3}\]?\s*</a>',
+        # a tracking pixel (Medium's, WordPress.com's stats): an image 0 or 1 pixel wide
+        r"<img\s(?=[^<>]*\swidth=[\"']?[01][\"'\s/>])[^<>]*>",
+        # WordPress's excerpt ending "[…]" (after the footer above is gone)
+        r" ?\[(?:…|&#8230;|&hellip;|\.\.\.)\](?=\s*(?:</p>\s*)?$)",
+    )
+]
+# a title that is only a version ("v0.9.1", "Release 2.0.0-rc1"): GitHub's release feeds
+_VERSION_ONLY = re.compile(r"(?:release\s+|version\s+)?v?\d+(?:\.\d+)+[\w.+-]*", re.I)
+# arXiv's older listings end each title with its identifier and category
+_ARXIV_TITLE_TAIL = re.compile(r"\.?\s*\(arXiv:\d{4}\.\d{4,5}v\d+\s*\[[\w.-]+\](?:\s*UPDATED)?\)$")
 # a description that opens on an escaped tag of the kinds descriptions are made of
 # ("&lt;p&gt;", "&lt;div class=...&gt;", "&lt;img ...&gt;"): markup escaped twice
 _ESCAPED_OPENING = re.compile(
@@ -123,12 +177,20 @@ def normalize_counted(
 
 def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str) -> Item:
     url = canonical_url(entry.link, entry.base)
-    body_html = sanitize_html(unescape_markup(fix_text(entry.content)), entry.base)
+    body_html = sanitize_html(without_boilerplate(unescape_markup(fix_text(entry.content))), entry.base)
     text = html_to_text(body_html)[:MAX_TEXT]
-    summary = html_to_text(unescape_markup(fix_text(entry.summary)))
-    summary = shorten(summary, MAX_SUMMARY) or lead_sentences(text)
-    # a post without a title (a microblog's) is known by its first words
     title = _BIDI_CONTROLS.sub("", " ".join(fix_text(entry.title).split()))
+    title = _ARXIV_TITLE_TAIL.sub("", title)
+    if _VERSION_ONLY.fullmatch(title) and source.name.lower() not in title.lower():
+        title = f"{source.name} {title}"  # "v0.9.1" alone names no project
+    summary = html_to_text(without_boilerplate(unescape_markup(fix_text(entry.summary))))
+    # a description that only repeats the headline says nothing more: the text's lead
+    # says it instead, unless that too is the headline again
+    summary = "" if _same_words(summary, title) else shorten(summary, MAX_SUMMARY)
+    summary = summary or lead_sentences(text)
+    if _same_words(summary, title):
+        summary = ""
+    # a post without a title (a microblog's) is known by its first words
     title = shorten(title, MAX_TITLE) or _first_words(summary or text)
     # a guid is unique in its own feed only ("1", "post-2"): another feed's is another item
     key = url or (f"{source.name}\n{entry.guid}" if entry.guid else f"{source.name}\n{title}")
@@ -142,7 +204,7 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
         text=text,
         html=body_html,
         image=_image(entry, body_html),
-        author=" ".join(fix_text(entry.author).split())[:120] or None,
+        author=" ".join(html_to_text(fix_text(entry.author)).split())[:120] or None,
         guid=entry.guid or None,
         section=section,
         weight=source.weight,
@@ -197,6 +259,29 @@ def unescape_markup(markup: str) -> str:
     if _TAG.search(markup or "") or not _ESCAPED_OPENING.match(markup or ""):
         return markup
     return html.unescape(markup)
+
+
+def without_boilerplate(markup: str) -> str:
+    """``markup`` without what its publishing platform adds to every post (see
+    ``_BOILERPLATE``): footers, "Continue reading" links, subscribe boxes, vote counts,
+    footnote numbers and tracking pixels."""
+    if not markup:
+        return ""
+    for pattern in _BOILERPLATE:
+        markup = pattern.sub("", markup)
+    return markup
+
+
+def _same_words(summary: str, title: str) -> bool:
+    """Whether ``summary`` opens on a paragraph that is ``title`` again (but for case,
+    punctuation and spacing), perhaps with a few words after it: the outlet's name, as
+    Google News's descriptions give each headline ("Title&nbsp;&nbsp;The Verge")."""
+
+    def words(text: str) -> list[str]:
+        return re.findall(r"\w+", text.lower())
+
+    opening, headline = words(summary.split("\n\n", 1)[0]), words(title)
+    return bool(headline) and opening[: len(headline)] == headline and len(opening) - len(headline) <= 5
 
 
 def sanitize_html(markup: str, base: str = "") -> str:
@@ -256,7 +341,10 @@ def html_to_text(markup: str) -> str:
 
 def lead_sentences(text: str, limit: int = 280) -> str:
     """The first sentences of ``text`` that fit in ``limit`` characters."""
-    first = text.split("\n\n", 1)[0] if text else ""
+    paragraphs = text.split("\n\n") if text else [""]
+    # from the first paragraph of prose: not a heading ("Highlights") or a byline before it
+    opening = sentences.first(text) if text else ""
+    first = next((p for p in paragraphs if opening and p.startswith(opening)), paragraphs[0])
     summary = ""
     for sentence in sentences.split(first):
         if summary and len(summary) + len(sentence) + 1 > limit:
@@ -280,10 +368,15 @@ def _published(value: datetime | None, fetched_at: datetime) -> datetime | None:
 
 
 def _image(entry: Entry, body_html: str) -> str | None:
+    """The feed's own picture of the entry, else the first image of its body that is not
+    declared smaller than ``MIN_IMAGE`` (an emoji, an avatar, a tracking pixel)."""
     candidate = entry.image
-    if not candidate:
-        match = _IMG_SRC.search(body_html)
-        candidate = html.unescape(match.group(1)) if match else ""
+    for tag in _IMG.finditer(body_html) if not candidate else ():
+        sizes = [int(size) for size in _IMG_SIZE.findall(tag.group())]
+        match = _IMG_SRC.search(tag.group())
+        if match and not (sizes and min(sizes) < MIN_IMAGE):
+            candidate = html.unescape(match.group(1))
+            break
     return canonical_url(candidate, entry.base) or None
 
 

@@ -29,6 +29,7 @@ from .errors import ParseError
 from .models import Entry
 
 MAX_ENTRIES = 2_000
+MIN_IMAGE = 100  # pixels: an image declared smaller is an icon, an avatar or a tracking pixel
 LENIENT_BYTES = 1_000_000  # the most of a malformed feed read (see ``read_feed``)
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.I)
 _HTML_PAGE = re.compile(rb"<html[\s>]", re.I)
@@ -207,13 +208,18 @@ def _from_feedparser(entry: Any, source: str, base: str, declared: bool) -> Entr
     content = entry.get("content") or []
     html = max((c.get("value", "") for c in content), key=len, default="")
     summary = entry.get("summary", "")
+    if any(summary == c.get("value") for c in content):
+        summary = ""  # feedparser copies the content of an entry without a summary into it
     link = entry.get("link", "")
     if entry.get("guidislink") and not _ABSOLUTE_WEB.match(link):
         link = ""  # an RSS guid taken for the link ("<guid>post-17</guid>") is no address
+    if not link:  # a podcast episode with only its audio: the enclosure is where it is
+        media = [x for x in entry.get("links", []) if x.get("rel") == "enclosure"]
+        link = next((x["href"] for x in media if x.get("href") and _playable(x)), "")
     return Entry(
         source=source,
         base=_detail_base(entry, base),
-        title=_plain_title(entry, declared),
+        title=_without_publisher(_plain_title(entry, declared), entry),
         link=link,
         guid=entry.get("id", ""),
         published=_struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
@@ -238,6 +244,17 @@ def _plain_title(entry: Any, declared: bool) -> str:
     return title
 
 
+def _without_publisher(title: str, entry: Any) -> str:
+    """``title`` without the " - Publisher" that news aggregators (Google News, Bing News)
+    append to each headline, when the item's RSS ``<source>`` names that publisher: the
+    headline then reads as the outlet's own, and meets the outlet's own item in dedup."""
+    publisher = " ".join(str((entry.get("source") or {}).get("title") or "").split())
+    for dash in (" - ", " – ", " — ", " | "):
+        if publisher and title.endswith(dash + publisher) and len(title) > len(dash + publisher):
+            return title[: -len(dash + publisher)].rstrip()
+    return title
+
+
 def _struct_time(value: Any) -> datetime | None:
     if not value:
         return None
@@ -248,17 +265,36 @@ def _struct_time(value: Any) -> datetime | None:
 
 
 def _feedparser_image(entry: Any) -> str:
-    """media:content / media:thumbnail / an image enclosure, in that order."""
+    """media:content / media:thumbnail / an image enclosure / the episode's itunes:image,
+    in that order; not one declared smaller than ``MIN_IMAGE`` pixels (an author's avatar:
+    GitHub's release feeds give each release its author's 30 px one as media:thumbnail)."""
     for media in entry.get("media_content", []):
         if media.get("medium") == "image" or media.get("type", "").startswith("image/"):
-            return media.get("url", "")
+            if media.get("url") and not _icon(media):
+                return media["url"]
     for thumb in entry.get("media_thumbnail", []):
-        if thumb.get("url"):
+        if thumb.get("url") and not _icon(thumb):
             return thumb["url"]
     for link in entry.get("links", []):
         if link.get("rel") == "enclosure" and link.get("type", "").startswith("image/"):
             return link.get("href", "")
-    return ""
+    image = entry.get("image")  # itunes:image of a podcast episode
+    return str(image.get("href") or "") if isinstance(image, dict) else ""
+
+
+def _playable(enclosure: dict[str, Any]) -> bool:
+    return str(enclosure.get("type", "")).startswith(("audio/", "video/"))
+
+
+def _icon(media: dict[str, Any]) -> bool:
+    """Whether ``media`` declares a size too small for a story's picture."""
+    sizes = []
+    for key in ("width", "height"):
+        try:
+            sizes.append(int(str(media.get(key, "")).strip()))
+        except ValueError:
+            pass
+    return bool(sizes) and min(sizes) < MIN_IMAGE
 
 
 def _parse_json_feed(body: bytes, source: str, url: str) -> list[Entry]:
