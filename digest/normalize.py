@@ -122,10 +122,11 @@ _BOILERPLATE = [
         r'(?<=[\w.,;:!?)"”’>])<a\s(?=[^<>]*\shref="#)[^<>]*>\s*\[?\d{1,3}\]?\s*</a>',
         # a tracking pixel (Medium's, WordPress.com's stats): an image 0 or 1 pixel wide
         r"<img\s(?=[^<>]*\swidth=[\"']?[01][\"'\s/>])[^<>]*>",
-        # WordPress's excerpt ending "[…]" (after the footer above is gone)
-        r" ?\[(?:…|&#8230;|&hellip;|\.\.\.)\](?=\s*(?:</p>\s*)?$)",
     )
 ]
+# WordPress's excerpt ending "[…]" (once the footer above is gone): an ellipsis, so that
+# the reader still sees the excerpt stops short
+_EXCERPT_END = re.compile(r" ?\[(?:…|&#8230;|&hellip;|\.\.\.)\](?=\s*(?:</p>\s*)?$)")
 # a title that is only a version ("v0.9.1", "Release 2.0.0-rc1"): GitHub's release feeds
 _VERSION_ONLY = re.compile(r"(?:release\s+|version\s+)?v?\d+(?:\.\d+)+[\w.+-]*", re.I)
 # arXiv's older listings end each title with its identifier and category
@@ -269,7 +270,7 @@ def without_boilerplate(markup: str) -> str:
         return ""
     for pattern in _BOILERPLATE:
         markup = pattern.sub("", markup)
-    return markup
+    return _EXCERPT_END.sub(" …", markup)
 
 
 def _same_words(summary: str, title: str) -> bool:

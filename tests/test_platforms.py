@@ -142,7 +142,7 @@ def test_wordpress_footer_continue_reading_and_stats_pixel_go() -> None:
     assert "appeared first on" not in post.text
     assert post.image == "https://acmerobotics.com/wp-content/uploads/2025/06/fleet-1024x576.jpg"
     assert hiring.image is None  # pixel.wp.com's 1x1 stats image was the only one
-    assert hiring.summary.endswith("shipped models to robots")  # without "[…]"
+    assert hiring.summary.endswith("shipped models to robots …")  # "[…]" as a plain ellipsis
 
 
 def test_podcast_episode_links_to_its_audio_and_shows_its_art() -> None:
