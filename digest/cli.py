@@ -208,6 +208,8 @@ def _probe(result: Any) -> str:
         return f"FAILED  {parsed}"
     cached = ", not modified" if result.status == 304 else ""
     partly = f" (malformed: {parsed.unread:,} of {parsed.size:,} bytes unread)" if parsed.unread else ""
+    if parsed.cut_short:
+        partly = " (cut short: the XML stops before its end)"
     return f"ok      {len(parsed.entries)} entries{cached}{partly}"
 
 

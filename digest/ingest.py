@@ -30,6 +30,11 @@ def ingest(job: tuple[Fetched, str, datetime]) -> Normalized | str:
             f"not well-formed XML: read leniently up to its last entry in the first "
             f"{LENIENT_BYTES / 1e6:g} MB, {found.unread:,} of its {found.size:,} bytes left unread"
         )
+    elif found.cut_short:
+        normalized.warning = (
+            "the XML stops before its end (cut short in transfer, or read while being written?): "
+            f"read only up to the cut, {len(found.entries)} entries"
+        )
     return normalized
 
 

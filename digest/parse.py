@@ -49,6 +49,7 @@ class Parsed:
     entries: list[Entry]
     unread: int = 0  # bytes past ``LENIENT_BYTES`` of a feed that is not well-formed XML
     size: int = 0  # the feed's size in bytes (as UTF-8)
+    cut_short: bool = False  # the XML ends before its root element closes (see ``_ends_early``)
 
 
 def parse_feed(body: bytes, source: str, url: str) -> list[Entry]:
@@ -89,7 +90,8 @@ def read_feed(body: bytes, source: str, url: str) -> Parsed:
     base = url if remote else parsed.feed.get("link", "")
     declared = parsed.get("version", "").startswith("atom")
     entries = [_from_feedparser(e, source, base, declared) for e in parsed.entries[:MAX_ENTRIES]]
-    return Parsed(entries, unread, size)
+    cut_short = not unread and bool(parsed.get("bozo")) and _ends_early(data)
+    return Parsed(entries, unread, size, cut_short)
 
 
 def _well_formed(data: bytes) -> bool:
@@ -101,6 +103,24 @@ def _well_formed(data: bytes) -> bool:
     except expat.ExpatError:
         return False
     return True
+
+
+_ROOT_NAME = re.compile(rb"<([^\s/>]+)")
+# what may follow the root element's end tag: whitespace, comments (a cache's "generated
+# in 0.2 s"), processing instructions
+_AFTER_ROOT = rb"\s*>(?:\s|<!--.*?-->|<\?.*?\?>)*\Z"
+
+
+def _ends_early(data: bytes) -> bool:
+    """Whether ``data`` is XML cut off before its end (a file read while being written, a
+    body cut in transfer): it does not end with its root element's end tag. The lenient
+    parser reads the entries before the cut without a word, so the feed would look as if
+    it had only those. Only the end is looked at: a bare ``&`` inside says nothing."""
+    root = _ROOT_NAME.match(data, _root_start(data))
+    if root is None:
+        return False  # no element at all: the parser finds no entry, and says so
+    closing = re.compile(rb"</" + re.escape(root[1]) + _AFTER_ROOT, re.S)
+    return closing.search(data[-65536:]) is None
 
 
 def _cut_after_last_entry(data: bytes) -> bytes:

@@ -185,3 +185,35 @@ def test_a_large_malformed_feed_is_read_in_part_and_says_so(
     assert "bytes left unread" in caplog.text
     [partly] = stats.feeds_read_in_part
     assert partly.source == "M" and partly.error.startswith("not well-formed XML: read leniently")
+
+
+def test_a_feed_cut_short_is_read_up_to_the_cut_and_says_so(
+    tmp_path: Path, write_config, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a local feed read while its writer was half-way through: the lenient parser keeps the
+    # entries before the cut, and nothing told the editor that the rest was missing
+    (tmp_path / "feeds").mkdir()
+    whole = rss(*(rss_item(f"Story {k} of the day", f"https://cut.example/{k}") for k in range(3)))
+    cut = whole[: whole.index(b"<item>", whole.index(b"Story 1")) + len(b"<item><title>Sto")]
+    (tmp_path / "feeds" / "cut.xml").write_bytes(cut)
+    # malformed (a bare "&") but whole: read leniently, as before, without a warning
+    odd = rss(rss_item("Robots & more robots", "https://odd.example/1"))
+    (tmp_path / "feeds" / "odd.xml").write_bytes(odd)
+    sources = [{"name": "Cut", "path": "feeds/cut.xml"}, {"name": "Odd", "path": "feeds/odd.xml"}]
+    config = write_config(sources)
+    with caplog.at_level(logging.WARNING, logger="digest.build"):
+        items, stats = collect(config, store)
+    assert [i.title for i in items] == ["Story 0 of the day", "Story 1 of the day", "Robots & more robots"]
+    assert stats.feeds_ok == 2 and not stats.feeds_failed
+    [partly] = stats.feeds_read_in_part
+    assert partly.source == "Cut" and partly.error == (
+        "the XML stops before its end (cut short in transfer, or read while being written?): "
+        "read only up to the cut, 3 entries"
+    )
+    assert [r.getMessage() for r in caplog.records] == [f"Cut: {partly.error}"]
+
+    (tmp_path / "feeds" / "cut.xml").write_bytes(whole)  # written whole by the next run
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="digest.build"):
+        items, stats = collect(config, store)
+    assert len(items) == 4 and not stats.feeds_read_in_part and not caplog.records

@@ -371,3 +371,13 @@ def test_a_large_malformed_feed_is_read_leniently_only_in_its_first_megabyte() -
     assert [e.title for e in parse_feed(fixed, "S", REMOTE)] == ["Story 0 & friends", "Past the cut"]
     small = rss(*good, rss_item("Last", "https://m.example/last"))
     assert read_feed(small, "S", REMOTE).unread == 0 and len(parse_feed(small, "S", REMOTE)) == 3
+
+
+@pytest.mark.parametrize("cut", [b"Sto", b"Story 1 & co</ti", b"</channel></rs"])
+def test_a_feed_cut_short_is_told_from_a_whole_malformed_one(cut: bytes) -> None:
+    whole = rss(*(rss_item(f"Story {k} & co", f"https://c.example/{k}") for k in range(2)))  # bare "&"s
+    body = whole[: whole.index(cut, whole.index(b"</item>")) + len(cut)]
+    parsed = read_feed(body, "S", REMOTE)
+    assert parsed.cut_short and parsed.entries[0].title == "Story 0 & co"
+    assert not read_feed(whole, "S", REMOTE).cut_short  # malformed, but whole: no word, as before
+    assert not read_feed(whole.replace(b" & ", b" &amp; "), "S", REMOTE).cut_short

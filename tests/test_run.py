@@ -328,3 +328,21 @@ def test_a_half_sent_issue_whose_folder_is_gone_names_the_rebuild(
     assert "digest run" not in output.split("error:")[-1]  # not the command that just failed
     result = CliRunner().invoke(main, [*build, "--force"])
     assert result.exit_code == 0 and (newsletter.parent / "out" / DATE / "issue.json").is_file()
+
+
+def test_a_day_of_feeds_down_or_cut_short_names_every_one(
+    newsletter: Path, relay: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # one feed gone, the other cut inside its first entry: no item at all; the run exits 3,
+    # and the log names both feeds, not only the one that failed outright
+    config = yaml.safe_load(newsletter.read_text(encoding="utf-8"))
+    config["sources"].append({"name": "Gone", "path": "gone.xml"})
+    newsletter.write_text(yaml.safe_dump(config), encoding="utf-8")
+    cut = b'<?xml version="1.0"?><rss><channel><item><title>Lab rel'
+    (newsletter.parent / "feed.xml").write_bytes(cut)
+    code, output = run(newsletter)
+    assert code == BuildError.exit_code and "nothing to build: no source returned any item" in output
+    assert not relay.messages
+    warned = warnings(caplog)
+    assert any(w.startswith("Gone: cannot read ") for w in warned)
+    assert "Local: the XML stops before its end (cut short in transfer" in "\n".join(warned)
