@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -133,3 +135,10 @@ def test_dedup_into_a_closed_pipe_ends_quietly_as_sigpipe_would(tmp_path: Path) 
         code = proc.wait(timeout=120)
     assert json.loads(first)["id"] == "n0"
     assert code == 141 and error == ""  # not "internal error: BrokenPipeError" and exit 70
+
+
+def test_python_m_digest_is_the_digest_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "digest", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.startswith("Usage: digest [OPTIONS] COMMAND")
