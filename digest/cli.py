@@ -378,7 +378,11 @@ def _interactive() -> bool:
 
 
 class _Progress:
-    """A per-recipient callback: a progress bar on a terminal, else one log line each."""
+    """A per-recipient callback: a progress bar on a terminal. Else (cron, a pipe) log
+    lines: one for each recipient not sent to (deferred, failed, in doubt), one for every
+    tenth of the list (at most every 1,000 recipients) and one at its end, so that a list of
+    10,000 does not write 10,000 lines a day; each delivery is logged at ``--debug``, and
+    every one is in the state database anyway."""
 
     def __init__(self, label: str) -> None:
         self.label, self.bar, self.interactive = label, None, sys.stderr.isatty()
@@ -393,7 +397,11 @@ class _Progress:
     def __call__(self, outcome: Any) -> None:
         if not self.interactive:
             where = f"{outcome.position}/{outcome.total}"
-            log.info("%s %s %s: %s", where, outcome.status, outcome.recipient.email, outcome.reply)
+            level = logging.DEBUG if outcome.status == "sent" else logging.INFO
+            log.log(level, "%s %s %s: %s", where, outcome.status, outcome.recipient.email, outcome.reply)
+            step = min(1_000, -(-outcome.total // 10))
+            if outcome.position % step == 0 or outcome.position == outcome.total:
+                log.info("%s of this send's recipients done", where)
             return
         if self.bar is None:  # the total is known once the send log was read
             bar = click.progressbar(length=outcome.total, label=self.label, file=sys.stderr, show_pos=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import email
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -985,3 +986,23 @@ def test_a_test_copy_goes_out_before_there_is_anyone_on_the_list(smtp_server, ma
     assert reply.startswith("250") and len(smtp_server.messages) == 1
     config.resolve(config.recipients.csv).unlink()  # nor a file yet
     assert send_test(config, load_issue(issue_folder), "me@example.org").startswith("250")
+
+
+def test_cli_send_in_cron_logs_progress_and_who_was_missed_not_every_delivery(
+    smtp_server, make_config, issue_folder, caplog
+):
+    config = make_config(smtp_server.port, recipients=25)
+    smtp_server.on = lambda stage, address, n: (
+        "550 5.1.1 no such user" if stage == "RCPT" and address == "reader7@example.com" else None
+    )
+    with caplog.at_level(logging.DEBUG, logger="digest"):
+        result = cli("send", "--sources", str(config.file))  # stderr is no terminal here: as in cron
+    assert result.exit_code == 1 and len(smtp_server.messages) == 24
+    shown = [r.getMessage() for r in caplog.records if r.name == "digest" and r.levelno >= logging.INFO]
+    progress = [line for line in shown if line.endswith(" of this send's recipients done")]
+    assert progress == [f"{n}/25 of this send's recipients done" for n in (3, 6, 9, 12, 15, 18, 21, 24, 25)]
+    assert [line for line in shown if "reader" in line] == [
+        "8/25 failed reader7@example.com: 550 5.1.1 no such user"
+    ]
+    at_debug = [r.getMessage() for r in caplog.records if r.name == "digest" and r.levelno == logging.DEBUG]
+    assert len([line for line in at_debug if " sent reader" in line]) == 24
