@@ -71,6 +71,7 @@ _NONCHARACTERS = re.compile(
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _PLACEHOLDER_START = re.compile(r"%%(?=[A-Z][A-Z0-9_]*%%)")
 MAX_TITLE, MAX_SUMMARY, MAX_TEXT = 300, 600, 20_000
+LEAD_SEARCH = 5_000  # characters of the text the first paragraph of prose is looked for in
 UNTITLED_WORDS = 100  # characters of a post's text that stand for its missing title
 MAX_DEPTH = 1_000  # elements open at once; nh3's time grows with the square of it
 _BLOCK_END = re.compile(
@@ -89,39 +90,51 @@ _IMG_SIZE = re.compile(r'\s(?:width|height)="\s*(\d+)')
 # a pattern's opening a million times is read once, not once per opening.
 _A = r"<a\b[^<>]*>"
 _IN_A = r"(?:(?!</?a\b).){0,1000}</a>"  # a link's content (up to 1,000 characters) and its end
+# (what the lower-cased markup must contain for the pattern to be tried: most posts
+# hold none of them, and a search for a word costs far less than the pattern)
 _BOILERPLATE = [
-    re.compile(pattern, re.I | re.S)
-    for pattern in (
+    (needle, re.compile(pattern, re.I | re.S))
+    for needle, pattern in (
         # arXiv's listings: "arXiv:2506.11234v1 Announce Type: new \nAbstract: We study…"
-        r"^\s*arXiv:\d{4}\.\d{4,5}(?:v\d+)?\s+Announce Type:\s*[\w-]+\s+Abstract:\s*",
+        ("announce type", r"^\s*arXiv:\d{4}\.\d{4,5}(?:v\d+)?\s+Announce Type:\s*[\w-]+\s+Abstract:\s*"),
         # WordPress (Yoast SEO and many themes): "The post <a>X</a> appeared first on <a>Y</a>."
-        rf"<p>\s*The post {_A}{_IN_A} appeared first on {_A}{_IN_A}\.?\s*</p>",
+        ("appeared first on", rf"<p>\s*The post {_A}{_IN_A} appeared first on {_A}{_IN_A}\.?\s*</p>"),
         # Medium: "<a>X</a> was originally published in <a>Y</a> on Medium, where people…"
-        r"<p>(?:(?!</?p[\s>]).){0,2000}? was originally published in (?:(?!</?p[\s>]).){0,2000}?"
-        r" on Medium, where people are continuing the conversation by highlighting and"
-        r" responding to this story\.\s*</p>",
+        (
+            "originally published in",
+            r"<p>(?:(?!</?p[\s>]).){0,2000}? was originally published in (?:(?!</?p[\s>]).){0,2000}?"
+            r" on Medium, where people are continuing the conversation by highlighting and"
+            r" responding to this story\.\s*</p>",
+        ),
         # a link onward closing an excerpt: "Continue reading on Medium »", WordPress's
         # "Continue reading<span> “X”</span>", "Read more »"
-        rf"{_A}\s*Continue reading\b{_IN_A}",
-        rf"{_A}\s*Read more\s*(?:»|›|→|&raquo;|&rarr;|\.\.\.|…|&hellip;)?\s*</a>",
+        ("continue reading", rf"{_A}\s*Continue reading\b{_IN_A}"),
+        ("read more", rf"{_A}\s*Read more\s*(?:»|›|→|&raquo;|&rarr;|\.\.\.|…|&hellip;)?\s*</a>"),
         # Reddit: "submitted by <a>/u/x</a> <br/> <span><a>[link]</a></span> <span><a>[comments]</a></span>"
-        rf"submitted by(?:&#32;|\s)*{_A}\s*/u/[^<]*</a>\s*(?:<br\s*/?>)?"
-        rf"(?:\s|&#32;|</?span>|{_A}\[(?:link|comments)\]</a>)*",
+        (
+            "submitted by",
+            rf"submitted by(?:&#32;|\s)*{_A}\s*/u/[^<]*</a>\s*(?:<br\s*/?>)?"
+            rf"(?:\s|&#32;|</?span>|{_A}\[(?:link|comments)\]</a>)*",
+        ),
         # hnrss.org: "Article URL: <a>…</a>", "Comments URL: <a>…</a>", "Points: 312", "# Comments: 97"
-        rf"<p>\s*(?:Article URL|Comments URL):\s*{_A}[^<]*</a>\s*</p>",
-        r"<p>\s*(?:Points|# Comments):\s*\d+\s*</p>",
+        (" url:", rf"<p>\s*(?:Article URL|Comments URL):\s*{_A}[^<]*</a>\s*</p>"),
+        ("points:", r"<p>\s*Points:\s*\d+\s*</p>"),
+        ("# comments:", r"<p>\s*# Comments:\s*\d+\s*</p>"),
         # Hacker News's own feed: a description that is nothing but a "Comments" link
-        rf"^\s*{_A}\s*Comments\s*</a>\s*$",
+        ("comments", rf"^\s*{_A}\s*Comments\s*</a>\s*$"),
         # Substack: the subscribe box ("… consider becoming a free or paid subscriber",
         # an e-mail field) and the "Subscribe now" / "Share" buttons
-        r'<div class="subscription-widget-wrap[^<>]*>'
-        r'(?:(?!</form>|<div class="subscription-widget-wrap).){0,5000}</form>\s*</div>\s*</div>',
-        r'<p class="button-wrapper"[^<>]*>(?:(?!</?p\b).){0,2000}</p>',
+        (
+            "subscription-widget-wrap",
+            r'<div class="subscription-widget-wrap[^<>]*>'
+            r'(?:(?!</form>|<div class="subscription-widget-wrap).){0,5000}</form>\s*</div>\s*</div>',
+        ),
+        ("button-wrapper", r'<p class="button-wrapper"[^<>]*>(?:(?!</?p\b).){0,2000}</p>'),
         # a footnote's number, linking within the page, set against the word before it
         # ("41 of 50 kits<a href="#footnote-1">1</a>.") or opening the footnote itself
-        r'(?<=[\w.,;:!?)"”’>])<a\s(?=[^<>]*\shref="#)[^<>]*>\s*\[?\d{1,3}\]?\s*</a>',
+        ('href="#', r'(?<=[\w.,;:!?)"”’>])<a\s(?=[^<>]*\shref="#)[^<>]*>\s*\[?\d{1,3}\]?\s*</a>'),
         # a tracking pixel (Medium's, WordPress.com's stats): an image 0 or 1 pixel wide
-        r"<img\s(?=[^<>]*\swidth=[\"']?[01][\"'\s/>])[^<>]*>",
+        ("<img", r"<img\s(?=[^<>]*\swidth=[\"']?[01][\"'\s/>])[^<>]*>"),
     )
 ]
 # WordPress's excerpt ending "[…]" (once the footer above is gone): an ellipsis, so that
@@ -268,9 +281,11 @@ def without_boilerplate(markup: str) -> str:
     footnote numbers and tracking pixels."""
     if not markup:
         return ""
-    for pattern in _BOILERPLATE:
-        markup = pattern.sub("", markup)
-    return _EXCERPT_END.sub(" …", markup)
+    lower = markup.lower()
+    for needle, pattern in _BOILERPLATE:
+        if needle in lower:
+            markup = pattern.sub("", markup)
+    return _EXCERPT_END.sub(" …", markup) if "]" in markup else markup
 
 
 def _same_words(summary: str, title: str) -> bool:
@@ -343,9 +358,10 @@ def html_to_text(markup: str) -> str:
 def lead_sentences(text: str, limit: int = 280) -> str:
     """The first sentences of ``text`` that fit in ``limit`` characters."""
     paragraphs = text.split("\n\n") if text else [""]
-    # from the first paragraph of prose: not a heading ("Highlights") or a byline before it
-    opening = sentences.first(text) if text else ""
-    first = next((p for p in paragraphs if opening and p.startswith(opening)), paragraphs[0])
+    first = paragraphs[0]
+    if len(paragraphs) > 1:  # from the first paragraph of prose: not a heading ("Highlights") or a byline
+        opening = sentences.first(text[:LEAD_SEARCH])
+        first = next((p for p in paragraphs if opening and p.startswith(opening)), first)
     summary = ""
     for sentence in sentences.split(first):
         if summary and len(summary) + len(sentence) + 1 > limit:
