@@ -181,7 +181,7 @@ def build_issue(
 
     ``draft``: the preview builds it, to be looked at; its stories do not count as
     published for later issues until it is sent, or built by ``build`` or ``run``."""
-    from .dedup import already_published, dedup, report
+    from .dedup import dedup, report, retold_takes
 
     if store.issue_sent(issue_date.isoformat()) and not resent:
         raise ConfigError(
@@ -202,8 +202,12 @@ def build_issue(
     left_out = {story_of[i].id for i in steer.drops}
     since = (issue_date - timedelta(days=config.dedup.memory_days)).isoformat()
     earlier = store.published_before(issue_date.isoformat(), since)
-    published = already_published(stories, earlier, settings) if earlier else set()
+    old = retold_takes(stories, earlier, settings) if earlier else set()
+    published = {s.id for s in stories if all(i.id in old for i in s.items)}  # only retells
     published = published - _new_kept_apart(stories, steer.apart, earlier) - left_out
+    for story in stories:
+        if story.id not in published:
+            _new_takes_first(story, old)
     lead = _chosen_lead([story_of[i] for i in steer.leads], left_out, published)
     day = issue_date.isoformat()
     # one build at a time from the number it peeks at to the folder in place: two builds
@@ -229,6 +233,15 @@ def build_issue(
         facts = report(stories, steer.apart, steer.unknown)
         folder = publish(issue, rendered, facts, config, out, before_swap=record)
     return Built(issue, rendered, folder, facts)
+
+
+def _new_takes_first(story: Story, old: set[str]) -> None:
+    """Put the takes of ``story`` that are not in ``old`` (takes an earlier issue
+    published) in front, each part in its display order: a story kept for its new takes
+    must not lead with yesterday's headline, which reads as a repeat."""
+    fresh = [item for item in story.items if item.id not in old]
+    if fresh and len(fresh) < len(story.items):
+        story.items[:] = fresh + [item for item in story.items if item.id in old]
 
 
 def _nothing_new(config: Config, issue_date: date, items: int, stats: Stats) -> str:

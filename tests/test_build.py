@@ -197,6 +197,35 @@ def test_a_take_kept_apart_is_not_left_out_as_a_repeat_of_what_it_looked_like(
     assert [[i["url"] for i in s["items"]] for s in stories] == [[url]]
 
 
+def test_a_story_kept_for_a_new_take_leads_with_it_not_with_what_was_published(
+    demo: Path, demo_issue: Path
+) -> None:
+    # the next day a follow-up that the editor joins to the 14th's lead, whose takes are
+    # all still in their feeds: the story is shown for its new take, which goes in front
+    url = "https://circuitdaily.example/news/meta-lab-hires-three-researchers"
+    feed = demo / "feeds" / "circuit-daily.xml"
+    new = f"""<item>
+      <title>Meta's new lab hires three researchers from rival labs</title>
+      <link>{url}</link>
+      <guid isPermaLink="false">circuitdaily-9002</guid>
+      <pubDate>Sun, 15 Jun 2025 06:00:00 GMT</pubDate>
+      <description>The superintelligence team forming around the Scale AI deal made its
+      first hires, three researchers from rival labs.</description>
+    </item>
+    <item>"""
+    feed.write_text(feed.read_text(encoding="utf-8").replace("<item>", new, 1), encoding="utf-8")
+    published = "https://futureblueprint.example/p/meta-to-spend-billions-on-data-deal"
+    (demo / "notes" / "2025-06-15.md").write_text(f"## Same story\n- {url} {published}\n", encoding="utf-8")
+
+    code, _, err = build(demo / "sources.yaml", "--date", "2025-06-15")
+    assert code == 0, err
+    issue = json.loads((demo / "out" / "2025-06-15" / "issue.json").read_text(encoding="utf-8"))
+    [story] = [s for section in issue["sections"] for s in section["stories"]]
+    assert (story["url"], story["title"]) == (url, "Meta's new lab hires three researchers from rival labs")
+    assert [i["url"] for i in story["items"]][0] == url and published in [i["url"] for i in story["items"]]
+    assert len(story["items"]) == 6  # the 14th's five takes follow, as "also covered by"
+
+
 def test_rebuilding_the_same_date_is_idempotent(demo: Path, demo_issue: Path) -> None:
     first = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
     code, _, err = build(demo / "sources.yaml", "--date", DEMO_DATE)

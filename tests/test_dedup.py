@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digest.dedup import DedupSettings, already_published, cluster_jsonl, dedup, report
+from digest.dedup import DedupSettings, already_published, cluster_jsonl, dedup, report, retold_takes
 from digest.dedup.cluster import average_link
 from digest.dedup.engine import _enough_shared
 from digest.dedup.pairs import _excess, _exclusive_terms, _positions, _ranks, _shared_neighbors
@@ -772,6 +772,7 @@ def test_already_published_drops_only_stories_that_are_all_retold(background):
     stories = [Story("retold", [retold]), Story("mixed", [also, first]), Story("new", [second])]
     # a story with one new take is kept whole: a wrong match must not lose it
     assert already_published(stories, earlier, DedupSettings()) == {"retold"}
+    assert retold_takes(stories, earlier, DedupSettings()) == {retold.id, also.id}  # not first's
 
 
 def test_already_published_matches_another_take_only_within_the_window(background):

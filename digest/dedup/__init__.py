@@ -14,6 +14,6 @@
 
 from __future__ import annotations
 
-from .api import DedupSettings, already_published, cluster_jsonl, dedup, report
+from .api import DedupSettings, already_published, cluster_jsonl, dedup, report, retold_takes
 
-__all__ = ["DedupSettings", "already_published", "cluster_jsonl", "dedup", "report"]
+__all__ = ["DedupSettings", "already_published", "cluster_jsonl", "dedup", "report", "retold_takes"]
