@@ -204,8 +204,12 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
     summary = summary or lead_sentences(text)
     if _same_words(summary, title):
         summary = ""
-    # a post without a title (a microblog's) is known by its first words
+    # a post without a title (a microblog's) is known by its first words, which then
+    # leave its summary: the issue would print the same sentence twice
+    untitled = not title
     title = shorten(title, MAX_TITLE) or _first_words(summary or text)
+    if untitled and summary.startswith(title):
+        summary = summary[len(title) :].strip()
     # a guid is unique in its own feed only ("1", "post-2"): another feed's is another item
     key = url or (f"{source.name}\n{entry.guid}" if entry.guid else f"{source.name}\n{title}")
     return Item(

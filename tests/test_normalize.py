@@ -400,3 +400,17 @@ def test_text_that_names_a_tag_in_passing_keeps_it() -> None:
         item.summary == "The checker flags every <img> without alt text. Asked, it prints <script> tags too."
     )
     assert "every <img> without alt text" in item.text and "<script> tags too" in item.text
+
+
+def test_an_untitled_post_does_not_repeat_its_first_words_as_its_summary() -> None:
+    # a JSON Feed quote post (Simon Willison's) has no title: its first sentence becomes
+    # the headline, and the summary under it goes on from there, not from the start again
+    words = "<p>The eval is the product spec you never wrote down.</p><p>— Someone on evals</p>"
+    quote = one(entry("", content=words))
+    assert quote.title == "The eval is the product spec you never wrote down."
+    assert "product spec" not in quote.summary
+    post = one(entry("", content="<p>Shipped the new parser today! It reads twice as fast. More soon.</p>"))
+    assert post.title == "Shipped the new parser today!"
+    assert post.summary == "It reads twice as fast. More soon."
+    long = one(entry("", content="<p>" + "word " * 60 + "</p>"))  # cut short: the summary keeps it all
+    assert long.title.endswith("…") and long.summary.startswith("word word")

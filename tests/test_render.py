@@ -608,7 +608,7 @@ def test_plaintext_lines_fit_with_a_long_name_source_or_word() -> None:
     assert all(re.search(r"(https?://|mailto:)\S+|%%\w+%%", line) for line in long), long
     assert "THE WEEKLY NEWSLETTER OF ARTIFICIAL INTELLIGENCE PROGRESS ·" in text
     assert "Read the full story at The International Journal of Technology Affairs" in " ".join(text.split())
-    assert f"The {word} story" in re.sub(r"(?<=\w)\n(?=\w)", "", text)  # cut across lines, not lost
+    assert f"The {word} story" in re.sub(r"(?<=\w)\n *(?=\w)", "", text)  # cut across lines, not lost
 
 
 def test_wrap_cuts_a_long_word_but_never_a_url() -> None:
@@ -665,3 +665,19 @@ def test_a_label_no_built_in_template_uses_is_named_in_a_warning(caplog, tmp_pat
     with caplog.at_level("WARNING", logger="digest.render"):
         render_issue(make_issue(), own, [])
     assert not [r for r in caplog.records if "newsletter.labels" in r.getMessage()]
+
+
+def test_a_long_headline_wraps_under_itself_in_the_plaintext() -> None:
+    # a headline's second line lines up with the summary under it, as the email shows
+    # them, not at the margin where the eye reads it as a story of its own
+    title = "Import AI 417: Robots that read manuals; a benchmark for scientific agents"
+    long = Story("long", [_item(500, title=title, summary="A robot arm reads manuals.")], emoji="🔬")
+    issue = make_issue(2, extra=[long])
+    tool = issue.sections[2].stories[0]
+    tool.items[0] = replace(tool.items[0], title="Tool 0, " + "a tool with a very long name " * 3)
+    text = render_issue(issue, make_config(), []).text
+    lines = text.splitlines()
+    for first in ("🔬 Import AI 417:", "Tool 0, a tool"):
+        at = next(k for k, line in enumerate(lines) if line.startswith(first))
+        assert lines[at + 1].startswith("   ") and lines[at + 1].strip(), lines[at : at + 2]
+    assert re.search(r"^   agents \[\d+\]$", text, re.M)
