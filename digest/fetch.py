@@ -240,11 +240,12 @@ async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str], max
             if declared.isdigit() and int(declared) > max_bytes and not _Decoder.layers_of(encoding):
                 raise FetchError(f"body of {int(declared):,} bytes is over the {max_bytes:,}-byte limit")
             decoder = _Decoder(encoding, max_bytes)
-            chunks, size = [], 0
+            chunks, size, received = [], 0, 0
             async for raw in response.aiter_raw():
                 chunk = decoder.decode(raw)
-                size += len(chunk)
-                if size > max_bytes:
+                size, received = size + len(chunk), received + len(raw)
+                # what arrives counts too: bytes after a gzip stream's end decode to nothing
+                if size > max_bytes or received > max_bytes:
                     raise FetchError(f"body is over the {max_bytes:,}-byte limit")
                 chunks.append(chunk)
             return _Response(response.status_code, b"".join(chunks), response.headers, str(response.url))
@@ -289,6 +290,17 @@ class _Decoder:
         return data
 
     def _inflate(self, layer: list, data: bytes) -> bytes:
+        out = [self._inflate_member(layer, data)]
+        # a gzip body may be several members one after another (RFC 1952 2.2: a file
+        # written in parts, a compressor flushing as it goes): each goes on the text.
+        # Anything else after the end (padding) is left, as before.
+        while layer[0] != "deflate" and layer[1].eof and layer[1].unused_data[:2] == b"\x1f\x8b":
+            rest = layer[1].unused_data
+            layer[1] = zlib.decompressobj(_ENCODINGS[layer[0]])
+            out.append(self._inflate_member(layer, rest))
+        return b"".join(out)
+
+    def _inflate_member(self, layer: list, data: bytes) -> bytes:
         name, inflater, given = layer
         room = self.limit - given + 1
         try:

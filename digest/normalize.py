@@ -81,7 +81,7 @@ _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^<>]*?(/?)>")
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _IMG = re.compile(r"<img\b[^<>]*>")
 _IMG_SRC = re.compile(r'\ssrc="([^"]+)"')
-_IMG_SIZE = re.compile(r'\s(?:width|height)="\s*(\d+)')
+_IMG_SIZE = re.compile(r'\s(?:width|height)="\s*(\d+)(?:px)?\s*"')  # pixels: not "50%"
 # What publishing platforms add to every post they syndicate, matched by its markup (so a
 # mirror or an aggregator of such a feed is cleaned too), not by the feed's host. Read as
 # the story's summary it is the first thing a reader sees; in its text it shows in the
@@ -90,6 +90,7 @@ _IMG_SIZE = re.compile(r'\s(?:width|height)="\s*(\d+)')
 # a pattern's opening a million times is read once, not once per opening.
 _A = r"<a\b[^<>]*>"
 _IN_A = r"(?:(?!</?a\b).){0,1000}</a>"  # a link's content (up to 1,000 characters) and its end
+_ENDS_BLOCK = r"(?=\s*(?:</(?:p|div|li)>|<(?:br|p|div|img)\b|\Z))"  # what follows a link ending its paragraph
 # (what the lower-cased markup must contain for the pattern to be tried: most posts
 # hold none of them, and a search for a word costs far less than the pattern)
 _BOILERPLATE = [
@@ -107,9 +108,10 @@ _BOILERPLATE = [
             r" responding to this story\.\s*</p>",
         ),
         # a link onward closing an excerpt: "Continue reading on Medium »", WordPress's
-        # "Continue reading<span> “X”</span>", "Read more »"
-        ("continue reading", rf"{_A}\s*Continue reading\b{_IN_A}"),
-        ("read more", rf"{_A}\s*Read more\s*(?:»|›|→|&raquo;|&rarr;|\.\.\.|…|&hellip;)?\s*</a>"),
+        # "Continue reading<span> “X”</span>", "Read more »"; closing it, it ends its
+        # paragraph ("you can <a>read more</a> in the docs" is prose, and stays)
+        ("continue reading", rf"{_A}\s*Continue reading\b{_IN_A}{_ENDS_BLOCK}"),
+        ("read more", rf"{_A}\s*Read more\s*(?:»|›|→|&raquo;|&rarr;|\.\.\.|…|&hellip;)?\s*</a>{_ENDS_BLOCK}"),
         # Reddit: "submitted by <a>/u/x</a> <br/> <span><a>[link]</a></span> <span><a>[comments]</a></span>"
         (
             "submitted by",
@@ -132,7 +134,7 @@ _BOILERPLATE = [
         ("button-wrapper", r'<p class="button-wrapper"[^<>]*>(?:(?!</?p\b).){0,2000}</p>'),
         # a footnote's number, linking within the page, set against the word before it
         # ("41 of 50 kits<a href="#footnote-1">1</a>.") or opening the footnote itself
-        ('href="#', r'(?<=[\w.,;:!?)"”’>])<a\s(?=[^<>]*\shref="#)[^<>]*>\s*\[?\d{1,3}\]?\s*</a>'),
+        ('href="#', r'(?<=[\w.,;:!?)"”’>])<a(?=\s)(?=[^<>]*\shref="#)[^<>]*>\s*\[?\d{1,3}\]?\s*</a>'),
         # a tracking pixel (Medium's, WordPress.com's stats): an image 0 or 1 pixel wide
         ("<img", r"<img\s(?=[^<>]*\swidth=[\"']?[01][\"'\s/>])[^<>]*>"),
     )
@@ -294,14 +296,20 @@ def without_boilerplate(markup: str) -> str:
 
 def _same_words(summary: str, title: str) -> bool:
     """Whether ``summary`` opens on a paragraph that is ``title`` again (but for case,
-    punctuation and spacing), perhaps with a few words after it: the outlet's name, as
-    Google News's descriptions give each headline ("Title&nbsp;&nbsp;The Verge")."""
+    punctuation and spacing), perhaps with a name after it: the outlet's, as Google
+    News's descriptions give each headline ("Title&nbsp;&nbsp;The Verge"). Words that go
+    on with the headline ("Rust 1.80 released with LazyCell") are a summary."""
+    opening = re.findall(r"\w+", summary.split("\n\n", 1)[0])
+    headline = re.findall(r"\w+", title.lower())
+    if not headline or [word.lower() for word in opening[: len(headline)]] != headline:
+        return False
+    rest = opening[len(headline) :]
+    return len(rest) <= 5 and all(
+        word[0].isupper() or word[0].isdigit() or word in _IN_NAMES for word in rest
+    )
 
-    def words(text: str) -> list[str]:
-        return re.findall(r"\w+", text.lower())
 
-    opening, headline = words(summary.split("\n\n", 1)[0]), words(title)
-    return bool(headline) and opening[: len(headline)] == headline and len(opening) - len(headline) <= 5
+_IN_NAMES = frozenset("of and the for on de du la le des der die".split())  # "The Bank of England"
 
 
 def sanitize_html(markup: str, base: str = "") -> str:

@@ -106,9 +106,7 @@ def _well_formed(data: bytes) -> bool:
 
 
 _ROOT_NAME = re.compile(rb"<([^\s/>]+)")
-# what may follow the root element's end tag: whitespace, comments (a cache's "generated
-# in 0.2 s"), processing instructions
-_AFTER_ROOT = rb"\s*>(?:\s|<!--.*?-->|<\?.*?\?>)*\Z"
+_XML_SPACE = b" \t\r\n"
 
 
 def _ends_early(data: bytes) -> bool:
@@ -119,8 +117,28 @@ def _ends_early(data: bytes) -> bool:
     root = _ROOT_NAME.match(data, _root_start(data))
     if root is None:
         return False  # no element at all: the parser finds no entry, and says so
-    closing = re.compile(rb"</" + re.escape(root[1]) + _AFTER_ROOT, re.S)
-    return closing.search(data[-65536:]) is None
+    # what may follow the root element's end tag (whitespace, comments: a cache's
+    # "generated in 0.2 s", processing instructions) is taken off from the end, one at a
+    # time: a pattern for "any of these, repeated" backtracks through every way of
+    # splitting "<!--a--><!--b-->" into comments, twice as long for each one more
+    tail = data[-65536:]
+    end = _before_space(tail, len(tail))
+    while True:
+        if tail.endswith(b"-->", 0, end) and (start := tail.rfind(b"<!--", 0, end - 3)) >= 0:
+            end = _before_space(tail, start)
+        elif tail.endswith(b"?>", 0, end) and (start := tail.rfind(b"<?", 0, end - 2)) >= 0:
+            end = _before_space(tail, start)
+        else:
+            break
+    closing = re.compile(rb"</" + re.escape(root[1]) + rb"\s*>\Z")
+    return closing.search(tail, max(0, end - len(root[1]) - 1_000), end) is None
+
+
+def _before_space(data: bytes, end: int) -> int:
+    """Where the whitespace that ends ``data[:end]`` begins."""
+    while end and data[end - 1] in _XML_SPACE:
+        end -= 1
+    return end
 
 
 def _cut_after_last_entry(data: bytes) -> bytes:

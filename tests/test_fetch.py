@@ -438,3 +438,32 @@ def test_deflate_and_stacked_encodings_are_decoded_and_an_unknown_one_is_named(
     result = fetch_one(write_config([{"name": "A", "url": url}]), store)
     assert result.body is None
     assert result.error == "the body is in an encoding digest cannot read (Content-Encoding: br)"
+
+
+def test_a_gzip_body_of_several_members_is_decoded_whole(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    # RFC 1952: a gzip file may be members one after another (written in parts, or by a
+    # compressor flushing as it goes); each decompresses to the next part of the text
+    feed = rss(*(rss_item(f"Story {k}", f"https://news.example/{k}") for k in range(20)))
+    middle = len(feed) // 2
+    body = gzip.compress(feed[:middle]) + gzip.compress(feed[middle:])
+    url = feed_server.route("/parts.xml", Reply(200, body, {"Content-Encoding": "gzip"}))
+    assert fetch_one(write_config([{"name": "A", "url": url}]), store).body == feed
+    url = feed_server.route("/twice.xml", Reply(200, gzip.compress(body), {"Content-Encoding": "gzip, gzip"}))
+    assert fetch_one(write_config([{"name": "A", "url": url}]), store).body == feed
+
+
+def test_bytes_after_the_end_of_a_gzip_stream_count_toward_the_limit(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    # a small gzip stream, then junk that decodes to nothing: it must not pile up unread
+    body = gzip.compress(FEED) + b"\0" * 300_000
+    url = feed_server.route("/tail.xml", Reply(200, body, {"Content-Encoding": "gzip"}))
+    result = fetch_one(write_config([{"name": "A", "url": url}], fetch={"max_bytes": 100_000}), store)
+    assert result.body is None and result.error == "body is over the 100,000-byte limit"
+    small = gzip.compress(FEED) + b"\0" * 100  # a little padding after the stream is read as before
+    url = feed_server.route("/pad.xml", Reply(200, small, {"Content-Encoding": "gzip"}))
+    assert (
+        fetch_one(write_config([{"name": "A", "url": url}], fetch={"max_bytes": 100_000}), store).body == FEED
+    )

@@ -281,6 +281,12 @@ def test_otherwise_the_first_image_of_the_content() -> None:
     assert item.image == "https://news.example/feeds/pics/1.png"
 
 
+def test_an_image_sized_in_percent_is_no_icon_one_declared_in_pixels_is() -> None:
+    # "50%" is half the column, not 50 pixels; "24px" and "24" are an icon's size
+    item = one(entry(content='<img src="icon.png" width="24px"><img src="chart.png" width="50%">'))
+    assert item.image == "https://news.example/feeds/chart.png"
+
+
 def test_no_image_is_none() -> None:
     assert one(entry(content="<p>No pictures.</p>", image="javascript:alert(1)")).image is None
 

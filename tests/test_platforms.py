@@ -189,6 +189,15 @@ def test_description_that_only_repeats_the_title_is_no_summary() -> None:
         ("<p>The post office <a href='https://x.example'>closed</a>.</p>", "The post office closed."),
         ("<p>He said [...] that it works.</p>", "He said [...] that it works."),
         ('<p>See chapter <a href="#c2">2</a> for the proof</p>', "See chapter 2 for the proof"),
+        # a link named so inside a sentence is the sentence's, not a link onward closing an excerpt
+        (
+            '<p>You can <a href="https://x.example/docs">read more</a> about the API in the docs.</p>',
+            "You can read more about the API in the docs.",
+        ),
+        (
+            '<p>Now <a href="https://x.example/rest">continue reading the guide</a> at part two.</p>',
+            "Now continue reading the guide at part two.",
+        ),
     ],
 )
 def test_prose_naming_boilerplate_words_stays(markup: str, kept: str) -> None:
@@ -251,3 +260,32 @@ def test_a_small_day_of_these_feeds_keeps_two_stories_of_one_topic_apart() -> No
     assert len(stories[next(t for t in stories if "Robots that read manuals" in t)]) == 1
     meta = [titles for titles in stories.values() if any("Meta invests" in t for t in titles)]
     assert len(meta) == 1 and len(meta[0]) == 3  # one event's takes still join, by the names they share
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["Rust 1.80 released with LazyCell and new lints.", "Rust 1.80 released at last"],
+)
+def test_a_description_going_on_from_the_title_is_the_summary(description: str) -> None:
+    from conftest import rss, rss_item
+
+    body = rss(rss_item("Rust 1.80 released", "https://blog.example/rust-1-80", body=description))
+    entries = parse_feed(body, "Source", "https://feeds.example/feed")
+    [post] = normalize(
+        entries, SourceConfig(name="Source", url="https://feeds.example/feed"), FETCHED_AT, "x"
+    )
+    assert post.summary == description
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<p>41 of 50 kits<a href="#footnote-1">1</a>.</p>',  # href first, as most generators write it
+        '<p>41 of 50 kits<sup><a href="#fn1" id="fnref1">1</a></sup>.</p>',  # Pandoc, Jekyll
+        '<p>41 of 50 kits<a class="footnote-anchor" href="#footnote-1">1</a>.</p>',  # Substack
+    ],
+)
+def test_a_footnote_number_goes_whatever_its_attributes_order(markup: str) -> None:
+    from digest.normalize import html_to_text, without_boilerplate
+
+    assert html_to_text(without_boilerplate(markup)) == "41 of 50 kits."
