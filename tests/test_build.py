@@ -168,23 +168,33 @@ def rebuilt_with_notes(demo: Path, more: str, caplog: pytest.LogCaptureFixture) 
     return json.loads((demo / "out" / DEMO_DATE / "issue.json").read_text(encoding="utf-8"))
 
 
+def next_day_item(demo: Path, url: str, title: str, description: str) -> None:
+    """Put an article of the 15th first in the demo's Circuit Daily feed."""
+    feed = demo / "feeds" / "circuit-daily.xml"
+    new = f"""<item>
+      <title>{title}</title>
+      <link>{url}</link>
+      <guid isPermaLink="false">{url}</guid>
+      <pubDate>Sun, 15 Jun 2025 06:00:00 GMT</pubDate>
+      <description>{description}</description>
+    </item>
+    <item>"""
+    feed.write_text(feed.read_text(encoding="utf-8").replace("<item>", new, 1), encoding="utf-8")
+
+
 def test_a_take_kept_apart_is_not_left_out_as_a_repeat_of_what_it_looked_like(
     demo: Path, demo_issue: Path
 ) -> None:
     # the next day a new article that dedup takes for a retelling of the 14th's lead
     url = "https://circuitdaily.example/news/scale-ai-ceo-wang-joins-meta"
-    feed = demo / "feeds" / "circuit-daily.xml"
-    new = f"""<item>
-      <title>Scale AI CEO Alexandr Wang to join Meta after $14 billion investment closes</title>
-      <link>{url}</link>
-      <guid isPermaLink="false">circuitdaily-9001</guid>
-      <pubDate>Sun, 15 Jun 2025 06:00:00 GMT</pubDate>
-      <description>Meta finalized its investment of more than $10 billion in Scale AI, the startup
-      providing labeled data to companies building AI models; Scale CEO Alexandr Wang will
-      join Meta to lead a new superintelligence lab.</description>
-    </item>
-    <item>"""
-    feed.write_text(feed.read_text(encoding="utf-8").replace("<item>", new, 1), encoding="utf-8")
+    next_day_item(
+        demo,
+        url,
+        "Scale AI CEO Alexandr Wang to join Meta after $14 billion investment closes",
+        "Meta finalized its investment of more than $10 billion in Scale AI, the startup providing "
+        "labeled data to companies building AI models; Scale CEO Alexandr Wang will join Meta to "
+        "lead a new superintelligence lab.",
+    )
 
     code, _, err = build(demo / "sources.yaml", "--date", "2025-06-15")
     assert code == 3 and "none new" in err  # the new take was left out as "already published"
@@ -203,17 +213,13 @@ def test_a_story_kept_for_a_new_take_leads_with_it_not_with_what_was_published(
     # the next day a follow-up that the editor joins to the 14th's lead, whose takes are
     # all still in their feeds: the story is shown for its new take, which goes in front
     url = "https://circuitdaily.example/news/meta-lab-hires-three-researchers"
-    feed = demo / "feeds" / "circuit-daily.xml"
-    new = f"""<item>
-      <title>Meta's new lab hires three researchers from rival labs</title>
-      <link>{url}</link>
-      <guid isPermaLink="false">circuitdaily-9002</guid>
-      <pubDate>Sun, 15 Jun 2025 06:00:00 GMT</pubDate>
-      <description>The superintelligence team forming around the Scale AI deal made its
-      first hires, three researchers from rival labs.</description>
-    </item>
-    <item>"""
-    feed.write_text(feed.read_text(encoding="utf-8").replace("<item>", new, 1), encoding="utf-8")
+    next_day_item(
+        demo,
+        url,
+        "Meta's new lab hires three researchers from rival labs",
+        "The superintelligence team forming around the Scale AI deal made its first hires, three "
+        "researchers from rival labs.",
+    )
     published = "https://futureblueprint.example/p/meta-to-spend-billions-on-data-deal"
     (demo / "notes" / "2025-06-15.md").write_text(f"## Same story\n- {url} {published}\n", encoding="utf-8")
 
