@@ -48,6 +48,7 @@ class Entry:
     content: str = ""
     image: str = ""
     author: str = ""
+    publisher: str = ""  # an aggregator's item: the outlet its RSS <source> names
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,7 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
         id=hashlib.sha1(key.encode("utf-8")).hexdigest()[:16],
         title=title,
         url=url,
-        source=source.name,
+        source=_outlet(entry, source),
         published=_published(entry.published, fetched_at),
         summary=summary,
         text=text,
@@ -279,6 +279,16 @@ def unescape_markup(markup: str) -> str:
     if _TAG.search(markup or "") or not _ESCAPED_OPENING.match(markup or ""):
         return markup
     return html.unescape(markup)
+
+
+def _outlet(entry: Entry, source: SourceConfig) -> str:
+    """The outlet an item is shown under: its source's name, or for an aggregator's item
+    the outlet its ``<source>`` names, "Business Insider (via Google News)": whose take it
+    is, and two outlets' takes relayed by one aggregator are not one outlet's two takes."""
+    publisher = _BIDI_CONTROLS.sub("", " ".join(fix_text(entry.publisher).split()))
+    if not publisher or publisher.casefold() == source.name.casefold():
+        return source.name
+    return f"{publisher} (via {source.name})"
 
 
 def without_boilerplate(markup: str) -> str:

@@ -258,6 +258,7 @@ def _from_feedparser(entry: Any, source: str, base: str, declared: bool) -> Entr
         source=source,
         base=_detail_base(entry, base),
         title=_without_publisher(_plain_title(entry, declared), entry),
+        publisher=_publisher(entry),
         link=link,
         guid=entry.get("id", ""),
         published=_struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
@@ -286,11 +287,17 @@ def _without_publisher(title: str, entry: Any) -> str:
     """``title`` without the " - Publisher" that news aggregators (Google News, Bing News)
     append to each headline, when the item's RSS ``<source>`` names that publisher: the
     headline then reads as the outlet's own, and meets the outlet's own item in dedup."""
-    publisher = " ".join(str((entry.get("source") or {}).get("title") or "").split())
+    publisher = _publisher(entry)
     for dash in (" - ", " – ", " — ", " | "):
         if publisher and title.endswith(dash + publisher) and len(title) > len(dash + publisher):
             return title[: -len(dash + publisher)].rstrip()
     return title
+
+
+def _publisher(entry: Any) -> str:
+    """The outlet an aggregator's item comes from: the title of its RSS ``<source>``."""
+    source = entry.get("source")
+    return " ".join(str(source.get("title") or "").split())[:120] if isinstance(source, dict) else ""
 
 
 def _struct_time(value: Any) -> datetime | None:

@@ -126,6 +126,9 @@ def test_google_news_headline_loses_publisher_and_description_repeating_it() -> 
     )
     assert single.title == "Scale AI's Alexandr Wang joins Meta: what it means for OpenAI"
     assert (cluster.summary, single.summary) == ("", "")
+    # each is shown as the outlet's take, relayed: not two takes of one outlet "Google News"
+    found = items("google_news.xml", source="Google News")
+    assert [i.source for i in found] == ["Business Insider (via Google News)", "The Verge (via Google News)"]
 
 
 def test_publisher_suffix_stays_without_a_source_naming_it() -> None:
@@ -259,7 +262,9 @@ def test_a_small_day_of_these_feeds_keeps_two_stories_of_one_topic_apart() -> No
     stories = {s.lead.title: [i.title for i in s.items] for s in dedup(found)}
     assert len(stories[next(t for t in stories if "Robots that read manuals" in t)]) == 1
     meta = [titles for titles in stories.values() if any("Meta invests" in t for t in titles)]
-    assert len(meta) == 1 and len(meta[0]) == 3  # one event's takes still join, by the names they share
+    # one event's takes still join, by the names they share: Reddit's, Hacker News's and both
+    # outlets' relayed by Google News (one aggregator, but not one outlet: see test above)
+    assert len(meta) == 1 and len(meta[0]) == 4
 
 
 @pytest.mark.parametrize(
