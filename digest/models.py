@@ -112,8 +112,17 @@ class Story:
 
     @property
     def also(self) -> list[Item]:
-        """The other takes, shown as "also covered by"."""
-        return self.items[1:]
+        """The other takes, shown as "also covered by": not the front take's own article
+        relayed by an aggregator ("The Verge (via Google News)" under The Verge's take of
+        the same headline), which covers nothing more."""
+        lead = self.lead
+        relayed = f"{lead.source} (via "
+        headline = " ".join(lead.title.casefold().split())
+        return [
+            item
+            for item in self.items[1:]
+            if not (item.source.startswith(relayed) and " ".join(item.title.casefold().split()) == headline)
+        ]
 
     @property
     def published(self) -> datetime | None:

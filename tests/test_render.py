@@ -681,3 +681,20 @@ def test_a_long_headline_wraps_under_itself_in_the_plaintext() -> None:
         at = next(k for k, line in enumerate(lines) if line.startswith(first))
         assert lines[at + 1].startswith("   ") and lines[at + 1].strip(), lines[at : at + 2]
     assert re.search(r"^   agents \[\d+\]$", text, re.M)
+
+
+def test_the_front_takes_own_article_relayed_by_an_aggregator_is_no_other_coverage() -> None:
+    issue = make_issue(1)
+    story = issue.sections[0].stories[0]
+    front = story.lead
+    relay = replace(
+        front, id="relay", url="https://news.google.example/r/1", source=f"{front.source} (via Google News)"
+    )
+    other = replace(
+        front, id="other", url="https://bi.example/1", source="Business Insider (via Google News)"
+    )
+    story.items[1:1] = [relay, other]
+    assert story.also[0] is other and relay not in story.also  # another outlet's take stays
+    rendered = render_issue(issue, make_config(), [])
+    assert "news.google.example" not in rendered.html and "news.google.example" not in rendered.text
+    assert "https://bi.example/1" in rendered.html and "https://bi.example/1" in rendered.text
