@@ -144,6 +144,8 @@ _BOILERPLATE = [
 _EXCERPT_END = re.compile(r" ?\[(?:…|&#8230;|&hellip;|\.\.\.)\](?=\s*(?:</p>\s*)?$)")
 # a title that is only a version ("v0.9.1", "Release 2.0.0-rc1"): GitHub's release feeds
 _VERSION_ONLY = re.compile(r"(?:release\s+|version\s+)?v?\d+(?:\.\d+)+[\w.+-]*", re.I)
+# a forum's kind-of-post tag opening a title: r/MachineLearning's "[D]", "[R]", "[N]", "[P]"
+_FLAIR = re.compile(r"^\[[A-Z]{1,2}\]\s+")
 # arXiv's older listings end each title with its identifier and category
 _ARXIV_TITLE_TAIL = re.compile(r"\.?\s*\(arXiv:\d{4}\.\d{4,5}v\d+\s*\[[\w.-]+\](?:\s*UPDATED)?\)$")
 # a description that opens on an escaped tag of the kinds descriptions are made of
@@ -197,6 +199,7 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
     text = html_to_text(body_html)[:MAX_TEXT]
     title = _BIDI_CONTROLS.sub("", " ".join(fix_text(entry.title).split()))
     title = _ARXIV_TITLE_TAIL.sub("", title)
+    title = _FLAIR.sub("", title) or title
     if _VERSION_ONLY.fullmatch(title) and source.name.lower() not in title.lower():
         title = f"{source.name} {title}"  # "v0.9.1" alone names no project
     summary = html_to_text(without_boilerplate(unescape_markup(fix_text(entry.summary))))

@@ -150,6 +150,10 @@ def test_reddit_submitted_by_boilerplate_goes() -> None:
     )
     assert (link_post.summary, link_post.text) == ("", "")
     assert link_post.image and link_post.image.startswith("https://external-preview.redd.it/")
+    # the kind-of-post tag says nothing to a newsletter's reader
+    assert link_post.title == "Meta invests $14.3B in Scale AI" and self_post.title.startswith(
+        "OpenCodeStack: "
+    )
 
 
 def test_wordpress_footer_continue_reading_and_stats_pixel_go() -> None:
