@@ -144,6 +144,11 @@ _BOILERPLATE = [
 _EXCERPT_END = re.compile(r" ?\[(?:…|&#8230;|&hellip;|\.\.\.)\](?=\s*(?:</p>\s*)?$)")
 # a title that is only a version ("v0.9.1", "Release 2.0.0-rc1"): GitHub's release feeds
 _VERSION_ONLY = re.compile(r"(?:release\s+|version\s+)?v?\d+(?:\.\d+)+[\w.+-]*", re.I)
+# a call to buy, join or fund, which with a link makes a paragraph an advertisement
+_PROMOTION = re.compile(
+    r"(?i)\b(?:check out|sign up|subscribe to|use (?:the )?code|promo code|discount|sponsored by"
+    r"|(?:support|join) (?:us|the show|the channel)|on patreon|patreon supporters)\b"
+)
 # a forum's kind-of-post tag opening a title: r/MachineLearning's "[D]", "[R]", "[N]", "[P]"
 _FLAIR = re.compile(r"^\[[A-Z]{1,2}\]\s+")
 # arXiv's older listings end each title with its identifier and category
@@ -202,11 +207,11 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
     title = _FLAIR.sub("", title) or title
     if _VERSION_ONLY.fullmatch(title) and source.name.lower() not in title.lower():
         title = f"{source.name} {title}"  # "v0.9.1" alone names no project
-    summary = html_to_text(without_boilerplate(unescape_markup(fix_text(entry.summary))))
+    summary = _after_promotion(html_to_text(without_boilerplate(unescape_markup(fix_text(entry.summary)))))
     # a description that only repeats the headline says nothing more: the text's lead
     # says it instead, unless that too is the headline again
     summary = "" if _same_words(summary, title) else shorten(summary, MAX_SUMMARY)
-    summary = summary or lead_sentences(text)
+    summary = summary or lead_sentences(_after_promotion(text))
     if _same_words(summary, title):
         summary = ""
     # a post without a title (a microblog's) is known by its first words, which then
@@ -282,6 +287,17 @@ def unescape_markup(markup: str) -> str:
     if _TAG.search(markup or "") or not _ESCAPED_OPENING.match(markup or ""):
         return markup
     return html.unescape(markup)
+
+
+def _after_promotion(text: str) -> str:
+    """``text`` from its first paragraph that is no promotion: a video's or a podcast's
+    description often opens on its sponsor ("❤️ Check out Lambda here and sign up for
+    their GPU Cloud: https://…"), which would be the story's summary."""
+    paragraphs = text.split("\n\n")
+    for start, paragraph in enumerate(paragraphs):
+        if not (_PROMOTION.search(paragraph) and "://" in paragraph):
+            return "\n\n".join(paragraphs[start:])
+    return ""
 
 
 def _outlet(entry: Entry, source: SourceConfig) -> str:

@@ -177,6 +177,9 @@ def test_podcast_episode_links_to_its_audio_and_shows_its_art() -> None:
 
 def test_youtube_video_thumbnail_and_description() -> None:
     [video] = items("youtube.atom")
+    assert video.summary.startswith(
+        '📝 The paper "Physics-Grounded World Models from Video"'
+    )  # not the sponsor
     assert video.url == "https://www.youtube.com/watch?v=Xq3gE2Ah9Ck"
     assert video.image == "https://i2.ytimg.com/vi/Xq3gE2Ah9Ck/hqdefault.jpg"
     assert video.published == datetime(2025, 6, 14, 15, 0, 25, tzinfo=UTC)
@@ -298,3 +301,14 @@ def test_a_footnote_number_goes_whatever_its_attributes_order(markup: str) -> No
     from digest.normalize import html_to_text, without_boilerplate
 
     assert html_to_text(without_boilerplate(markup)) == "41 of 50 kits."
+
+
+def test_only_a_promotion_with_its_link_is_passed_over() -> None:
+    from digest.normalize import _after_promotion
+
+    ad = "Check out Lambda and sign up for their GPU Cloud: https://lambda.example/p"
+    story = "Researchers trained a model on video that predicts how objects fall."
+    assert _after_promotion(f"{ad}\n\n{story}") == story
+    assert _after_promotion(ad) == ""  # nothing but the advertisement: no summary
+    for kept in (f"{story}\n\n{ad}", "Check out the new model in the playground today.", story):
+        assert _after_promotion(kept) == kept  # a story first, or a call without a link, stays
