@@ -293,9 +293,11 @@ def _after_promotion(text: str) -> str:
     """``text`` from its first paragraph that is no promotion: a video's or a podcast's
     description often opens on its sponsor ("❤️ Check out Lambda here and sign up for
     their GPU Cloud: https://…"), which would be the story's summary."""
+    if "://" not in text:
+        return text  # most texts: no link written out, so no advertisement with one
     paragraphs = text.split("\n\n")
     for start, paragraph in enumerate(paragraphs):
-        if not (_PROMOTION.search(paragraph) and "://" in paragraph):
+        if not ("://" in paragraph and _PROMOTION.search(paragraph)):
             return "\n\n".join(paragraphs[start:])
     return ""
 
