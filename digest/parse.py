@@ -106,39 +106,22 @@ def _well_formed(data: bytes) -> bool:
 
 
 _ROOT_NAME = re.compile(rb"<([^\s/>]+)")
-_XML_SPACE = b" \t\r\n"
+_TAG_CLOSE = re.compile(rb"\s*>")
 
 
 def _ends_early(data: bytes) -> bool:
     """Whether ``data`` is XML cut off before its end (a file read while being written, a
-    body cut in transfer): it does not end with its root element's end tag. The lenient
-    parser reads the entries before the cut without a word, so the feed would look as if
-    it had only those. Only the end is looked at: a bare ``&`` inside says nothing."""
-    root = _ROOT_NAME.match(data, _root_start(data))
+    body cut in transfer): its root element's end tag is nowhere after its start. The
+    lenient parser reads the entries before the cut without a word, so the feed would look
+    as if it had only those. A bare ``&`` inside says nothing, nor do comments or a stray
+    line after the end (a cache's "served in 0.2 s", a PHP notice): the feed is whole."""
+    start = _root_start(data)
+    root = _ROOT_NAME.match(data, start)
     if root is None:
         return False  # no element at all: the parser finds no entry, and says so
-    # what may follow the root element's end tag (whitespace, comments: a cache's
-    # "generated in 0.2 s", processing instructions) is taken off from the end, one at a
-    # time: a pattern for "any of these, repeated" backtracks through every way of
-    # splitting "<!--a--><!--b-->" into comments, twice as long for each one more
-    tail = data[-65536:]
-    end = _before_space(tail, len(tail))
-    while True:
-        if tail.endswith(b"-->", 0, end) and (start := tail.rfind(b"<!--", 0, end - 3)) >= 0:
-            end = _before_space(tail, start)
-        elif tail.endswith(b"?>", 0, end) and (start := tail.rfind(b"<?", 0, end - 2)) >= 0:
-            end = _before_space(tail, start)
-        else:
-            break
-    closing = re.compile(rb"</" + re.escape(root[1]) + rb"\s*>\Z")
-    return closing.search(tail, max(0, end - len(root[1]) - 1_000), end) is None
-
-
-def _before_space(data: bytes, end: int) -> int:
-    """Where the whitespace that ends ``data[:end]`` begins."""
-    while end and data[end - 1] in _XML_SPACE:
-        end -= 1
-    return end
+    end_tag = b"</" + root[1]
+    at = data.rfind(end_tag, start)
+    return at < 0 or _TAG_CLOSE.match(data, at + len(end_tag)) is None
 
 
 def _cut_after_last_entry(data: bytes) -> bytes:

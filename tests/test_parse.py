@@ -394,3 +394,10 @@ def test_comments_after_the_root_and_a_stray_line_cost_nothing() -> None:
     assert time.monotonic() - started < 1
     assert [e.title for e in parsed.entries] == ["Robots & more robots"]
     assert not read_feed(whole + b"\n<!-- served from cache -->" * 25 + b"\n", "S", REMOTE).cut_short
+
+
+def test_a_stray_line_after_a_whole_feed_is_not_a_cut() -> None:
+    whole = rss(rss_item("Robots & more robots", "https://c.example/1"))  # a bare "&": lenient
+    for tail in (b"\n<b>Notice</b>: Undefined index on line 12\n", b"\n<!-- 0.2 s -->\nPHP warning"):
+        parsed = read_feed(whole + tail, "S", REMOTE)
+        assert not parsed.cut_short and [e.title for e in parsed.entries] == ["Robots & more robots"]
