@@ -16,9 +16,10 @@ import socket
 import time
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -39,6 +40,7 @@ MAX_RETRY_WAIT = 30.0
 # 3 KB body sent "gzip, gzip" is 2 GB in a single chunk. Only these are asked for.
 _ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 ACCEPT_ENCODING = "gzip, deflate"
+GZIP_MAGIC = b"\x1f\x8b"  # how each member of a gzip body starts
 
 
 class _Response(NamedTuple):
@@ -235,11 +237,10 @@ async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str], max
     try:
         headers = {**headers, "Accept-Encoding": ACCEPT_ENCODING}
         async with client.stream("GET", url, headers=headers) as response:
-            encoding = response.headers.get("content-encoding", "")
+            decoder = _Decoder(response.headers.get("content-encoding", ""), max_bytes)
             declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes and not _Decoder.layers_of(encoding):
+            if declared.isdigit() and int(declared) > max_bytes and not decoder.layers:
                 raise FetchError(f"body of {int(declared):,} bytes is over the {max_bytes:,}-byte limit")
-            decoder = _Decoder(encoding, max_bytes)
             chunks, size, received = [], 0, 0
             async for raw in response.aiter_raw():
                 chunk = decoder.decode(raw)
@@ -261,26 +262,31 @@ async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str], max
         raise FetchError(_connection_error(url, exc)) from None
 
 
+@dataclass
+class _Layer:
+    """One Content-Encoding being undone: its name, its decompressor, what it gave so far."""
+
+    name: str
+    inflater: Any
+    given: int = 0
+
+    @classmethod
+    def of(cls, name: str) -> _Layer:
+        return cls(name, zlib.decompressobj(_ENCODINGS[name]))
+
+
 class _Decoder:
     """Undoes a body's ``Content-Encoding`` layers chunk by chunk, each layer giving at
-    most ``limit`` bytes in all: a compression bomb is refused before it is inflated."""
+    most ``limit`` bytes in all: a compression bomb is refused before it is inflated.
+    FetchError for an encoding that is not gzip or deflate."""
 
     def __init__(self, header: str, limit: int) -> None:
         self.limit = limit
-        # the encoding applied last is undone first; each layer: [name, decompressor, bytes out]
-        self.layers: list[list] = [
-            [name, zlib.decompressobj(_ENCODINGS[name]), 0] for name in reversed(self.layers_of(header))
-        ]
-
-    @staticmethod
-    def layers_of(header: str) -> list[str]:
-        """The encodings named in ``header`` in the order applied (identity aside);
-        FetchError for one that is not gzip or deflate."""
         names = [n.strip().lower() for n in header.split(",") if n.strip().lower() not in ("", "identity")]
         for name in names:
             if name not in _ENCODINGS:
                 raise FetchError(f"the body is in an encoding digest cannot read (Content-Encoding: {name})")
-        return names
+        self.layers = [_Layer.of(name) for name in reversed(names)]  # the one applied last first
 
     def decode(self, data: bytes) -> bytes:
         for layer in self.layers:
@@ -289,29 +295,28 @@ class _Decoder:
             data = self._inflate(layer, data)
         return data
 
-    def _inflate(self, layer: list, data: bytes) -> bytes:
+    def _inflate(self, layer: _Layer, data: bytes) -> bytes:
         out = [self._inflate_member(layer, data)]
         # a gzip body may be several members one after another (RFC 1952 2.2: a file
         # written in parts, a compressor flushing as it goes): each goes on the text.
         # Anything else after the end (padding) is left, as before.
-        while layer[0] != "deflate" and layer[1].eof and layer[1].unused_data[:2] == b"\x1f\x8b":
-            rest = layer[1].unused_data
-            layer[1] = zlib.decompressobj(_ENCODINGS[layer[0]])
+        while layer.name != "deflate" and layer.inflater.eof and layer.inflater.unused_data[:2] == GZIP_MAGIC:
+            rest = layer.inflater.unused_data
+            layer.inflater = zlib.decompressobj(_ENCODINGS[layer.name])
             out.append(self._inflate_member(layer, rest))
         return b"".join(out)
 
-    def _inflate_member(self, layer: list, data: bytes) -> bytes:
-        name, inflater, given = layer
-        room = self.limit - given + 1
+    def _inflate_member(self, layer: _Layer, data: bytes) -> bytes:
+        room = self.limit - layer.given + 1
         try:
-            out = inflater.decompress(data, room)
+            out = layer.inflater.decompress(data, room)
         except zlib.error:
-            if name != "deflate" or given or inflater.unused_data:
+            if layer.name != "deflate" or layer.given or layer.inflater.unused_data:
                 raise
-            layer[1] = inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, without the zlib header
-            out = inflater.decompress(data, room)
-        layer[2] = given + len(out)
-        if inflater.unconsumed_tail or layer[2] > self.limit:
+            layer.inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, without the zlib header
+            out = layer.inflater.decompress(data, room)
+        layer.given += len(out)
+        if layer.inflater.unconsumed_tail or layer.given > self.limit:
             raise FetchError(f"body is over the {self.limit:,}-byte limit")
         return out
 
