@@ -207,9 +207,10 @@ def _probe(result: Any) -> str:
     if isinstance(parsed, str):
         return f"FAILED  {parsed}"
     cached = ", not modified" if result.status == 304 else ""
-    partly = f" (malformed: {parsed.unread:,} of {parsed.size:,} bytes unread)" if parsed.unread else ""
-    if parsed.cut_short:
-        partly = " (cut short: the XML stops before its end)"
+    if parsed.unread:
+        partly = f" (malformed: {parsed.unread:,} of {parsed.size:,} bytes unread)"
+    else:
+        partly = " (cut short: the XML stops before its end)" if parsed.cut_short else ""
     return f"ok      {len(parsed.entries)} entries{cached}{partly}"
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from .errors import ParseError
 from .models import Fetched
 from .normalize import Normalized, normalize_counted
-from .parse import LENIENT_BYTES, Parsed, read_feed
+from .parse import Parsed, read_feed
 
 
 def ingest(job: tuple[Fetched, str, datetime]) -> Normalized | str:
@@ -25,16 +25,7 @@ def ingest(job: tuple[Fetched, str, datetime]) -> Normalized | str:
         normalized = normalize_counted(found.entries, result.source, fetched_at, section)
     except Exception as exc:  # noqa: BLE001 -- one feed no rule foresaw fails alone
         return _unforeseen(exc)
-    if found.unread:
-        normalized.warning = (
-            f"not well-formed XML: read leniently up to its last entry in the first "
-            f"{LENIENT_BYTES / 1e6:g} MB, {found.unread:,} of its {found.size:,} bytes left unread"
-        )
-    elif found.cut_short:
-        normalized.warning = (
-            "the XML stops before its end (cut short in transfer, or read while being written?): "
-            f"read only up to the cut, {len(found.entries)} entries"
-        )
+    normalized.warning = found.warning
     return normalized
 
 

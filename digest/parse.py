@@ -51,6 +51,21 @@ class Parsed:
     size: int = 0  # the feed's size in bytes (as UTF-8)
     cut_short: bool = False  # the XML ends before its root element closes (see ``_ends_early``)
 
+    @property
+    def warning(self) -> str:
+        """What the build should say of a feed read only in part, or ""."""
+        if self.unread:
+            return (
+                f"not well-formed XML: read leniently up to its last entry in the first "
+                f"{LENIENT_BYTES / 1e6:g} MB, {self.unread:,} of its {self.size:,} bytes left unread"
+            )
+        if self.cut_short:
+            return (
+                "the XML stops before its end (cut short in transfer, or read while being written?): "
+                f"read only up to the cut, {len(self.entries)} entries"
+            )
+        return ""
+
 
 def parse_feed(body: bytes, source: str, url: str) -> list[Entry]:
     """Entries of the feed in ``body`` (fetched from ``url``) for ``source``."""
@@ -231,6 +246,7 @@ def _from_feedparser(entry: Any, source: str, base: str, declared: bool) -> Entr
     summary = entry.get("summary", "")
     if any(summary == c.get("value") for c in content):
         summary = ""  # feedparser copies the content of an entry without a summary into it
+    publisher = _publisher(entry)
     link = entry.get("link", "")
     if entry.get("guidislink") and not _ABSOLUTE_WEB.match(link):
         link = ""  # an RSS guid taken for the link ("<guid>post-17</guid>") is no address
@@ -240,8 +256,8 @@ def _from_feedparser(entry: Any, source: str, base: str, declared: bool) -> Entr
     return Entry(
         source=source,
         base=_detail_base(entry, base),
-        title=_without_publisher(_plain_title(entry, declared), entry),
-        publisher=_publisher(entry),
+        title=_without_publisher(_plain_title(entry, declared), publisher),
+        publisher=publisher,
         link=link,
         guid=entry.get("id", ""),
         published=_struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
@@ -266,11 +282,10 @@ def _plain_title(entry: Any, declared: bool) -> str:
     return title
 
 
-def _without_publisher(title: str, entry: Any) -> str:
+def _without_publisher(title: str, publisher: str) -> str:
     """``title`` without the " - Publisher" that news aggregators (Google News, Bing News)
-    append to each headline, when the item's RSS ``<source>`` names that publisher: the
-    headline then reads as the outlet's own, and meets the outlet's own item in dedup."""
-    publisher = _publisher(entry)
+    append to each headline, when the item's RSS ``<source>`` names that ``publisher``:
+    the headline then reads as the outlet's own, and meets the outlet's own item in dedup."""
     for dash in (" - ", " – ", " — ", " | "):
         if publisher and title.endswith(dash + publisher) and len(title) > len(dash + publisher):
             return title[: -len(dash + publisher)].rstrip()
@@ -316,12 +331,13 @@ def _playable(enclosure: dict[str, Any]) -> bool:
 
 def _icon(media: dict[str, Any]) -> bool:
     """Whether ``media`` declares a size too small for a story's picture."""
-    sizes = []
-    for key in ("width", "height"):
-        try:
-            sizes.append(int(str(media.get(key, "")).strip()))
-        except ValueError:
-            pass
+    sizes = [str(media.get(key, "")).strip() for key in ("width", "height")]
+    return too_small([int(size) for size in sizes if size.isdigit()])
+
+
+def too_small(sizes: list[int]) -> bool:
+    """Whether an image of these declared sizes (pixels; none known: not small) is an
+    icon, an avatar or a tracking pixel rather than a story's picture."""
     return bool(sizes) and min(sizes) < MIN_IMAGE
 
 
