@@ -94,6 +94,11 @@ class Takeaway:
     source: str
 
 
+def relayed(outlet: str, aggregator: str) -> str:
+    """The source name of ``outlet``'s take as ``aggregator`` relays it."""
+    return f"{outlet} (via {aggregator})"
+
+
 @dataclass
 class Story:
     """One event: every take on it, the representative first."""
@@ -116,12 +121,12 @@ class Story:
         relayed by an aggregator ("The Verge (via Google News)" under The Verge's take of
         the same headline), which covers nothing more."""
         lead = self.lead
-        relayed = f"{lead.source} (via "
+        relay = relayed(lead.source, "")[:-1]  # "The Verge (via ", any aggregator
         headline = " ".join(lead.title.casefold().split())
         return [
             item
             for item in self.items[1:]
-            if not (item.source.startswith(relayed) and " ".join(item.title.casefold().split()) == headline)
+            if not (item.source.startswith(relay) and " ".join(item.title.casefold().split()) == headline)
         ]
 
     @property

@@ -23,8 +23,8 @@ from w3lib.url import canonicalize_url
 
 from . import sentences
 from .config import SourceConfig
-from .models import Entry, Item
-from .parse import MIN_IMAGE
+from .models import Entry, Item, relayed
+from .parse import too_small
 from .sentences import shorten
 
 # fmt: off
@@ -207,13 +207,13 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
     title = _FLAIR.sub("", title) or title
     if _VERSION_ONLY.fullmatch(title) and source.name.lower() not in title.lower():
         title = f"{source.name} {title}"  # "v0.9.1" alone names no project
-    summary = _after_promotion(html_to_text(without_boilerplate(unescape_markup(fix_text(entry.summary)))))
+    described = _after_promotion(html_to_text(without_boilerplate(unescape_markup(fix_text(entry.summary)))))
+    summary = shorten(described, MAX_SUMMARY)
     # a description that only repeats the headline says nothing more: the text's lead
     # says it instead, unless that too is the headline again
-    summary = "" if _same_words(summary, title) else shorten(summary, MAX_SUMMARY)
-    summary = summary or lead_sentences(_after_promotion(text))
-    if _same_words(summary, title):
-        summary = ""
+    if not summary or _same_words(summary, title):
+        summary = lead_sentences(_after_promotion(text))
+        summary = "" if _same_words(summary, title) else summary
     # a post without a title (a microblog's) is known by its first words, which then
     # leave its summary: the issue would print the same sentence twice
     untitled = not title
@@ -309,7 +309,7 @@ def _outlet(entry: Entry, source: SourceConfig) -> str:
     publisher = _BIDI_CONTROLS.sub("", " ".join(fix_text(entry.publisher).split()))
     if not publisher or publisher.casefold() == source.name.casefold():
         return source.name
-    return f"{publisher} (via {source.name})"
+    return relayed(publisher, source.name)
 
 
 def without_boilerplate(markup: str) -> str:
@@ -429,15 +429,17 @@ def _published(value: datetime | None, fetched_at: datetime) -> datetime | None:
 
 def _image(entry: Entry, body_html: str) -> str | None:
     """The feed's own picture of the entry, else the first image of its body that is not
-    declared smaller than ``MIN_IMAGE`` (an emoji, an avatar, a tracking pixel)."""
-    candidate = entry.image
-    for tag in _IMG.finditer(body_html) if not candidate else ():
-        sizes = [int(size) for size in _IMG_SIZE.findall(tag.group())]
+    declared too small (an emoji, an avatar, a tracking pixel: ``parse.too_small``)."""
+    return canonical_url(entry.image or _first_picture(body_html), entry.base) or None
+
+
+def _first_picture(body_html: str) -> str:
+    """The source of the first image of ``body_html`` not declared too small, or ""."""
+    for tag in _IMG.finditer(body_html):
         match = _IMG_SRC.search(tag.group())
-        if match and not (sizes and min(sizes) < MIN_IMAGE):
-            candidate = html.unescape(match.group(1))
-            break
-    return canonical_url(candidate, entry.base) or None
+        if match and not too_small([int(size) for size in _IMG_SIZE.findall(tag.group())]):
+            return html.unescape(match.group(1))
+    return ""
 
 
 def _passes_filters(item: Item, source: SourceConfig) -> bool:
