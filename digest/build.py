@@ -181,7 +181,7 @@ def build_issue(
 
     ``draft``: the preview builds it, to be looked at; its stories do not count as
     published for later issues until it is sent, or built by ``build`` or ``run``."""
-    from .dedup import dedup, report, retold_takes
+    from .dedup import dedup, only_retelling, report, retold_takes
 
     if store.issue_sent(issue_date.isoformat()) and not resent:
         raise ConfigError(
@@ -203,7 +203,7 @@ def build_issue(
     since = (issue_date - timedelta(days=config.dedup.memory_days)).isoformat()
     earlier = store.published_before(issue_date.isoformat(), since)
     old = retold_takes(stories, earlier, settings) if earlier else set()
-    published = {s.id for s in stories if all(i.id in old for i in s.items)}  # only retells
+    published = only_retelling(stories, old)
     published = published - _new_kept_apart(stories, steer.apart, earlier) - left_out
     for story in stories:
         if story.id not in published:

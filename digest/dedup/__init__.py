@@ -14,6 +14,14 @@
 
 from __future__ import annotations
 
-from .api import DedupSettings, already_published, cluster_jsonl, dedup, report, retold_takes
+from .api import DedupSettings, already_published, cluster_jsonl, dedup, only_retelling, report, retold_takes
 
-__all__ = ["DedupSettings", "already_published", "cluster_jsonl", "dedup", "report", "retold_takes"]
+__all__ = [
+    "DedupSettings",
+    "already_published",
+    "cluster_jsonl",
+    "dedup",
+    "only_retelling",
+    "report",
+    "retold_takes",
+]
