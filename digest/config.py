@@ -441,11 +441,9 @@ def _refuse_alias_bombs(path: Path, root: yaml.Node | None) -> None:
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    return []
+    """The nodes in ``node``: its items, or its keys and values."""
+    keys = [key for key, _ in node.value] if isinstance(node, yaml.MappingNode) else []
+    return keys + [child for _, child in _named_children(node)]
 
 
 def _named_children(node: yaml.Node) -> list[tuple[Any, yaml.Node]]:
