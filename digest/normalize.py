@@ -255,14 +255,16 @@ def canonical_url(url: str, base: str = "") -> str:
     if not host:
         return ""
     # canonicalize_url sorted and encoded the query; repeated keys (?tag=a&tag=b) are kept.
-    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p.split("=", 1)[0]))
+    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(*p.partition("=")[::2]))
     host = f"[{host}]" if ":" in host else host
     netloc = host if port in (None, DEFAULT_PORTS[parts.scheme]) else f"{host}:{port}"
     return urlunsplit((parts.scheme, netloc, parts.path or "/", query, ""))
 
 
-def _is_tracking(name: str) -> bool:
+def _is_tracking(name: str, value: str) -> bool:
     lowered = name.lower()
+    if lowered == "source":  # Medium tags each feed link "?source=rss-<author>---2"; others may mean it
+        return value.lower().startswith("rss")
     return lowered in TRACKING_NAMES or lowered.startswith(TRACKING_PREFIXES)
 
 

@@ -53,6 +53,12 @@ def one(item_entry: Entry, **settings: object) -> Item:
         ("https://example.com", "https://example.com/"),
         ("https://example.com/a?b=2&a=1", "https://example.com/a?a=1&b=2"),  # one order for one URL
         ("https://example.com/a?tag=x&tag=y&utm_source=z", "https://example.com/a?tag=x&tag=y"),
+        # Medium's feed tag goes; a site's own "source" parameter stays
+        (
+            "https://medium.com/@a/post-9a8b?source=rss------generative_ai-5",
+            "https://medium.com/@a/post-9a8b",
+        ),
+        ("https://example.com/a?source=github", "https://example.com/a?source=github"),
         ("https://example.com/caf%C3%A9 menu", "https://example.com/caf%C3%A9%20menu"),
         ("http://[::1]:8080/feed", "http://[::1]:8080/feed"),
         ("  https://example.com/padded  ", "https://example.com/padded"),
