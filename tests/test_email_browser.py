@@ -274,3 +274,43 @@ def test_a_headline_written_the_other_way_reads_in_order(
         assert ends["last"][1] <= ends["first"][0], ends
     else:
         assert ends["last"][0] >= ends["first"][1], ends
+
+
+# Apple Mail turns dates, addresses and phone numbers in the text into links of its own:
+# the text wrapped in <a x-apple-data-detectors="true">. The page's own CSS then colors
+# them as links (a { color }, and in dark mode .block a { ... !important }).
+DATA_DETECTORS_JS = """(needles) => needles.map(needle => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, at = node.textContent.indexOf(needle);
+    if (at < 0 || node.parentElement.closest('a, .preheader')) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + needle.length);
+    const link = document.createElement('a');
+    link.setAttribute('href', 'x-apple-data-detectors://0');
+    link.setAttribute('x-apple-data-detectors', 'true');
+    link.setAttribute('x-apple-data-detectors-type', 'calendar-event');
+    range.surroundContents(link);
+    const own = getComputedStyle(link), around = getComputedStyle(link.parentElement);
+    return [needle, own.color === around.color, own.textDecorationLine];
+  }
+  return [needle, 'not found'];
+})"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_dates_and_addresses_apple_mail_links_keep_the_texts_look(
+    browser, email_html: str, scheme: str
+) -> None:
+    # The issue's date in the header, a post's date, a date in a sponsor's text and the
+    # postal address were underlined in the link color: in dark mode the header's date
+    # a dark blue on its dark background (3.1:1), a story's a light blue in light text.
+    needles = ["June 14, 2025", "Jun 14, 2025", "June 26", "1 Example Street, Springfield"]
+    page = browser.new_page(viewport={"width": 375, "height": 900}, color_scheme=scheme)
+    try:
+        page.set_content(email_html, wait_until="load")
+        found = page.evaluate(DATA_DETECTORS_JS, needles)
+    finally:
+        page.close()
+    assert found == [[needle, True, "none"] for needle in needles]
