@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .config import SourceConfig
 
+# A per-reader field that sending fills: %%NAME%%, or %%NAME|there%% with a fallback for a
+# reader who has no value (regular-expression parts: the name, the fallback's text)
+FIELD_NAME = r"[A-Z][A-Z0-9_]*"
+FIELD_FALLBACK = r"[^%\r\n]{1,80}"
+
 
 @dataclass(frozen=True)
 class Fetched:

@@ -23,7 +23,7 @@ from w3lib.url import canonicalize_url
 
 from . import sentences
 from .config import SourceConfig
-from .models import Entry, Item, relayed
+from .models import FIELD_FALLBACK, FIELD_NAME, Entry, Item, relayed
 from .parse import too_small
 from .sentences import shorten
 
@@ -69,7 +69,7 @@ _NONCHARACTERS = re.compile(
 # only serve to show text in an order other than its own ("‮gpj.exe"); the letters of
 # Arabic or Hebrew carry their own direction
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_PLACEHOLDER_START = re.compile(r"%%(?=[A-Z][A-Z0-9_]*%%)")
+_PLACEHOLDER_START = re.compile(rf"%%(?={FIELD_NAME}(?:\|{FIELD_FALLBACK})?%%)")
 MAX_TITLE, MAX_SUMMARY, MAX_TEXT = 300, 600, 20_000
 LEAD_SEARCH = 5_000  # characters of the text the first paragraph of prose is looked for in
 UNTITLED_WORDS = 100  # characters of a post's text that stand for its missing title

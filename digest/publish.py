@@ -220,10 +220,11 @@ def _web_links(config: Config) -> dict[str, str]:
 
 def _fill(text: str, values: dict[str, str]) -> str:
     """``text`` with the ``values`` filled in and every other reader's field (a
-    template's ``%%NAME%%``, a CSV column's ``%%PLAN%%``) left empty: the public has none."""
+    template's ``%%NAME%%``, a CSV column's ``%%PLAN%%``) left empty or at its fallback
+    (``%%NAME|there%%``): the public has none."""
     for placeholder, value in values.items():
         text = text.replace(placeholder, value)
-    return PLACEHOLDER.sub("", text)
+    return PLACEHOLDER.sub(lambda m: m.group(2) or "", text)
 
 
 def _dump(data: Any) -> str:

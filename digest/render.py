@@ -29,7 +29,7 @@ from . import sentences
 from .config import Config
 from .contrast import low_contrast
 from .errors import TemplateError
-from .models import Issue
+from .models import FIELD_FALLBACK, FIELD_NAME, Issue
 from .notes import Inline, NoteBlock, Notes, inline_html, inline_text
 from .sentences import shorten
 
@@ -44,8 +44,9 @@ UNSUBSCRIBE = "%%UNSUBSCRIBE_URL%%"
 MANAGE = "%%MANAGE_URL%%"
 RECIPIENT = "%%EMAIL%%"
 PLACEHOLDERS = (UNSUBSCRIBE, MANAGE, RECIPIENT)
-# any per-recipient field: these, %%NAME%%, a recipients CSV column as %%COLUMN%%
-PLACEHOLDER = re.compile(r"%%([A-Z][A-Z0-9_]*)%%")
+# any per-recipient field: these, %%NAME%%, a recipients CSV column as %%COLUMN%%; with
+# "|" and a fallback ("Hi %%NAME|there%%,") for a reader with no value for it
+PLACEHOLDER = re.compile(rf"%%({FIELD_NAME})(?:\|({FIELD_FALLBACK}))?%%")
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 # Languages written right to left (primary subtags): the email is laid out mirrored.
 RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ps", "sd", "ug", "ur", "yi"})

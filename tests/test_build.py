@@ -422,16 +422,16 @@ def test_the_web_version_fills_no_readers_details(demo: Path) -> None:
     sources = demo / "sources.yaml"
     text = sources.read_text(encoding="utf-8")
     sources.write_text(
-        text.replace('greeting: "Hi AI Futurists,"', 'greeting: "Hi %%NAME%% (%%PLAN%%),"'), "utf-8"
+        text.replace('greeting: "Hi AI Futurists,"', 'greeting: "Hi %%NAME%% (%%PLAN|reader%%),"'), "utf-8"
     )
     assert build(sources, "--date", DEMO_DATE)[0] == 0
     folder = demo / "out" / DEMO_DATE
-    assert "Hi %%NAME%% (%%PLAN%%)," in (folder / "email.html").read_text(
+    assert "Hi %%NAME%% (%%PLAN|reader%%)," in (folder / "email.html").read_text(
         encoding="utf-8"
     )  # send fills these
     for name in ("index.html", "issue.txt"):
         public = (folder / name).read_text(encoding="utf-8")
-        assert "Hi  ()," in public and "%%" not in public, name
+        assert "Hi  (reader)," in public and "%%" not in public, name  # or the field's fallback
         # the demo's unsubscribe page is made per reader (?u={email}&t={token}): the public gets the archive
         assert "{email}" not in public and "{token}" not in public, name
         assert "https://futureblueprint.example/archive" in public, name

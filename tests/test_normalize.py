@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -13,6 +12,7 @@ from digest.config import SourceConfig
 from digest.models import Entry, Item
 from digest.normalize import canonical_url, fix_text, html_to_text, lead_sentences, normalize, sanitize_html
 from digest.parse import parse_feed
+from digest.render import PLACEHOLDER
 
 FEED_URL = "https://news.example/feeds/main.xml"
 FETCHED_AT = datetime(2025, 6, 14, 6, 0, tzinfo=UTC)
@@ -255,9 +255,10 @@ def test_a_guid_that_is_no_address_is_no_link_and_is_unique_to_its_feed() -> Non
 
 
 def test_feed_text_cannot_fill_in_a_readers_details() -> None:
-    item = one(entry("Hi %%NAME%%", content="<p>Your address: %%EMAIL%%, 100%% sure, %%not%%</p>"))
+    content = "<p>Your address: %%EMAIL%%, %%PLAN|free%% plan, 100%% sure, %%not%%</p>"
+    item = one(entry("Hi %%NAME%%", content=content))
     fields = (item.title, item.text, item.html, item.summary)
-    assert not any(re.search(r"%%[A-Z][A-Z0-9_]*%%", f) for f in fields)
+    assert not any(PLACEHOLDER.search(f) for f in fields)
     assert item.title.replace("\u2060", "") == "Hi %%NAME%%"  # it still reads the same
     assert "100%% sure, %%not%%" in item.text
 

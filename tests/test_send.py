@@ -13,6 +13,7 @@ import email
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -379,6 +380,35 @@ def test_non_ascii_subjects_and_names_arrive_exactly_as_written(smtp_server, mak
         assert str(msg["Subject"]) == subjects[number // len(names)]
         assert msg["From"].addresses[0].display_name == sender
         assert msg["To"].addresses[0].display_name == names[int(rcpt[6])]
+
+
+def test_a_reader_without_a_name_gets_the_fields_fallback(smtp_server, make_config, tmp_path):
+    # "Hi %%NAME%%," read "Hi ," to every reader whose name cell was empty
+    config = make_config(smtp_server.port)
+    (tmp_path / "subscribers.csv").write_text(
+        "email,name,city\nreader0@example.com,Zoë,Zürich\nreader1@example.com,,\n"
+        "reader2@example.com, ,Oslo\n",
+        encoding="utf-8",
+    )
+    folder = write_issue(tmp_path / "out")
+    for name, fallback in (("email.html", "Tom &amp; Jerry"), ("email.txt", "Tom & Jerry")):
+        path = folder / name
+        body = path.read_text(encoding="utf-8").replace("%%NAME%%", f"%%NAME|{fallback}%%")
+        path.write_text(body.replace("%%CITY%%", "%%CITY|home%%"), encoding="utf-8")
+
+    assert send(config, folder).sent == 3
+
+    greetings = {}
+    for _, (rcpt,), raw in smtp_server.messages:
+        plain, html = email.message_from_bytes(raw, policy=policy.default).get_payload()
+        text, page = plain.get_content(), html.get_content()
+        assert "%%" not in text and "%%" not in page
+        greetings[rcpt] = (re.search(r"Hello (.*)\.", text)[1], re.search(r"Hello (.*) \(", page)[1])
+    assert greetings == {
+        "reader0@example.com": ("Zoë", "Zoë from Zürich"),
+        "reader1@example.com": ("Tom & Jerry", "Tom &amp; Jerry from home"),  # as each body writes it
+        "reader2@example.com": ("Tom & Jerry", "Tom &amp; Jerry from Oslo"),  # a blank is no name
+    }
 
 
 def test_tokens_verify_and_placeholders_escape():

@@ -250,11 +250,14 @@ def _crlf(text: str) -> str:
 
 def fill_placeholders(body: str, values: dict[str, str], escape: bool) -> str:
     """``body`` with each ``%%NAME%%`` replaced (HTML-escaped if ``escape``); one this
-    reader has no value for (a test address, not in the recipients file) is left empty.
+    reader has no value for (an empty cell, a test address not in the recipients file)
+    takes its fallback (``%%NAME|there%%``, written as the body is) or is left empty.
     ``check_fields`` has made sure that some column of the file gives each."""
 
     def value(match: re.Match[str]) -> str:
-        found = values.get(match.group(1), "")
+        found = values.get(match.group(1), "").strip()
+        if not found:
+            return match.group(2) or ""
         return html.escape(found) if escape else found
 
     return PLACEHOLDER.sub(value, body)
@@ -272,7 +275,7 @@ def check_fields(issue: IssueFiles, recipients: Iterable[Recipient]) -> None:
     """``ConfigError`` if the issue uses a ``%%FIELD%%`` that neither send nor any column
     of the recipients file fills: every reader would get the placeholder as it is."""
     columns = {field_name(column) for recipient in recipients for column in recipient.fields}
-    used = set(PLACEHOLDER.findall(issue.html)) | set(PLACEHOLDER.findall(issue.text))
+    used = {m.group(1) for body in (issue.html, issue.text) for m in PLACEHOLDER.finditer(body)}
     missing = sorted(used - OWN_FIELDS - columns)
     if missing:
         fields = ", ".join(f"%%{name}%%" for name in missing)
