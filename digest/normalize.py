@@ -393,9 +393,11 @@ def _resolver(base: str) -> Callable[[str, str, str], str]:
 
 
 def html_to_text(markup: str) -> str:
-    """Plain text of ``markup``, paragraphs separated by blank lines."""
+    """Plain text of ``markup``, paragraphs separated by blank lines, without bidi
+    controls: an override left open reverses what follows it in the email too (a quote
+    card's date and "View post"), not only in its own text."""
     spaced = _BLOCK_END.sub("\n\n", markup or "")
-    text = html.unescape(nh3.clean(spaced, tags=set()))
+    text = _BIDI_CONTROLS.sub("", html.unescape(nh3.clean(spaced, tags=set())))
     paragraphs = (" ".join(p.split()) for p in text.split("\n\n"))
     return "\n\n".join(p for p in paragraphs if p)
 

@@ -387,6 +387,19 @@ def test_a_headline_cannot_reorder_itself_with_bidi_controls() -> None:
     assert item.title == "Invoice gpj.exe and isolated שלום"  # Hebrew keeps its own direction
 
 
+def test_summary_text_and_author_cannot_reorder_what_follows_them() -> None:
+    item = one(
+        entry(
+            "Release notes",
+            summary="Platform \u202euncertain flag&#x202e; ahead",
+            content="<p>Body \u202eturned&#8238; around</p>",
+            author="Ann \u2067Lee",
+        )
+    )
+    fields = (item.summary, item.text, item.author)
+    assert fields == ("Platform uncertain flag ahead", "Body turned around", "Ann Lee")
+
+
 def test_a_summary_ending_in_a_long_url_keeps_what_fits() -> None:
     summary = "Visit https://docs.example/" + "a" * 700 + " for more."
     item = one(entry("Docs", summary=summary))  # one rule with the email's cuts (sentences.shorten)
