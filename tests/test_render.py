@@ -6,6 +6,7 @@ checks are in test_email_browser.py, which reuses ``make_issue`` and ``make_conf
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -301,6 +302,19 @@ def test_accessibility_basics(rendered) -> None:
     metas = {m.get("name"): m.get("content") for m in tags.all("meta")}
     assert metas.get("color-scheme") == "light dark"
     assert "@media (prefers-color-scheme: dark)" in rendered.html
+
+
+def test_the_inbox_preview_is_the_subtitle_and_nothing_after_it(rendered) -> None:
+    # An inbox shows 100-200 characters of the body after the subject. With 60 characters
+    # of blank filler a short subtitle was followed by "View in browser · ..." there.
+    start = rendered.html.index('<div class="preheader"')
+    preheader = html.unescape(
+        re.sub(r"<[^>]+>", "", rendered.html[start : rendered.html.index("</div>", start)])
+    )
+    subtitle = make_issue().subtitle
+    assert preheader.startswith(subtitle) and subtitle.strip()
+    filler = preheader[len(subtitle) :]
+    assert len(filler) >= 200 and not filler.translate({0x2007: None, 0x34F: None}).strip()
 
 
 def test_email_and_web_version_keep_the_doctype(rendered, tmp_path: Path) -> None:
