@@ -83,6 +83,21 @@ DEFAULT_EMOJI = {
     "agent": "🤖",
 }
 FALLBACK_EMOJI = "📰"
+# What a feed posts besides news: a job opening, an event or webinar to sign up for, a
+# sponsor's post, a patch or pre-release with nothing but its version for a headline
+# ("vLLM v0.9.1"). Such a notice ranks after every news story of its section: it leads
+# no issue that has news, and is the first that a section's ``max_stories`` leaves out.
+_NOTICE_TITLE = re.compile(
+    r"(?i)\b(?:we['’]re hiring|we are hiring|now hiring|job opening|save the date)\b"
+    r"|^\[?(?:hiring|jobs?|careers?|(?:(?:live|free|on-demand|upcoming) )?webinar|livestream|virtual event"
+    r"|event|sponsored|promoted|partner content|paid post|advertorial)\s*(?:[\]:|–—]|-\s)"
+    r"|\bjoin (?:us|our) (?:for (?:a|our) )?(?:webinar|livestream)\b"
+    r"|[(\[|]\s*(?:sponsored|promoted|paid post|webinar)\s*[)\]]?$"
+)
+_NOTICE_SUMMARY = re.compile(r"(?i)\b(?:register|rsvp)\s+(?:now|today|here)\b|\bsave your (?:seat|spot)\b")
+_MINOR_RELEASE = re.compile(
+    r"(?i)^(?:\S+\s+){0,3}v?\d+\.\d+(?:\.[1-9]\d*(?:[-.+]?[\w.]+)?|(?:\.\d+)?[-.]?(?:rc|alpha|beta|dev|pre)\.?\d*)"
+)
 # Keywords of the rules above that match only as whole words: "fines", not "finest",
 # and "fine", not "fine-tune" nor "fine tuning".
 WHOLE_WORDS = frozenset({"fine", "fines"})
@@ -101,7 +116,8 @@ def curate(
     the issue's day)."""
     chosen = next((s for s in stories if s.id == lead and not _after_the_day(s, config, issue_date)), None)
     fresh = [s for s in stories if s is chosen or _in_window(s, config, issue_date)]
-    ranked = sorted(fresh, key=_score(issue_date, config), reverse=True)
+    score = _score(issue_date, config)
+    ranked = sorted(fresh, key=lambda s: (not is_notice(s.lead), score(s)), reverse=True)
     by_section = _by_section(ranked, config)
     lead_story = _pick_lead(by_section, config, chosen)
     _pass_on_from_lead_sections(by_section, ranked, config)
@@ -182,6 +198,16 @@ def _score(issue_date: Date, config: Config):
         return story.lead.weight + math.log2(1 + outlets) - age_hours / 48
 
     return score
+
+
+def is_notice(item: Item) -> bool:
+    """Whether ``item`` is a notice rather than news (see ``_NOTICE_TITLE``): a job post,
+    an event or webinar, a sponsor's post, or a minor release known only by its version."""
+    return bool(
+        _NOTICE_TITLE.search(item.title)
+        or _NOTICE_SUMMARY.search(item.summary)
+        or _MINOR_RELEASE.fullmatch(item.title)
+    )
 
 
 def _by_section(ranked: Sequence[Story], config: Config) -> dict[str, list[Story]]:

@@ -258,3 +258,41 @@ def test_research_words_near_the_law_keywords_are_not_the_law() -> None:
     ):
         assert emoji_for(headline, {}) != "⚖️", headline
     assert emoji_for("FTC opens investigation into AI chatbot ads", {}) == "⚖️"
+
+
+def test_a_job_post_an_event_a_sponsors_post_or_a_patch_release_ranks_after_the_news() -> None:
+    # the notices are the day's freshest posts; the news is hours older
+    notices = [
+        single(1, "We’re hiring: robotics ML engineers", hours=1),
+        single(2, "Webinar: Building reliable RAG pipelines (June 24)", hours=1),
+        single(3, "Sponsored: Cut your GPU bill in half with SpotCompute", hours=1),
+        single(4, "vLLM v0.9.1", hours=1),
+    ]
+    live = Item(
+        "i7", "Building agents that last", "https://e.example/7", "E", NOON, summary="Join us. Register now."
+    )
+    notices.append(Story("s7", [live]))
+    news = [single(5, "OpenAI releases o3-pro", hours=9), single(6, "Mistral launches Magistral", hours=10)]
+    issue = curate([*notices, *news], config(), DAY, 1, Stats())
+    assert issue.lead is news[0]
+    assert [s.id for s in issue.sections[0].stories] == ["s6", "s7", "s1", "s2", "s3", "s4"]
+    capped = config(sections=[{"id": "top-news", "title": "Top", "max_stories": 2}])
+    stats = Stats()
+    issue = curate([*notices, *news], capped, DAY, 1, stats)
+    assert [s.id for s in issue.sections[0].stories] == ["s6", "s7"] and stats.stories_over_cap == 4
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "OpenAI is hiring a head of preparedness",
+        "State-sponsored hackers use AI to write phishing mail",
+        "Zoom's new webinar tool writes the recap for you",
+        "vLLM v0.9.0 brings a new scheduler",
+        "LLM 0.27 adds tool support for every plugin model",
+        "Llama 3.1 405B is here",
+    ],
+)
+def test_news_about_hiring_sponsors_or_releases_is_news(title: str) -> None:
+    story, older = single(1, title, hours=1), single(2, "Older news", hours=9)
+    assert curate([older, story], config(), DAY, 1, Stats()).lead is story
