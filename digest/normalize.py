@@ -34,6 +34,9 @@ TRACKING_NAMES = {
     "mkt_tok", "ref_src", "_ga", "_gl", "oly_anon_id", "oly_enc_id", "rb_clickid", "s_cid",
     "cmpid", "wt.mc_id", "ncid", "sr_share", "spm",
 }
+# parameters that name the feed a link was read in when their value does ("?source=rss-3f2a…",
+# Medium's, one value per feed of one post; "?ref=rss"): the same article, tracked
+FEED_MARKERS = {"source", "src", "ref", "from"}
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "em", "figcaption", "figure", "h2", "h3",
     "h4", "hr", "i", "img", "li", "ol", "p", "pre", "q", "s", "small", "strong", "sub", "sup",
@@ -149,6 +152,36 @@ _PROMOTION = re.compile(
     r"(?i)\b(?:check out|sign up|subscribe to|use (?:the )?code|promo code|discount|sponsored by"
     r"|(?:support|join) (?:us|the show|the channel)|on patreon|patreon supporters)\b"
 )
+# A wire story's dateline opening its text: the place, perhaps the date, and the agency
+# ("SAN FRANCISCO, June 14 (Reuters) -", "Paris (AFP) -", "(Bloomberg) --", "LONDON, June 13,
+# 2025 /PRNewswire/ --", "SAN FRANCISCO--(BUSINESS WIRE)--"), or a place in capitals and its
+# date ("BERLIN, June 13 —"). Left in, it opens the story's summary, the issue's subtitle
+# and the lead: an editor cuts it, as outlets reprinting wire copy do.
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}(?:,\s+\d{4})?"
+_PLACE = r"[A-Z][\w.'’-]*(?:(?:,? |/)[A-Z][\w.'’-]*){0,4}"
+_PLACE_IN_CAPITALS = r"[A-Z][A-Z.'’-]+(?:(?:,? |/)[A-Z][\w.'’-]*){0,4}"  # "WASHINGTON", "PALO ALTO, Calif."
+_AGENCY = r"Reuters|AP|AFP|Bloomberg|CNN|CNBC|Xinhua|Kyodo|Yonhap|dpa|UPI|ANI|PTI|IANS|TASS|EFE|ANSA|AAP"
+_DATELINE = re.compile(
+    rf"(?:(?:{_PLACE}(?:,\s+{_MONTH})?\s*)?\((?:{_AGENCY})\)"  # "Paris (AFP)", "(Bloomberg)"
+    rf"|{_PLACE_IN_CAPITALS}(?:,\s+{_MONTH})?\s*\([A-Z][\w&.'’ ]{{0,30}}\)"  # "BOSTON (Wire)"
+    rf"|{_PLACE}(?:,\s+{_MONTH})\s*/[A-Z][\w ]{{0,30}}/"  # "…, June 14, 2025 /PRNewswire/"
+    rf"|{_PLACE_IN_CAPITALS},\s+{_MONTH}"  # "BERLIN, June 13"
+    r"|[A-Z][A-Z.'’ -]+--\([A-Z][A-Z ]+\))"  # "SAN FRANCISCO--(BUSINESS WIRE)"
+    # then a dash and the story's first sentence: "Nvidia (NVDA) - a record" is no dateline
+    r"\s*(?:--|[-–—])\s*(?=[A-Z0-9\"“‘'$])"
+)
+# a wire story's closing credit: "(Reporting by Jane Roe; Editing by Mark Poe)"
+_WIRE_CREDIT = re.compile(r"\n\n\((?:Additional )?(?:Reporting|Writing|Editing|Compiled) by [^()]*\)$", re.I)
+# an outlet's invitation to its newsletter opening a post ("Join our daily and weekly
+# newsletters for the latest updates… Learn More", "Sign up for our AI newsletter…"):
+# a subscribe box written as a paragraph, of a few hundred characters at most
+_NEWSLETTER_PITCH = re.compile(r"(?i)(?:join|sign up for|subscribe to)\s(?:\S+\s){0,5}?newsletters?\b")
+PITCH_CHARS = 300
+# a character reference left in text already unescaped: the feed escaped it twice
+# ("Orion 2 is out &amp;#8211; here&amp;#8217;s…", as some CMSs write their titles). A
+# dash or a quote written as a number is never the outlet's words; a named entity may
+# be ("&amp;" in a post about HTML), so it stays as it is.
+_NUMERIC_REFERENCE = re.compile(r"&#(?:\d{2,7}|[xX][0-9a-fA-F]{2,6});")
 # a forum's kind-of-post tag opening a title: r/MachineLearning's "[D]", "[R]", "[N]", "[P]"
 _FLAIR = re.compile(r"^\[[A-Z]{1,2}\]\s+")
 # arXiv's older listings end each title with its identifier and category
@@ -201,19 +234,23 @@ def normalize_counted(
 def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str) -> Item:
     url = canonical_url(entry.link, entry.base)
     body_html = sanitize_html(without_boilerplate(unescape_markup(fix_text(entry.content))), entry.base)
-    text = html_to_text(body_html)[:MAX_TEXT]
-    title = _BIDI_CONTROLS.sub("", " ".join(fix_text(entry.title).split()))
+    # from the story's first paragraph: not a sponsor's line or a newsletter's invitation
+    text = without_wire_marks(_after_promotion(html_to_text(body_html)[:MAX_TEXT]))
+    title = _BIDI_CONTROLS.sub("", " ".join(fix_text(_characters(entry.title)).split()))
     title = _ARXIV_TITLE_TAIL.sub("", title)
     title = _FLAIR.sub("", title) or title
     if _VERSION_ONLY.fullmatch(title) and source.name.lower() not in title.lower():
         title = f"{source.name} {title}"  # "v0.9.1" alone names no project
     described = _after_promotion(html_to_text(without_boilerplate(unescape_markup(fix_text(entry.summary)))))
+    described = without_wire_marks(described)
     summary = shorten(described, MAX_SUMMARY)
     # a description that only repeats the headline says nothing more: the text's lead
     # says it instead, unless that too is the headline again
     if not summary or _same_words(summary, title):
-        summary = lead_sentences(_after_promotion(text))
+        summary = lead_sentences(text)
         summary = "" if _same_words(summary, title) else summary
+    elif _cut_from(summary, text):  # "…through a new Foundation Models framework, le": the text has it whole
+        summary = lead_sentences(text)
     # a post without a title (a microblog's) is known by its first words, which then
     # leave its summary: the issue would print the same sentence twice
     untitled = not title
@@ -263,9 +300,11 @@ def canonical_url(url: str, base: str = "") -> str:
 
 def _is_tracking(name: str, value: str) -> bool:
     lowered = name.lower()
-    if lowered == "source":  # Medium tags each feed link "?source=rss-<author>---2"; others may mean it
-        return value.lower().startswith("rss")
-    return lowered in TRACKING_NAMES or lowered.startswith(TRACKING_PREFIXES)
+    return (
+        lowered in TRACKING_NAMES
+        or lowered.startswith(TRACKING_PREFIXES)
+        or (lowered in FEED_MARKERS and value.lower().startswith("rss"))
+    )
 
 
 def fix_text(text: str) -> str:
@@ -278,6 +317,11 @@ def fix_text(text: str) -> str:
         text = ftfy.fix_text(text, config=FTFY)
     else:  # nothing for ftfy to do but the normal form
         text = unicodedata.normalize("NFC", text)
+    return _unfillable(text)
+
+
+def _unfillable(text: str) -> str:
+    """``text`` without what is not a character and with any ``%%NAME%%`` broken up."""
     return _PLACEHOLDER_START.sub("%\u2060%", _NONCHARACTERS.sub("", text))
 
 
@@ -294,14 +338,20 @@ def unescape_markup(markup: str) -> str:
 def _after_promotion(text: str) -> str:
     """``text`` from its first paragraph that is no promotion: a video's or a podcast's
     description often opens on its sponsor ("❤️ Check out Lambda here and sign up for
-    their GPU Cloud: https://…"), which would be the story's summary."""
-    if "://" not in text:
+    their GPU Cloud: https://…"), and an outlet's post on an invitation to its newsletter,
+    either of which would be the story's summary."""
+    if "://" not in text and not _NEWSLETTER_PITCH.match(text):
         return text  # most texts: no link written out, so no advertisement with one
     paragraphs = text.split("\n\n")
     for start, paragraph in enumerate(paragraphs):
-        if not ("://" in paragraph and _PROMOTION.search(paragraph)):
+        if not (("://" in paragraph and _PROMOTION.search(paragraph)) or _is_pitch(paragraph)):
             return "\n\n".join(paragraphs[start:])
     return ""
+
+
+def _is_pitch(paragraph: str) -> bool:
+    """Whether ``paragraph`` is an invitation to the outlet's newsletter, and no more."""
+    return len(paragraph) <= PITCH_CHARS and _NEWSLETTER_PITCH.match(paragraph) is not None
 
 
 def _outlet(entry: Entry, source: SourceConfig) -> str:
@@ -325,6 +375,38 @@ def without_boilerplate(markup: str) -> str:
         if needle in lower:
             markup = pattern.sub("", markup)
     return _EXCERPT_END.sub(" …", markup) if "]" in markup else markup
+
+
+def without_wire_marks(text: str) -> str:
+    """``text`` (plain, paragraphs apart) without a wire story's dateline opening its
+    story ("SAN FRANCISCO, June 14 (Reuters) - OpenAI on Saturday…" reads "OpenAI on
+    Saturday…"; after a byline, it opens the second or third paragraph) and without its
+    closing credit ("(Reporting by …; Editing by …)")."""
+    if not text:
+        return text
+    paragraphs = text.split("\n\n")
+    for at, paragraph in enumerate(paragraphs[:3]):
+        dateline = _DATELINE.match(paragraph)
+        if dateline:
+            paragraphs[at] = paragraph[dateline.end() :]
+            break
+    return _WIRE_CREDIT.sub("", "\n\n".join(paragraphs))
+
+
+_ELLIPSIS_END = re.compile(r"\s*(?:\[(?:…|\.\.\.)\]|…|\.\.\.)$")
+_SENTENCE_END = re.compile(r"[.!?][\"”’)]*$")
+
+
+def _cut_from(summary: str, text: str) -> bool:
+    """Whether ``summary`` is the start of ``text`` cut off in its first sentence (a
+    feed's description of a set length, "…the Foundation Models framework, le"), perhaps
+    with an ellipsis: the last word may be cut too, so it is not compared. A summary
+    whose first sentence is whole is kept: the issue shows that sentence."""
+    first = sentences.first(summary)
+    if _SENTENCE_END.search(first) and not _ELLIPSIS_END.search(first):
+        return False
+    words = _ELLIPSIS_END.sub("", summary).split()[:-1]
+    return len(words) >= 5 and " ".join(text.split()).startswith(" ".join(words) + " ")
 
 
 def _same_words(summary: str, title: str) -> bool:
@@ -397,9 +479,16 @@ def html_to_text(markup: str) -> str:
     controls: an override left open reverses what follows it in the email too (a quote
     card's date and "View post"), not only in its own text."""
     spaced = _BLOCK_END.sub("\n\n", markup or "")
-    text = _BIDI_CONTROLS.sub("", html.unescape(nh3.clean(spaced, tags=set())))
+    # what the markup escaped is text only now: "&#37;&#37;EMAIL&#37;&#37;" is checked here
+    text = _BIDI_CONTROLS.sub("", _unfillable(_characters(html.unescape(nh3.clean(spaced, tags=set())))))
     paragraphs = (" ".join(p.split()) for p in text.split("\n\n"))
     return "\n\n".join(p for p in paragraphs if p)
+
+
+def _characters(text: str) -> str:
+    """``text`` with the numeric character references a feed escaped twice as the
+    characters they stand for (see ``_NUMERIC_REFERENCE``)."""
+    return _NUMERIC_REFERENCE.sub(lambda ref: html.unescape(ref.group()), text) if "&#" in text else text
 
 
 def lead_sentences(text: str, limit: int = 280) -> str:

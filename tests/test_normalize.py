@@ -53,15 +53,20 @@ def one(item_entry: Entry, **settings: object) -> Item:
         ("https://example.com", "https://example.com/"),
         ("https://example.com/a?b=2&a=1", "https://example.com/a?a=1&b=2"),  # one order for one URL
         ("https://example.com/a?tag=x&tag=y&utm_source=z", "https://example.com/a?tag=x&tag=y"),
-        # Medium's feed tag goes; a site's own "source" parameter stays
-        (
-            "https://medium.com/@a/post-9a8b?source=rss------generative_ai-5",
-            "https://medium.com/@a/post-9a8b",
-        ),
-        ("https://example.com/a?source=github", "https://example.com/a?source=github"),
         ("https://example.com/caf%C3%A9 menu", "https://example.com/caf%C3%A9%20menu"),
         ("http://[::1]:8080/feed", "http://[::1]:8080/feed"),
         ("  https://example.com/padded  ", "https://example.com/padded"),
+        # the feed a link was read in (Medium's author and tag feeds of one post), not a page
+        (
+            "https://medium.com/@dl/fine-tuning-4b1e?source=rss-3f2a1b9c8d7e------2",
+            "https://medium.com/@dl/fine-tuning-4b1e",
+        ),
+        (
+            "https://medium.com/@kp/why-rag-9a8b?source=rss------generative_ai-5",
+            "https://medium.com/@kp/why-rag-9a8b",
+        ),
+        ("https://example.com/a?ref=rss&id=7", "https://example.com/a?id=7"),
+        ("https://example.com/search?source=web&q=ai", "https://example.com/search?q=ai&source=web"),
     ],
 )
 def test_canonical_url(url: str, expected: str) -> None:
@@ -263,6 +268,19 @@ def test_feed_text_cannot_fill_in_a_readers_details() -> None:
     assert "100%% sure, %%not%%" in item.text
 
 
+def test_feed_text_cannot_fill_in_a_readers_details_through_character_references() -> None:
+    item = one(
+        entry(
+            "Hi &#37;&#37;NAME&#37;&#37;",  # a title escaped twice
+            content="<p>Your address: &#37;&#37;EMAIL&#37;&#37;</p>",
+            summary="<p>Dear &#x25;&#x25;NAME&#x25;&#x25;</p>",
+        )
+    )
+    fields = (item.title, item.text, item.summary)
+    assert not any(PLACEHOLDER.search(f) for f in fields)
+    assert item.text.replace("\u2060", "") == "Your address: %%EMAIL%%"
+
+
 def test_what_is_not_a_character_is_dropped() -> None:
     item = one(entry("T\ufffe x\uffff y\U0010ffff \ud800z", content="<p>a\ufdd0b</p>"))
     assert (item.title, item.text) == ("T x y \ufffdz", "ab")  # a lone surrogate marks lost text
@@ -440,3 +458,82 @@ def test_an_untitled_post_does_not_repeat_its_first_words_as_its_summary() -> No
     assert post.summary == "It reads twice as fast. More soon."
     long = one(entry("", content="<p>" + "word " * 60 + "</p>"))  # cut short: the summary keeps it all
     assert long.title.endswith("…") and long.summary.startswith("word word")
+
+
+@pytest.mark.parametrize(
+    ("opening", "story"),
+    [
+        ("SAN FRANCISCO, June 14 (Reuters) - ", "OpenAI on Saturday released o3-pro."),
+        ("PALO ALTO, Calif., June 13 (Reuters) - ", "HP said it would cut 2,000 jobs."),
+        ("WASHINGTON (AP) — ", "The Senate passed the bill on Friday."),
+        ("Paris (AFP) - ", "Mistral unveiled its first reasoning model."),
+        ("(Bloomberg) -- ", "Meta Platforms agreed to buy a stake in Scale AI."),
+        ("SAN FRANCISCO, June 14, 2025 /PRNewswire/ -- ", "Acme today launched Acme Cloud."),
+        ("SAN FRANCISCO--(BUSINESS WIRE)--", "Acme Corp today named a new chief executive."),
+        ("BERLIN, June 13 — ", "Aleph Alpha raised $500 million."),
+    ],
+)
+def test_a_wire_storys_dateline_does_not_open_its_summary_or_text(opening: str, story: str) -> None:
+    more = "It is the second such deal this month."
+    item = one(entry(summary=f"<p>{opening}{story}</p>", content=f"<p>{opening}{story}</p><p>{more}</p>"))
+    assert item.summary == story
+    assert item.text == f"{story}\n\n{more}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nvidia (NVDA) shares rose 3% - a record.",
+        "OpenAI - the maker of ChatGPT - cut its prices.",
+        "AI — the technology of the year — is everywhere.",
+        "Meta's new model (Llama 4) - out now - tops the charts.",
+        "OpenAI (ChatGPT) — Its new model is out.",  # a name and what it is known by: no agency
+        "Meta Platforms (META) -- Shares jumped 5%.",
+        "Update (June 14) - We fixed the outage.",
+    ],
+)
+def test_a_text_without_a_dateline_keeps_its_opening(text: str) -> None:
+    assert one(entry(summary=f"<p>{text}</p>")).summary == text
+
+
+def test_a_wire_storys_closing_credit_is_no_text_of_the_story() -> None:
+    credit = "(Reporting by Jane Roe in San Francisco; Editing by Mark Poe)"
+    item = one(entry(content=f"<p>OpenAI released o3-pro.</p><p>It costs $20.</p><p>{credit}</p>"))
+    assert item.text == "OpenAI released o3-pro.\n\nIt costs $20."
+    bylined = one(entry(content="<p>By Jane Roe</p><p>LONDON (Reuters) - Arm cut its forecast.</p>"))
+    assert bylined.text == "By Jane Roe\n\nArm cut its forecast."
+
+
+def test_a_dash_or_quote_a_feed_escaped_twice_shows_as_itself() -> None:
+    body = rss(
+        rss_item(
+            "Orion 2 is out &amp;#8211; here&amp;#x2019;s what to know",
+            "https://x.example/1",
+            body="&lt;p&gt;Nimbus&amp;amp;#8217;s model.&lt;/p&gt;",
+        ),
+        rss_item("&amp;amp; in HTML, explained", "https://x.example/2"),
+    )
+    first, second = normalize(parse_feed(body, "News", FEED_URL), source(), FETCHED_AT, "top-news")
+    assert first.title == "Orion 2 is out – here’s what to know"
+    assert first.summary == first.text == "Nimbus’s model."
+    assert second.title == "&amp; in HTML, explained"  # a named entity may be the outlet's words
+
+
+@pytest.mark.parametrize("ending", ["", "...", " […]", "…"])
+def test_a_description_cut_in_its_first_sentence_gives_way_to_the_whole_text(ending: str) -> None:
+    whole = (
+        "Apple on Monday opened the model that powers Apple Intelligence to developers through a new "
+        "Foundation Models framework, letting apps run it on device."
+    )
+    cut = whole[:120] + ending  # "…through a new Foundation Mod": a description of a set length
+    item = one(entry(summary=f"<p>{cut}</p>", content=f"<p>{whole}</p><p>It is free.</p>"))
+    assert item.summary == whole
+
+
+def test_a_description_other_than_the_texts_start_stays_the_summary() -> None:
+    text = "<p>Apple on Monday opened the model that powers Apple Intelligence to developers.</p>"
+    for dek in (
+        "Apple opens its on-device model to every app",
+        "Apple opens its on-device model to every app …",
+    ):
+        assert one(entry(summary=f"<p>{dek}</p>", content=text)).summary == dek

@@ -312,3 +312,42 @@ def test_only_a_promotion_with_its_link_is_passed_over() -> None:
     assert _after_promotion(ad) == ""  # nothing but the advertisement: no summary
     for kept in (f"{story}\n\n{ad}", "Check out the new model in the playground today.", story):
         assert _after_promotion(kept) == kept  # a story first, or a call without a link, stays
+
+
+@pytest.mark.parametrize(
+    "pitch",
+    [
+        "<p><em>Join our daily and weekly newsletters for the latest updates and exclusive content on"
+        " industry-leading AI coverage.</em>"
+        ' <a href="https://beat.example/newsletters">Learn More</a></p><hr>',
+        '<p>Sign up for our AI newsletter to get the news every morning. <a href="https://x.example/s">Subscribe</a></p>',
+    ],
+)
+def test_a_post_opening_on_an_invitation_to_a_newsletter_opens_on_its_story(pitch: str) -> None:
+    from html import escape
+
+    from conftest import rss, rss_item
+
+    story = "Mistral released Magistral, its first family of reasoning models."
+    more = "Magistral Small is open under the Apache 2.0 license."
+    markup = escape(f"{pitch}<p>{story}</p><p>{more}</p>")
+    body = rss(rss_item("Mistral launches Magistral", "https://beat.example/magistral", body=markup))
+    [post] = normalize(
+        parse_feed(body, "Source", "https://feeds.example/feed"),
+        SourceConfig(name="Source", url="https://feeds.example/feed"),
+        FETCHED_AT,
+        "x",
+    )
+    assert post.summary == f"{story}\n\n{more}"
+    assert post.text == f"{story}\n\n{more}"
+
+
+def test_a_paragraph_about_newsletters_is_text() -> None:
+    from digest.normalize import _after_promotion
+
+    for kept in (
+        "Substack's newsletters grew 20% this year as writers joined.",
+        "Join the conversation: OpenAI's new model beats the newsletter writers at their own game.",
+        "Subscribers of our newsletter asked how to run Magistral. " * 8,  # longer than a subscribe box
+    ):
+        assert _after_promotion(kept) == kept
