@@ -303,15 +303,21 @@ def _log_left_out(what: str, reasons: dict[str, int], found: int | None = None) 
 
 def _new_kept_apart(stories: list[Story], apart: list[list[str]], earlier: list[Item]) -> set[str]:
     """Ids of the stories holding a take the notes keep apart that no earlier issue
-    published itself (same link or GUID): the editor says it tells another event than
-    the takes it looked like, so it is not a repeat of theirs either."""
+    published itself (same link, or GUID of one feed): the editor says it tells another
+    event than the takes it looked like, so it is not a repeat of theirs either."""
     fenced = {item_id for group in apart for item_id in group}
-    told = {item.url for item in earlier if item.url} | {item.guid for item in earlier if item.guid}
+    told = {key for item in earlier for key in _article(item)}
 
     def new(item: Item) -> bool:
-        return item.id in fenced and item.url not in told and (not item.guid or item.guid not in told)
+        return item.id in fenced and told.isdisjoint(_article(item))
 
     return {story.id for story in stories if any(new(item) for item in story.items)}
+
+
+def _article(item: Item) -> set[object]:
+    """What names the article of ``item``: its link, and its GUID in its feed (another
+    feed's "1" is another article)."""
+    return {key for key in (item.url, (item.source, item.guid) if item.guid else "") if key}
 
 
 def _chosen_lead(stories: list[Story], left_out: set[str], published: set[str]) -> Story | None:

@@ -168,13 +168,13 @@ def rebuilt_with_notes(demo: Path, more: str, caplog: pytest.LogCaptureFixture) 
     return json.loads((demo / "out" / DEMO_DATE / "issue.json").read_text(encoding="utf-8"))
 
 
-def next_day_item(demo: Path, url: str, title: str, description: str) -> None:
-    """Put an article of the 15th first in the demo's Circuit Daily feed."""
+def next_day_item(demo: Path, url: str, title: str, description: str, guid: str = "") -> None:
+    """Put an article of the 15th first in the demo's Circuit Daily feed (its GUID: ``guid``, or its link)."""
     feed = demo / "feeds" / "circuit-daily.xml"
     new = f"""<item>
       <title>{title}</title>
       <link>{url}</link>
-      <guid isPermaLink="false">{url}</guid>
+      <guid isPermaLink="false">{guid or url}</guid>
       <pubDate>Sun, 15 Jun 2025 06:00:00 GMT</pubDate>
       <description>{description}</description>
     </item>
@@ -203,6 +203,23 @@ def test_a_take_kept_apart_is_not_left_out_as_a_repeat_of_what_it_looked_like(
     assert code == 0, err
     issue = json.loads((demo / "out" / "2025-06-15" / "issue.json").read_text(encoding="utf-8"))
     # the take kept apart is shown; what the 14th published stays left out
+    stories = [s for section in issue["sections"] for s in section["stories"]]
+    assert [[i["url"] for i in s["items"]] for s in stories] == [[url]]
+
+
+def test_a_take_kept_apart_is_not_told_before_by_another_feed_s_guid(demo: Path, demo_issue: Path) -> None:
+    # the new take's GUID is the id that AI Tools Insider gave its take of the 14th's lead
+    url = "https://circuitdaily.example/news/scale-ai-ceo-wang-joins-meta"
+    next_day_item(
+        demo,
+        url,
+        "Scale AI CEO Alexandr Wang to join Meta after $14 billion investment closes",
+        "Meta finalized its investment of more than $10 billion in Scale AI; Scale CEO Alexandr Wang "
+        "will join Meta to lead a new superintelligence lab.",
+        guid="ati-news-2025-06-13-meta-scale-ai",
+    )
+    (demo / "notes" / "2025-06-15.md").write_text(f"## Keep apart\n- {url}\n", encoding="utf-8")
+    issue = built_issue(demo / "sources.yaml", "2025-06-15")
     stories = [s for section in issue["sections"] for s in section["stories"]]
     assert [[i["url"] for i in s["items"]] for s in stories] == [[url]]
 
@@ -509,6 +526,33 @@ def test_two_sources_of_one_article_give_one_story_with_the_better_take_in_front
     assert takes == [("Original", article), ("Aggregator", article)]
     assert len({i["id"] for i in story["items"]}) == 2
     assert issue["stats"]["items"] == 2 and issue["title"] == story["title"]
+
+
+def test_each_day_s_post_of_a_series_is_new_though_it_reads_like_the_last(tmp_path: Path) -> None:
+    # three feeds whose daily posts differ from the day before's in their numbers
+    topics = ["reasoning with small models", "agents that browse the web", "video diffusion at scale"]
+    guests = ["Hamel Husain on evals", "Chip Huyen on machine learning systems", "Simon Willison on tools"]
+    posts: dict[str, list[str]] = {"Papers": [], "Acme": [], "Podcast": []}
+    for n, day in enumerate(("Fri, 13", "Sat, 14", "Sun, 15")):
+        date, when = f"2025-06-{13 + n}", f"{day} Jun 2025 06:00:00 GMT"
+        papers = f"Today's top trending papers: {topics[n]}, plus eleven more from the community."
+        release = f"Acme Tool v1.{n + 2}.0 released. Highlights: {topics[n - 1]} support, {17 + n} bug fixes."
+        today = {
+            "Papers": rss_item(f"Daily Papers {date}", f"https://papers.example/{date}", when, papers),
+            "Acme": rss_item(f"Acme Tool v1.{n + 2}.0", f"https://acme.example/v1.{n + 2}.0", when, release),
+            "Podcast": rss_item(
+                f"Practical AI podcast episode {120 + n}", f"https://pod.example/{120 + n}", when, guests[n]
+            ),
+        }
+        for name, item in today.items():
+            posts[name].insert(0, item)  # the feed keeps the days before
+        issue = built_issue(newsletter(tmp_path, posts), date)
+        titles = {s["title"] for section in issue["sections"] for s in section["stories"]}
+        assert titles == {
+            f"Daily Papers {date}",
+            f"Acme Tool v1.{n + 2}.0",
+            f"Practical AI podcast episode {120 + n}",
+        }
 
 
 def test_stories_left_out_are_counted_and_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

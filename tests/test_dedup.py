@@ -786,6 +786,91 @@ def test_already_published_matches_another_take_only_within_the_window(backgroun
     assert already_published(stories, earlier, settings) == {story_of(stories)["again"]}
 
 
+def post(source: str, key: str, title: str, text: str, day: int, **more: object) -> Item:
+    """A post of ``source``'s feed on day ``day`` after T0 (its link ends in ``key``)."""
+    url = more.pop("url", f"https://{source.lower().replace(' ', '')}.example/{key}")
+    published = T0 + timedelta(days=day)
+    return Item(id=key, title=title, url=url, source=source, summary=text, published=published, **more)
+
+
+def series(day: int) -> list[Item]:
+    """The day's instalment of three series, each told as the day before in other numbers."""
+    topics = ["reasoning with small models", "agents that browse the web", "video diffusion at scale"]
+    guests = ["Hamel Husain on evals", "Chip Huyen on machine learning systems", "Simon Willison on tools"]
+    date, topic, guest, version = f"2025-06-{10 + day}", topics[day], guests[day], f"1.{day + 2}.0"
+    papers = f"Today's top trending papers: {topic}, plus eleven more from the community."
+    release = f"Acme Tool v{version} released. Highlights: {topics[day - 1]} support, {17 + day} bug fixes."
+    return [
+        post("Papers", f"papers-{day}", f"Daily Papers {date}", papers, day),
+        post("Acme", f"release-{day}", f"Acme Tool v{version}", release, day),
+        post("Practical AI", f"episode-{day}", f"Practical AI podcast episode {120 + day}", guest, day),
+    ]
+
+
+def test_the_next_instalment_of_a_series_is_not_taken_for_the_one_published(background):
+    earlier = series(0)  # the papers of the 10th, v1.2.0 and episode 120 went out
+    still = [replace(item, id=f"{item.id}-again") for item in earlier]  # still in their feeds
+    stories = dedup(series(1) + still + background)
+    assert retold_takes(stories, earlier, DedupSettings()) == {item.id for item in still}
+    assert already_published(stories, earlier, DedupSettings()) == {story_of(stories)[i.id] for i in still}
+
+
+def test_two_posts_of_one_feed_are_two_stories_however_alike(background):
+    notes = (
+        " Subscribe to Practical AI on Apple Podcasts, Spotify or wherever you listen. Join the "
+        "community at practicalai.fm/community and follow us on X and LinkedIn. Sponsored by "
+        "Fly.io, the home of Changelog.com. Our theme music is by Breakmaster Cylinder."
+    )
+    show = partial(post, "Practical AI")
+    episodes = [
+        show("evals", "Evals that matter, with Hamel Husain", "Hamel joins us to talk evals." + notes, 0),
+        show("systems", "Building ML systems, with Chip Huyen", "Chip talks about ML systems." + notes, 1),
+    ]
+    daily = [
+        post("Roundup", f"issue-{n}", "Your daily AI roundup", f"Today: {t}.", n)
+        for n, t in (
+            (0, "reasoning models and a chip export rule"),
+            (1, "robot arms for warehouses and a court ruling on training data"),
+        )
+    ]
+    stories = dedup(episodes + daily + background)
+    assert not together(stories, ["evals", "systems"]) and not together(stories, ["issue-0", "issue-1"])
+    # nor does one tell the other again in a later issue
+    assert retold_takes(dedup(episodes[1:] + background), episodes[:1], DedupSettings()) == set()
+    assert retold_takes(dedup(daily[1:] + background), daily[:1], DedupSettings()) == set()
+    # while another outlet's copy of a title, or the same post at a new link, is one item
+    copy = replace(daily[1], id="copy", source="Digest Mirror", url="https://mirror.example/roundup")
+    moved = replace(episodes[1], id="moved", url="https://practicalai.fm/systems", guid="ep-2")
+    stories = dedup([*daily, copy, replace(episodes[1], guid="ep-2"), moved, *background])
+    assert together(stories, ["issue-1", "copy"]) and together(stories, ["systems", "moved"])
+
+
+def test_a_guid_names_a_post_of_its_own_feed_only(background):
+    arm = post(
+        "Alpha", "arm", "Acme unveils a robot arm for grocery warehouses", "It sorts produce.", 0, guid="1"
+    )
+    act = post("Beta", "act", "EU delays parts of the AI Act by a year", "Big models wait.", 0, guid="1")
+    assert not together(dedup([arm, act, *background]), ["arm", "act"])  # a feed's "1" is not another's
+    assert retold_takes(dedup([act, *background]), [arm], DedupSettings()) == set()
+    # in one feed, one GUID is one post, though its title or link changed since
+    updated = replace(arm, id="updated", title="Acme's Picker 3 arm sorts produce, and now eggs too")
+    moved = replace(arm, id="moved", url="https://alpha.example/2025/arm")
+    assert retold_takes(dedup([updated, moved, *background]), [arm], DedupSettings()) == {"updated", "moved"}
+
+
+def test_a_new_post_at_a_link_its_feed_reuses_is_not_taken_for_the_published_one(background):
+    page = "https://docs.acme.example/release-notes"  # each entry links to its anchor on one page
+    notes = partial(post, "Acme docs", url=page)
+    published = notes("notes-0", "API release notes: June 10", "Files take PDFs of 100 pages.", 0, guid="n0")
+    today = notes(
+        "notes-1", "API release notes: June 11", "Prompt caching comes to all regions.", 1, guid="n1"
+    )
+    again = replace(published, id="again")  # the published entry, still in its feed
+    stories = dedup([today, again, *background])
+    assert not together(stories, ["notes-1", "again"])
+    assert retold_takes(stories, [published], DedupSettings()) == {"again"}
+
+
 def test_two_thousand_synthetic_items_cluster():
     rng = random.Random(7)
     vocab = sorted(

@@ -64,22 +64,37 @@ def normalized_title(title: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", folded))
 
 
+def two_posts(a: Item, b: Item) -> bool:
+    """Whether ``a`` and ``b`` are two posts of one feed, however alike their titles or
+    texts (a weekly roundup's issues, a show's episodes under its boilerplate): one source
+    and two GUIDs (or one missing) at two links, or at one link (a changelog page) with two
+    publication times. One GUID is one post, its link or title changed or not."""
+    if not a.source or a.source != b.source or (a.guid and a.guid == b.guid):
+        return False
+    if a.url and b.url and a.url != b.url:
+        return True
+    return bool(a.guid and b.guid and a.published and b.published) and a.published != b.published
+
+
 def _same_item(items: Sequence[Item], fence: np.ndarray, uf: UnionFind, links: list[Link]) -> None:
-    """Layer 1: join items with the same URL, GUID or normalized title (3+ words), within one ``fence``."""
+    """Layer 1: join items with the same URL, GUID (of one feed: another feed's "1" is another
+    item) or normalized title (3+ words), within one ``fence``; not two posts of one feed."""
     seen: dict[tuple[str, int, str], int] = {}
     fence_of = fence.tolist()  # plain ints: indexing numpy per item costs more than the lookups
     for idx, item in enumerate(items):
         title = normalized_title(item.title or "")
         keys = [
-            ("url", item.url),
-            ("guid", item.guid or ""),
-            ("title", title if title.count(" ") >= 2 else ""),
+            ("url", item.url, item.url),
+            ("guid", item.guid or "", f"{item.source}\n{item.guid}"),
+            ("title", title if title.count(" ") >= 2 else "", title),
         ]
-        for kind, value in keys:
+        for kind, value, key in keys:
             if not value:
                 continue
-            first = seen.setdefault((kind, fence_of[idx], value), idx)
-            if first != idx and uf.union(first, idx):
+            first = seen.setdefault((kind, fence_of[idx], key), idx)
+            if first == idx or two_posts(items[first], item):
+                continue
+            if uf.union(first, idx):
                 links.append(Link(items[first].id, item.id, "same-item", 1.0, (f"{kind}: {value}"[:120],)))
 
 
@@ -94,12 +109,12 @@ def _same_text(
     links: list[Link],
 ) -> None:
     """Layer 2: join syndicated copies and light rewrites of the candidate pairs ``i``,
-    ``j`` by word-shingle Jaccard, within one ``fence``."""
+    ``j`` by word-shingle Jaccard, within one ``fence``; not two posts of one feed."""
     likely = np.flatnonzero((rowwise_dot(prep.body, prep.body, i, j) >= 0.5) & (fence[i] == fence[j]))
     sim = shingle_similarity(prep, i[likely], j[likely])
     for k in np.flatnonzero(sim >= params.same_text_jaccard):
         a, b = int(i[likely[k]]), int(j[likely[k]])
-        if uf.union(a, b):
+        if not two_posts(items[a], items[b]) and uf.union(a, b):
             links.append(
                 Link(items[a].id, items[b].id, "same-text", round(float(sim[k]), 3), shared_terms(prep, a, b))
             )
@@ -168,16 +183,22 @@ def find_takes(items: Sequence[Item], params: Params, fence: Sequence[int] = ())
     return Takes(groups, first, fences[first], prep, i, j, links)
 
 
-def cluster(items: Sequence[Item], params: Params, fence: Sequence[int] = ()) -> tuple[list[int], list[Link]]:
+def cluster(
+    items: Sequence[Item], params: Params, fence: Sequence[int] = (), outlets: Sequence[str] | None = None
+) -> tuple[list[int], list[Link]]:
     """The cluster of each item (the smallest input index in it) and the links joining them.
 
     ``fence`` (one int per item, or empty): items of different fences never join, in any
-    layer; 0 is the fence of every item the editor did not set apart."""
+    layer; 0 is the fence of every item the editor did not set apart. ``outlets`` (one
+    per item; default: their sources): two takes of one outlet never join as one event
+    ("" for none)."""
     with collector_paused():
-        return _cluster(items, params, fence)
+        return _cluster(items, params, fence, [item.source for item in items] if outlets is None else outlets)
 
 
-def _cluster(items: Sequence[Item], params: Params, fence: Sequence[int]) -> tuple[list[int], list[Link]]:
+def _cluster(
+    items: Sequence[Item], params: Params, fence: Sequence[int], outlet_of: Sequence[str]
+) -> tuple[list[int], list[Link]]:
     n = len(items)
     if n == 0:
         return [], []
@@ -213,10 +234,12 @@ def _cluster(items: Sequence[Item], params: Params, fence: Sequence[int]) -> tup
         # between -0.002 and +0.003; larger batches are not affected
         nameless = x[:, FEATURES.index("cos_names")] < NAMELESS
         keep &= ~(nameless & (p < SURE_WITHOUT_NAMES))
-    # one outlet, one take: only a take without copies names its outlet (an aggregator that
-    # reposts two outlets' takes of one event must not keep them apart)
-    copies = np.bincount(groups, minlength=n)[first]
-    outlets = [items[k].source or "" if c == 1 else "" for k, c in zip(first.tolist(), copies.tolist())]
+    # one outlet, one take: a take names its outlet only when all its copies are that
+    # outlet's (an aggregator that reposts two outlets' takes of one event must not keep them apart)
+    named: dict[int, str] = {}
+    for k, group in enumerate(groups.tolist()):
+        named[group] = outlet_of[k] if named.get(group, outlet_of[k]) == outlet_of[k] else ""
+    outlets = [named[k] for k in first.tolist()]
     final, joins = average_link(
         np.arange(first.size),
         prep.days,
