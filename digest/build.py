@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -200,7 +201,7 @@ def build_issue(
     stories = dedup(items, settings, steer.apart, steer.together)
     story_of = {item.id: story for story in stories for item in story.items}
     left_out = {story_of[i].id for i in steer.drops}
-    since = (issue_date - timedelta(days=config.dedup.memory_days)).isoformat()
+    since = (issue_date - timedelta(days=memory_days(config))).isoformat()
     earlier = store.published_before(issue_date.isoformat(), since)
     old = retold_takes(stories, earlier, settings) if earlier else set()
     published = only_retelling(stories, old)
@@ -233,6 +234,16 @@ def build_issue(
         facts = report(stories, steer.apart, steer.unknown)
         folder = publish(issue, rendered, facts, config, out, before_swap=record)
     return Built(issue, rendered, folder, facts)
+
+
+def memory_days(config: Config) -> int:
+    """Days of earlier issues whose stories are not repeated: ``dedup.memory_days``, and at
+    least the longest lookback of a section (0 turns memory off). A post still in its feed
+    is within a lookback of 10 days for 10 days: with a memory of 7 it went out again."""
+    if not config.dedup.memory_days:
+        return 0
+    lookbacks = [config.curate.lookback_days, *(s.lookback_days or 0 for s in config.sections)]
+    return max(config.dedup.memory_days, math.ceil(max(lookbacks)) + 1)
 
 
 def _new_takes_first(story: Story, old: set[str]) -> None:

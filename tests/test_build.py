@@ -683,3 +683,27 @@ def test_a_lead_that_cannot_lead_is_named_and_leaving_out_all_says_so(
     code, _, err = build(sources, "--date", DEMO_DATE)
     assert code == 3
     assert f"'Leave out' in {notes} leaves out 2 of the 3 stories; the other 1 are not new" in err
+
+
+def test_a_post_within_a_longer_lookback_than_the_memory_is_not_published_twice(tmp_path: Path) -> None:
+    # a section that looks back 10 days and a memory of 3: a post of the 13th still in its
+    # feed on the 19th was within the lookback and out of memory, and went out again
+    old = rss_item(
+        "Lab releases an open robotics dataset", "https://lab.example/data", "Fri, 13 Jun 2025 08:00:00 GMT"
+    )
+    new = rss_item(
+        "Startup ships a code review agent", "https://ship.example/agent", "Thu, 19 Jun 2025 08:00:00 GMT"
+    )
+    config = {
+        "sections": [{"id": "wild", "title": "In the wild", "lookback_days": 10}],
+        "dedup": {"memory_days": 3},
+    }
+    assert titles_of(built_issue(newsletter(tmp_path, {"Lab": [old]}, **config), "2025-06-14")) == [
+        "Lab releases an open robotics dataset"
+    ]
+    sources = newsletter(tmp_path, {"Lab": [new, old]}, **config)
+    assert titles_of(built_issue(sources, "2025-06-19")) == ["Startup ships a code review agent"]
+
+
+def titles_of(issue: dict) -> list[str]:
+    return [story["title"] for section in issue["sections"] for story in section["stories"]]
