@@ -118,6 +118,18 @@ class Newsletter(_Strict):
             raise ValueError("a brace without its pair; placeholders are written {title}")
         return value
 
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str) -> str:
+        # the base of every web link of the email and of the feed's ids: without a scheme
+        # each would be a dead "#" in the email and no valid id in the feed
+        parts = urlsplit(value)
+        if value and not (parts.scheme.lower() in ("http", "https") and parts.hostname):
+            raise ValueError(
+                f"the web archive's address, such as https://example.com/newsletter/ (got {value!r})"
+            )
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -13,7 +13,7 @@ import textwrap
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from datetime import date as Date
 from pathlib import Path
 from typing import Any
@@ -144,6 +144,7 @@ def environment(config: Config, issue: Issue | None = None) -> jinja2.Environmen
         shorten=shorten,
         longdate=long_date,
         shortdate=lambda when: short_date(when, config.newsletter.timezone),
+        daystart=lambda day: day_start(day, config.newsletter.timezone),
     )
     # `{% if url is linkable %}`: a story without a usable link shows its headline as
     # text, rather than a link to "#" (and a "[n] #" in the plaintext's links).
@@ -175,7 +176,8 @@ def render_issue(issue: Issue, config: Config, notes: Notes) -> Rendered:
 
 def render_page(config: Config, name: str, **context: Any) -> str:
     """Render a plain HTML page template (archive, report) with the given context."""
-    base = {"config": config, "theme": config.theme, "labels": labels(config)}
+    rtl = is_rtl(config.newsletter.language)
+    base = {"config": config, "theme": config.theme, "labels": labels(config), "rtl": rtl}
     return _render_template(environment(config), name, {**base, **context})
 
 
@@ -441,6 +443,14 @@ def long_date(value: str | Date) -> str:
     """``2025-06-14`` as ``June 14, 2025``."""
     day = Date.fromisoformat(value) if isinstance(value, str) else value
     return f"{day:%B} {day.day}, {day.year}"
+
+
+def day_start(value: str | Date, zone: str = "UTC") -> str:
+    """The first moment of the day ``2025-06-14`` in the newsletter's time ``zone``, in
+    RFC 3339 (``2025-06-14T00:00:00-07:00``): the instant a feed reader shows as that
+    day where the newsletter is read (midnight UTC is the day before west of Greenwich)."""
+    day = Date.fromisoformat(value) if isinstance(value, str) else value
+    return datetime.combine(day, time(), ZoneInfo(zone)).isoformat()
 
 
 def short_date(when: datetime, zone: str = "UTC") -> str:

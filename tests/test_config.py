@@ -283,6 +283,18 @@ def test_a_templates_folder_that_does_not_exist_names_its_line(tmp_path: Path) -
     assert load_config(write(tmp_path, MINIMAL + "templates: my-theme\n")).templates == "my-theme"
 
 
+def test_a_web_address_without_http_is_refused_with_its_line(tmp_path: Path) -> None:
+    # "example.org/newsletter" made every web link of the email a dead "#" and gave the
+    # feed links and ids that are no absolute IRI, as Atom requires of an id.
+    for url in ("example.org/newsletter", "/newsletter/", "ftp://example.org/", "https:///newsletter"):
+        text = MINIMAL.replace("  name: Example Digest\n", f"  name: E\n  url: {url}\n")
+        message = config_error(tmp_path, text)
+        assert ":3: newsletter.url: the web archive's address" in message and repr(url) in message
+    for url in ("", "https://example.org/newsletter/", "http://localhost:8000"):
+        text = MINIMAL.replace("  name: Example Digest\n", f"  name: E\n  url: '{url}'\n")
+        assert load_config(write(tmp_path, text)).newsletter.url == url
+
+
 def test_a_logo_that_is_not_an_https_url_is_refused_with_its_line(tmp_path: Path) -> None:
     for logo in ("images/logo.png", "http://example.com/logo.png", "https:///logo.png"):
         message = config_error(tmp_path, MINIMAL + f"theme:\n  logo: {logo}\n")

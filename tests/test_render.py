@@ -585,7 +585,7 @@ def test_web_version_archive_and_feed(tmp_path: Path) -> None:
     assert UNSUBSCRIBE in email and UNSUBSCRIBE not in web and MANAGE not in web
     assert web == email.replace(UNSUBSCRIBE, config.newsletter.url).replace(MANAGE, config.newsletter.url)
     archive = (tmp_path / "index.html").read_text(encoding="utf-8")
-    assert archive.index('href="2025-06-14/"') < archive.index('href="2025-06-13/"')
+    assert archive.index('href="2025-06-14/index.html"') < archive.index('href="2025-06-13/index.html"')
     assert "Yesterday &amp; before" in archive
     feed = ET.parse(tmp_path / "feed.xml").getroot()
     atom = "{http://www.w3.org/2005/Atom}"
