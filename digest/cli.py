@@ -250,7 +250,11 @@ def preview(
 @click.argument("issue", required=False)
 @sources_option
 @click.option("--test-to", metavar="ADDR", help="Send one copy marked [TEST] to ADDR; no log is written.")
-@click.option("--dry-run", is_flag=True, help="Write the messages to ISSUE/eml/*.eml; send nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Write the messages to .digest/dry-run/DATE/*.eml (beside the state); send nothing.",
+)
 @click.option("--retry-failed", is_flag=True, help="Also resend to recipients whose relay answered 5xx.")
 @click.option("--retry-unknown", is_flag=True, help="Also resend to recipients left in doubt by a crash.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before sending (it asks only on a terminal).")
@@ -267,7 +271,7 @@ def send(
     (wrong password, unreachable, missing issue), 75 if another send or run is going on.
     """
     from .lock import lock_path, run_lock
-    from .send import find_issue, load_issue, send_issue, send_test, write_dry_run
+    from .send import dry_run_folder, find_issue, load_issue, send_issue, send_test, write_dry_run
     from .send.delivery import plan, recipients_of
 
     config = load_config(sources_path)
@@ -275,7 +279,7 @@ def send(
     if dry_run:
         with open_store(config) as store:
             paths = write_dry_run(config, files, store, test_to)
-        click.echo(f"dry run: wrote {len(paths)} messages to {files.folder / 'eml'}")
+        click.echo(f"dry run: wrote {len(paths)} messages to {dry_run_folder(config, files)}")
         return
     if test_to:
         reply = send_test(config, files, test_to)

@@ -339,7 +339,7 @@ def test_the_subject_line_follows_the_config_into_the_message(demo: Path, monkey
     monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", "a-secret-of-sixteen-chars")
     result = CliRunner().invoke(main, ["send", "--sources", str(sources), "--dry-run", DEMO_DATE])
     assert result.exit_code == 0, result.output
-    first = sorted((demo / "out" / DEMO_DATE / "eml").glob("*.eml"))[0]
+    first = sorted((demo / ".digest" / "dry-run" / DEMO_DATE).glob("*.eml"))[0]
     message = email.message_from_bytes(first.read_bytes(), policy=email.policy.default)
     assert message["Subject"] == issue["subject"]
     assert "=?utf-8?" in first.read_text(encoding="ascii")  # RFC 2047, not raw UTF-8 in a header

@@ -753,7 +753,9 @@ def test_dry_run_writes_one_eml_per_recipient(make_config, issue_folder):
     with open_state(config) as store:
         store.suppress(["reader0@example.com"], "test")
         paths = write_dry_run(config, load_issue(issue_folder), store)
-    assert len(paths) == 3 and {p.parent for p in paths} == {issue_folder / "eml"}
+    # beside the state, not in the issue's folder, which is published: each holds a reader's address
+    assert len(paths) == 3 and {p.parent for p in paths} == {config.file.parent / "state" / "dry-run" / DATE}
+    assert not list(issue_folder.rglob("*.eml"))
     msg = email.message_from_bytes(paths[0].read_bytes(), policy=policy.default)
     assert str(msg["Subject"]) == SUBJECT and msg["To"].addresses[0].addr_spec == "reader1@example.com"
     assert not log_rows(config)
@@ -959,7 +961,8 @@ def test_cli_dry_run_and_test_to(smtp_server, make_config, issue_folder):
     config = make_config(smtp_server.port, recipients=3)
     result = cli("send", "--sources", str(config.file), "--dry-run")
     assert result.exit_code == 0 and "wrote 3 messages" in result.output
-    assert len(list((issue_folder / "eml").glob("*.eml"))) == 3
+    dry = config.file.parent / "state" / "dry-run" / DATE
+    assert f"to {dry}" in result.output and len(list(dry.glob("*.eml"))) == 3
     result = cli("send", "--sources", str(config.file), "--test-to", "me@example.org")
     assert result.exit_code == 0 and len(smtp_server.messages) == 1
     assert not log_rows(config)

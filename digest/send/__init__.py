@@ -8,7 +8,16 @@
   the whole build pipeline).
 """
 
-from .delivery import Outcome, SendSummary, plan, recipients_of, send_issue, send_test, write_dry_run
+from .delivery import (
+    Outcome,
+    SendSummary,
+    dry_run_folder,
+    plan,
+    recipients_of,
+    send_issue,
+    send_test,
+    write_dry_run,
+)
 from .issue import IssueFiles, find_issue, load_issue
 from .message import Composer, unsubscribe_token, verify_token
 
@@ -26,4 +35,5 @@ __all__ = [
     "unsubscribe_token",
     "verify_token",
     "write_dry_run",
+    "dry_run_folder",
 ]

@@ -336,8 +336,15 @@ def _check_fields_as_a_send_would(config: Config, issue: IssueFiles) -> None:
     check_fields(issue, recipients)
 
 
+def dry_run_folder(config: Config, issue: IssueFiles) -> Path:
+    """Where ``send --dry-run`` writes an issue's messages: beside the state database, not
+    in ``out``, which is published as it is; each message holds its reader's address and
+    unsubscribe token."""
+    return config.resolve(config.state).parent / "dry-run" / issue.key
+
+
 def write_dry_run(config: Config, issue: IssueFiles, store: Store, test_to: str | None = None) -> list[Path]:
-    """Write the messages a send would make now to ``<issue>/eml/``, one ``.eml`` each."""
+    """Write the messages a send would make now to ``dry_run_folder``, one ``.eml`` each."""
     if test_to:
         _check_fields_as_a_send_would(config, issue)
         recipients, test = [_test_recipient(test_to)], True
@@ -345,8 +352,8 @@ def write_dry_run(config: Config, issue: IssueFiles, store: Store, test_to: str 
         everyone = recipients_of(config)
         check_fields(issue, everyone)
         recipients, test = plan(everyone, store, issue.key)[0], False
-    folder = issue.folder / "eml"
-    folder.mkdir(exist_ok=True)
+    folder = dry_run_folder(config, issue)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     for old in folder.glob("*.eml"):
         old.unlink()
     composer = Composer(config, issue)
