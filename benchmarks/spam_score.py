@@ -62,7 +62,7 @@ def main() -> int:
         sources = str(folder / "sources.yaml")
         digest("build", "--sources", sources, "--date", DATE, env=env)
         digest("send", "--sources", sources, "--dry-run", DATE, env=env)
-        message = sorted((folder / "out" / DATE / "eml").glob("*.eml"))[0]
+        message = sorted((folder / ".digest" / "dry-run" / DATE).glob("*.eml"))[0]
         points, rules = score(message)
     print(f"{message.name}: SpamAssassin score {points:.1f} (target < {TARGET})")
     for value, name, description in rules:
