@@ -183,7 +183,10 @@ def dedup(items_file: Any, sources_path: Path | None) -> None:
 def check(sources_path: Path) -> None:
     """Validate the configuration and probe every source; print what works and why not.
 
-    Exits 0 when every source works, 1 when some fail, 2 when the configuration is invalid.
+    Then says whether sending is ready here: the recipients file, the token secret and
+    the relay's password in the environment (the relay itself is not contacted: send
+    --test-to tries it). Exits 0 when all of it works, 1 when a source fails or sending
+    is not ready, 2 when the configuration is invalid.
     """
     config = load_config(sources_path)
     with open_store(config) as store:
@@ -197,7 +200,9 @@ def check(sources_path: Path) -> None:
             failures += not status.startswith("ok")
             click.echo(f"{result.source.name:<{width}}  {status}")
     click.echo(f"{len(results) - failures} of {len(results)} sources ok")
-    sys.exit(1 if failures else 0)
+    ready, sending = _sending_status(config)
+    click.echo(f"sending: {sending}")
+    sys.exit(1 if failures or not ready else 0)
 
 
 def _probe(result: Any) -> str:
@@ -212,6 +217,23 @@ def _probe(result: Any) -> str:
     else:
         partly = " (cut short: the XML stops before its end)" if parsed.cut_short else ""
     return f"ok      {len(parsed.entries)} entries{cached}{partly}"
+
+
+def _sending_status(config: Config) -> tuple[bool, str]:
+    """Whether ``send`` and ``run`` have what they need on this machine, and a line saying so."""
+    from .send.delivery import ready_to_send
+
+    if config.recipients is None:
+        return True, "not set up (no 'recipients' in the config: send and run need them)"
+    try:
+        recipients = ready_to_send(config)
+    except DigestError as exc:
+        return False, f"FAILED  {exc}"
+    relay = f"{config.smtp.host}:{config.smtp.port}"
+    return True, (
+        f"ok      {len(recipients)} recipients, relay {relay} "
+        "(not contacted here: digest send --test-to ADDR tries it)"
+    )
 
 
 @main.command()
@@ -310,8 +332,9 @@ def run(sources_path: Path, issue_date: Any) -> None:
     Never runs twice at once (exit 75 while another run holds the lock), never sends an
     issue twice (exit 0 with nothing to do once today's issue went out), resumes an
     interrupted send without rebuilding, and skips a day without new stories
-    (curate.skip_when_empty). Exits 1 if anyone was left out; a run never resends
-    recipients left in doubt by a crash (digest send DATE --retry-unknown does).
+    (curate.skip_when_empty). Stops before building when it could not send (no recipients
+    file, no password or secret in the environment). Exits 1 if anyone was left out; a
+    run never resends recipients left in doubt by a crash (digest send DATE --retry-unknown does).
     """
     from .lock import lock_path, run_lock
     from .send.daily import run_daily

@@ -20,7 +20,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -142,8 +141,17 @@ class Newsletter(_Strict):
         return value
 
 
+def _section_id(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
+        raise ValueError(
+            f"lower-case letters, digits and hyphens, such as top-news (got {value!r}); "
+            "sources name it in their 'section'"
+        )
+    return value
+
+
 class SectionConfig(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    id: Annotated[str, AfterValidator(_section_id)]
     title: str
     style: Literal["list", "cards", "quote", "lead"] = "list"
     max_stories: int = Field(10, ge=1, le=200)
@@ -216,8 +224,14 @@ class CurateConfig(_Strict):
     lead_paragraphs: int = Field(3, ge=1, le=8)  # paragraphs of the lead story's summary
 
 
+def _color(value: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError(f'a color written "#rrggbb", six hex digits in quotes: "#1a56db" (got {value!r})')
+    return value
+
+
 # "#rrggbb"; the build warns when text colors fall below 4.5:1 contrast (digest.contrast)
-Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+Color = Annotated[str, AfterValidator(_color)]
 
 
 class Theme(_Strict):
@@ -407,7 +421,7 @@ def load_config(path: str | Path) -> Config:
     try:
         return Config(**data, root=path.resolve().parent, file=path)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, node, path)) from None
+        raise ConfigError(_describe(exc, node, path, text)) from None
 
 
 MAX_VALUES = 100_000  # what aliases may expand the file to: a real sources.yaml has hundreds
@@ -522,11 +536,17 @@ def _expand_env(value: Any, path: Path, root: yaml.Node | None, loc: tuple[Any, 
     return _ENV_VAR.sub(substitute, value)
 
 
-def _describe(exc: ValidationError, root: yaml.Node | None, path: Path) -> str:
+def _describe(exc: ValidationError, root: yaml.Node | None, path: Path, text: str) -> str:
     """One line for the first validation error: file:line: key path: problem."""
     error = exc.errors()[0]
     loc = (*error["loc"], *error.get("ctx", {}).get("loc", ()))
-    return f"{_where(path, root, loc)}: {_allowed(error)}"
+    problem = _allowed(error)
+    line = _line_of(root, loc)
+    written = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+    if error.get("input", "") is None and "#" in written.partition(":")[2]:
+        # "primary: #6b21a8" reads as an empty value and a comment
+        problem += '; a value starting with # goes in quotes ("#6b21a8"), else YAML reads it as a comment'
+    return f"{_where(path, root, loc)}: {problem}"
 
 
 def _where(path: Path, root: yaml.Node | None, loc: tuple[Any, ...]) -> str:
@@ -554,7 +574,15 @@ def _allowed(error: dict[str, Any]) -> str:
         return "required key is missing"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
-    shown = repr(given) if isinstance(given, str | int | float | bool) else type(given).__name__
+    shown = "nothing: the value is empty" if given is None else type(given).__name__
+    shown = repr(given) if isinstance(given, str | int | float | bool) else shown
+    if kind == "model_type":  # a value, or nothing, where a group of keys belongs
+        keys = ", ".join(_keys_beside((*error.get("loc", ()), "")))
+        return f"keys belong here ({keys}), each 'key: value' on a line, indented under it (got {shown})"
+    if kind == "dict_type":
+        return f"a mapping belongs here, 'key: value' lines indented under it (got {shown})"
+    if kind == "list_type":
+        return f"a list belongs here, one item a line starting with '- ', indented under it (got {shown})"
     return f"{msg[:1].lower()}{msg[1:]} (got {shown})"  # not the rest: a pattern [0-9a-fA-F] stays
 
 

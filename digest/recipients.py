@@ -85,7 +85,11 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
             reader = csv.DictReader(handle)
             columns = [(c or "").strip().lower() for c in reader.fieldnames or []]
             if "email" not in columns:
-                raise SendError(f"{path}: the first row must name the columns, one of them 'email'")
+                found = ",".join(reader.fieldnames or [])
+                raise SendError(
+                    f"{path}: the first row must name the columns, separated by commas, one of them "
+                    f"'email' (the first row is {found!r})"
+                )
             reader.fieldnames = columns
             rows = [(reader.line_num, dict(row)) for row in reader]
             return [(n, row) for n, row in rows if any((v or "").strip() for v in row.values())]

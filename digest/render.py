@@ -7,6 +7,7 @@ template's file and line: a template mistake never silently renders blanks.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import textwrap
@@ -21,6 +22,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+import jinja2.meta
 from markupsafe import Markup, escape
 from mjml import mjml2html
 from premailer import Premailer
@@ -152,6 +154,45 @@ def environment(config: Config, issue: Issue | None = None) -> jinja2.Environmen
     return env
 
 
+TEMPLATE_SUFFIXES = frozenset({".mjml", ".txt", ".html", ".css", ".xml"})
+
+
+def misplaced_templates(config: Config) -> list[str]:
+    """A line for each file of the newsletter's templates folder that looks meant to
+    override a built-in template (the same file name, or nearly the same path) but sits
+    where none is, and that no template includes: a ``footer.mjml`` beside ``email.mjml``
+    instead of in ``partials/`` would otherwise be ignored without a word."""
+    if not config.templates:
+        return []
+    folder, builtin = config.resolve(config.templates), builtin_templates()
+    builtins = sorted(p.relative_to(builtin).as_posix() for p in builtin.rglob("*") if p.is_file())
+    own = {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix in TEMPLATE_SUFFIXES and not p.name.startswith(".")
+    }
+    env, used = environment(config), set(builtins)
+    for name in own:  # a built-in template includes built-in names only
+        try:
+            source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+            used.update(jinja2.meta.find_referenced_templates(env.parse(source)))
+        except jinja2.TemplateError:
+            continue  # a broken template is reported, with its line, when it is rendered
+    problems = []
+    for name in sorted(own - used):
+        # the same file name elsewhere, or a near spelling of one ("foooter.mjml")
+        stems = {Path(b).stem: b for b in builtins if Path(b).suffix == Path(name).suffix}
+        twins = [b for b in builtins if Path(b).name == Path(name).name]
+        near = difflib.get_close_matches(Path(name).stem, stems, n=1, cutoff=0.8)
+        meant = twins or [stems[stem] for stem in near]
+        if meant:
+            problems.append(
+                f"{folder / name} overrides no built-in template and no template includes it: "
+                f"to override the built-in {meant[0]}, name it {folder / meant[0]}"
+            )
+    return problems
+
+
 def render_issue(issue: Issue, config: Config, notes: Notes) -> Rendered:
     """Render ``issue`` to MJML, HTML and plaintext (the notes' directives, such as
     ``Keep apart``, steer the build and are not shown)."""
@@ -164,6 +205,8 @@ def render_issue(issue: Issue, config: Config, notes: Notes) -> Rendered:
     intro = _intro(issue, config, notes, lambda text: env.filters["markdown_text"](text, refs))
     text = _render_template(env, "issue.txt", {**context, "ref": refs, "intro": intro})
     rendered = Rendered(html=html, text=text, mjml=source)
+    for problem in misplaced_templates(config):
+        log.warning("templates: %s", problem)
     for problem in low_contrast(config.theme):
         log.warning("theme: %s is below the 4.5:1 contrast readers need", problem)
     if rendered.html_bytes > GMAIL_CLIP_BYTES:

@@ -48,6 +48,31 @@ def test_check_prints_what_works_and_why_not(feed_server, write_config) -> None:
     assert "2 of 3 sources ok" in out
 
 
+def test_check_says_whether_sending_is_ready(feed_server, write_config, tmp_path: Path, monkeypatch) -> None:
+    url = feed_server.route("/good.xml", Reply(body=rss(rss_item("One", "https://a.example/1"))))
+    sources = [{"name": "Good", "url": url}]
+    code, out, _ = invoke("check", "--sources", str(write_config(sources).file))
+    assert code == 0 and "sending: not set up (no 'recipients' in the config" in out
+
+    (tmp_path / "subscribers.csv").write_text("email,name\nada@example.com,Ada\n", encoding="utf-8")
+    recipients = {"csv": "subscribers.csv", "unsubscribe_url": "https://a.example/u?e={email}&t={token}"}
+    config = write_config(sources, recipients=recipients, smtp={"username": "digest"})
+    monkeypatch.delenv("DIGEST_UNSUBSCRIBE_SECRET", raising=False)
+    monkeypatch.delenv("DIGEST_SMTP_PASSWORD", raising=False)
+    code, out, _ = invoke("check", "--sources", str(config.file))
+    assert code == 1 and "1 of 1 sources ok" in out
+    assert "sending: FAILED  recipients.unsubscribe_url uses {token} but" in out
+    monkeypatch.setenv("DIGEST_UNSUBSCRIBE_SECRET", "a-secret-of-16-characters")
+    code, out, _ = invoke("check", "--sources", str(config.file))
+    assert code == 1 and "sending: FAILED  smtp.username is set but the environment variable" in out
+    monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "pw")
+    code, out, _ = invoke("check", "--sources", str(config.file))
+    assert code == 0 and "sending: ok      1 recipients, relay localhost:587" in out
+    (tmp_path / "subscribers.csv").unlink()
+    code, out, _ = invoke("check", "--sources", str(config.file))
+    assert code == 1 and "recipients file not found" in out
+
+
 def test_a_second_build_gets_304s_and_still_builds(feed_server, write_config, tmp_path: Path) -> None:
     body = rss(
         rss_item("Meta invests in Scale AI", "https://a.example/meta", body="Meta puts $10B into Scale AI."),

@@ -85,9 +85,64 @@ def test_a_misspelt_nested_key_lists_the_keys_of_its_section(tmp_path: Path) -> 
     assert "known keys here: memory_days, threshold, window_days;" in message
 
 
-def test_a_pattern_in_an_error_is_shown_as_written(tmp_path: Path) -> None:
+def test_a_color_that_is_not_rrggbb_says_how_to_write_one(tmp_path: Path) -> None:
     message = config_error(tmp_path, MINIMAL + "theme:\n  primary: blue\n")
-    assert ":7: theme.primary: " in message and "[0-9a-fA-F]" in message and "'blue'" in message
+    assert message.endswith(
+        ':7: theme.primary: a color written "#rrggbb", six hex digits in quotes: "#1a56db" (got \'blue\')'
+    )
+
+
+def test_an_unquoted_color_read_as_a_comment_says_to_quote_it(tmp_path: Path) -> None:
+    message = config_error(tmp_path, MINIMAL + "theme:\n  primary: #6b21a8\n")
+    assert ":7: theme.primary: " in message and "(got nothing: the value is empty)" in message
+    assert 'a value starting with # goes in quotes ("#6b21a8"), else YAML reads it as a comment' in message
+    message = config_error(tmp_path, MINIMAL.replace("Example Digest", "") + "")
+    assert ":2: newsletter.name: " in message and "(got nothing: the value is empty)" in message
+    assert "#" not in message
+
+
+def test_a_section_id_says_what_it_may_hold(tmp_path: Path) -> None:
+    message = config_error(tmp_path, MINIMAL + "sections:\n  - {id: Top News, title: Top}\n")
+    assert (
+        ":7: sections[0].id: lower-case letters, digits and hyphens, such as top-news (got 'Top News')"
+        in message
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [  # a key's keys not indented under it
+        (
+            "newsletter:\nname: X\n" + MINIMAL.split("\n", 2)[2],
+            ":1: newsletter: keys belong here (author, closing, greeting, intro, labels, language, name, "
+            "postal_address, reply_to, sender, sign_off, sponsor_url, subject, subscribe_url, tagline, "
+            "timezone, url), each 'key: value' on a line, indented under it "
+            "(got nothing: the value is empty)",
+        ),
+        (  # one value where a group of keys belongs
+            MINIMAL.replace("  name: Example Digest", "  name: X\n  sender: news@example.com"),
+            ":3: newsletter.sender: keys belong here (email, name), each 'key: value' on a line, "
+            "indented under it (got 'news@example.com')",
+        ),
+        (
+            "newsletter:\n  name: X\nsources:\n  - https://example.com/feed.xml\n",
+            ":4: sources[0]: keys belong here (exclude, include, max_items, name, path, section, url, "
+            "user_agent, weight), each 'key: value' on a line, indented under it (got 'https://example.com/feed.xml')",
+        ),
+        (
+            MINIMAL + "sections:\n  top-news:\n    title: Top\n",
+            ":6: sections: a list belongs here, one item a line starting with '- ', "
+            "indented under it (got dict)",
+        ),
+        (
+            MINIMAL + "curate:\n  emoji: [robot]\n",
+            ":7: curate.emoji: a mapping belongs here, 'key: value' lines indented under it (got list)",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_shape_says_how_to_write_it(tmp_path: Path, text: str, expected: str) -> None:
+    message = config_error(tmp_path, text)
+    assert message.endswith(expected), message
 
 
 def test_a_misspelt_top_level_key_is_reported(tmp_path: Path) -> None:

@@ -36,6 +36,18 @@ def test_missing_email_column_and_missing_file_are_clear_errors(tmp_path):
         load_recipients(tmp_path / "nope.csv")
 
 
+def test_a_first_row_without_an_email_column_is_shown(tmp_path):
+    # a spreadsheet saved with semicolons: "Email;Name" is one column, not two
+    semicolons = tmp_path / "list.csv"
+    semicolons.write_text("Email;Name\na@b.example;A\n", encoding="utf-8")
+    with pytest.raises(SendError) as caught:
+        load_recipients(semicolons)
+    assert str(caught.value) == (
+        f"{semicolons}: the first row must name the columns, separated by commas, one of them 'email' "
+        "(the first row is 'Email;Name')"
+    )
+
+
 def test_check_address():
     assert check_address("  Someone@Example.COM ") == "Someone@example.com"
     for bad in ("", "a@", "a b@example.com", "a@localhost"):

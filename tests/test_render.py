@@ -538,6 +538,25 @@ def test_own_templates_override_builtin_file_by_file(tmp_path: Path) -> None:
     assert "📰 <a" not in html
 
 
+def test_an_override_in_the_wrong_place_is_named_in_a_warning(tmp_path: Path, caplog) -> None:
+    # footer.mjml beside email.mjml overrides nothing: the built-in one is partials/footer.mjml
+    config = _templates(tmp_path, "footer.mjml", "<mj-section><mj-column></mj-column></mj-section>\n")
+    _templates(tmp_path, "partials/foooter.txt", "MY FOOTER\n")
+    _templates(tmp_path, "partials/promo.mjml", "<mj-text>Our own partial</mj-text>\n")
+    _templates(tmp_path, "partials/closing.mjml", '{% include "partials/promo.mjml" %}\n')
+    with caplog.at_level("WARNING", logger="digest.render"):
+        render_issue(make_issue(), config, [])
+    folder = tmp_path / "mytheme"
+    warned = [r.getMessage() for r in caplog.records if r.getMessage().startswith("templates: ")]
+    assert warned == [
+        f"templates: {folder / 'footer.mjml'} overrides no built-in template and no template includes it: "
+        f"to override the built-in partials/footer.mjml, name it {folder / 'partials/footer.mjml'}",
+        f"templates: {folder / 'partials/foooter.txt'} overrides no built-in template and no template "
+        f"includes it: to override the built-in partials/footer.txt, "
+        f"name it {folder / 'partials/footer.txt'}",
+    ]  # a partial of one's own that an override includes is no mistake
+
+
 def test_template_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     config = _templates(tmp_path, "partials/quote.mjml", "<mj-section>\n{% for x in %}\n</mj-section>\n")
     with pytest.raises(TemplateError, match=r"partials/quote\.mjml:2: "):

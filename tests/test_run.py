@@ -6,6 +6,7 @@ SMTP server of ``test_send``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -205,6 +206,27 @@ def test_an_issue_sent_to_some_readers_is_not_rebuilt_unless_forced(
     assert len(relay.messages) == 4 and all(b"A late story" not in m[2] for m in relay.messages)
     result = CliRunner().invoke(main, [*build, "--force"])
     assert result.exit_code == 0 and "A late story" in issue.read_text(encoding="utf-8")
+
+
+def test_a_run_that_cannot_send_stops_before_it_builds(
+    newsletter: Path, relay: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # cron's environment lacks the relay's password: the day's issue is neither built,
+    # numbered nor published, so that its stories are still there once the password is
+    data = yaml.safe_load(newsletter.read_text(encoding="utf-8"))
+    data["smtp"]["username"] = "digest"
+    newsletter.write_text(yaml.safe_dump(data), encoding="utf-8")
+    monkeypatch.delenv("DIGEST_SMTP_PASSWORD", raising=False)
+    code, output = run(newsletter)
+    assert code == 2 and "DIGEST_SMTP_PASSWORD is empty" in output
+    assert not (newsletter.parent / "out").exists() and relay.messages == []
+
+    data["smtp"].pop("username")  # the relay takes mail without a login
+    newsletter.write_text(yaml.safe_dump(data), encoding="utf-8")
+    code, output = run(newsletter)
+    assert code == 0 and "sent 4, failed 0" in output
+    issue = json.loads((newsletter.parent / "out" / DATE / "issue.json").read_text(encoding="utf-8"))
+    assert issue["number"] == 1 and sum(len(s["stories"]) for s in issue["sections"]) == 2
 
 
 def test_run_with_every_feed_down_fails_and_sends_nothing(newsletter: Path, relay: SmtpServer) -> None:

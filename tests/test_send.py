@@ -838,6 +838,17 @@ def test_a_missing_or_plain_http_unsubscribe_url_is_named_as_such(make_config, i
         assert f"recipients.unsubscribe_url {said}: List-Unsubscribe has no one-click" in caplog.text
 
 
+def test_the_default_sender_at_localhost_is_named_in_a_warning(make_config, issue_folder, caplog):
+    config = make_config(free_port())
+    Composer(config, load_issue(issue_folder))
+    assert "newsletter.sender" not in caplog.text
+    newsletter = config.newsletter.model_copy(update={"sender": Sender()})  # as when not set
+    Composer(config.model_copy(update={"newsletter": newsletter}), load_issue(issue_folder))
+    assert (
+        "newsletter.sender.email is newsletter@localhost: relays and mailbox providers refuse" in caplog.text
+    )
+
+
 # -- a process killed between messages ------------------------------------------------
 def kill_send_while_held(smtp_server: SmtpServer, config: Config) -> None:
     """Run ``digest send`` in a process of its own and SIGKILL it once the relay holds

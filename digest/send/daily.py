@@ -1,6 +1,7 @@
 """``digest run``: the cron job. Build today's issue and send it, once.
 
-Order of checks: already sent today -> nothing to do; a send already started for
+Order of checks: already sent today -> nothing to do; what sending needs here missing
+(recipients, password, secret) -> stop before building; a send already started for
 today -> resume it with the issue as built (never rebuild half-way through the list);
 otherwise build, and skip the day when there is nothing new (``curate.skip_when_empty``).
 The caller holds the run lock (``digest.lock``).
@@ -18,7 +19,7 @@ from ..build import build_issue, collect
 from ..config import Config
 from ..errors import NothingNew
 from ..store import Store
-from .delivery import Outcome, SendSummary, send_issue
+from .delivery import Outcome, SendSummary, ready_to_send, send_issue
 from .issue import load_issue
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def run_daily(
     _warn_unfinished(store, when)
     if store.issue_sent(key):
         return RunResult(f"the issue of {key} was already sent; nothing to do")
+    recipients = ready_to_send(config)  # before the build: a run that cannot send uses up nothing
     folder = out / key
     if store.send_status(key) and (folder / "issue.json").is_file():
         log.info("resuming the send of %s, as built (not rebuilt mid-list)", key)
@@ -59,7 +61,7 @@ def run_daily(
             if not config.curate.skip_when_empty:
                 raise
             return RunResult(f"no issue for {key}: {exc} (curate.skip_when_empty)")
-    summary = send_issue(config, load_issue(folder), store, on_result=on_result)
+    summary = send_issue(config, load_issue(folder), store, recipients, on_result=on_result)
     return RunResult(summary.line(), summary)
 
 

@@ -36,7 +36,7 @@ from ..errors import ConfigError, SendError
 from ..recipients import Recipient, RecipientList, check_address, load_recipients
 from ..store import Store
 from .issue import IssueFiles
-from .message import Composer, check_fields
+from .message import Composer, DkimSigner, check_fields, token_secret
 from .transport import (
     ConnectionLost,
     PermanentFailure,
@@ -44,6 +44,7 @@ from .transport import (
     RelayUnavailable,
     SmtpTransport,
     TemporaryFailure,
+    relay_password,
 )
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,20 @@ def recipients_of(config: Config) -> list[Recipient]:
     if not loaded.recipients:  # sending to nobody would mark the issue sent for good
         raise SendError(f"{config.resolve(config.recipients.csv)}: no valid recipient address in it")
     return loaded.recipients
+
+
+def ready_to_send(config: Config) -> list[Recipient]:
+    """The recipients, once what a send needs from this machine is in place: a recipients
+    file with a valid address, the token secret when a link uses ``{token}``, the relay's
+    password when ``smtp.username`` is set, and a DKIM key that signs. ``ConfigError`` or
+    ``SendError`` names the first thing missing. ``digest run`` asks before it builds: a
+    password missing from cron's environment must not leave the day's issue built and
+    its stories used up, but sent to nobody; ``digest check`` asks too."""
+    recipients = recipients_of(config)
+    token_secret(config)
+    relay_password(config.smtp)
+    DkimSigner.from_config(config, config.newsletter.sender.email.rpartition("@")[2])
+    return recipients
 
 
 def plan(

@@ -76,7 +76,7 @@ class Composer:
         sender = config.newsletter.sender
         self.sender = Address(sender.name or config.newsletter.name, addr_spec=sender.email)
         self.domain = sender.email.rpartition("@")[2]
-        self.secret = _secret(config)
+        self.secret = token_secret(config)
         self.signer = DkimSigner.from_config(config, self.domain)
         # What is the same for every recipient is encoded once, not 5,000 times.
         self.text, self.html = _crlf(issue.text), _crlf(issue.html)
@@ -86,6 +86,12 @@ class Composer:
             for test in (False, True)
         }
         self.list_head = encode_headers([("List-Id", list_id(config))])
+        if self.domain == "localhost":  # the default of newsletter.sender
+            log.warning(
+                "newsletter.sender.email is %s: relays and mailbox providers refuse or bin mail "
+                "from @localhost; set it to an address of your domain",
+                sender.email,
+            )
         unsubscribe_url = link_templates(config)[0]
         if not unsubscribe_url.startswith("https://"):
             log.warning(
@@ -286,7 +292,7 @@ def check_fields(issue: IssueFiles, recipients: Iterable[Recipient]) -> None:
         )
 
 
-def _secret(config: Config) -> str | None:
+def token_secret(config: Config) -> str | None:
     """The HMAC secret, required only when a link uses ``{token}``."""
     recipients = config.recipients
     keys = ("unsubscribe_url", "manage_url", "unsubscribe_mailto")

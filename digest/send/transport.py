@@ -62,7 +62,7 @@ class SmtpTransport:
         self.config, self.cafile = config, cafile
         self.smtp: smtplib.SMTP | None = None
         self.where = f"{config.host}:{config.port}"
-        self.password = _password(config)
+        self.password = relay_password(config)
 
     def __enter__(self) -> SmtpTransport:
         return self
@@ -234,7 +234,9 @@ class _Window:
         return self.sent[0] + self.span - now
 
 
-def _password(config: SmtpConfig) -> str:
+def relay_password(config: SmtpConfig) -> str:
+    """The relay's password from ``smtp.password_env`` ("" without ``smtp.username``);
+    ``ConfigError`` when a username is set and the variable is empty."""
     if not config.username:
         return ""
     password = os.environ.get(config.password_env, "")
