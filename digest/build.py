@@ -71,6 +71,10 @@ def collect(
     results = fetch_all(config, store, offline=offline, on_done=on_fetched)
     stats, items, taken = Stats(), [], set()
     for result, outcome in zip(results, _parse_all(results, config, fetched_at)):
+        if result.moved_to:  # the old address may answer 404 any day: the editor should know now
+            log.warning(
+                "%s: moved permanently to %s (put that in sources.yaml)", result.source.name, result.moved_to
+            )
         if isinstance(outcome, str):
             log.warning("%s: %s", result.source.name, outcome)
             stats.feeds_failed.append(FeedFailure(result.source.name, outcome))

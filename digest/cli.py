@@ -216,7 +216,8 @@ def _probe(result: Any) -> str:
         partly = f" (malformed: {parsed.unread:,} of {parsed.size:,} bytes unread)"
     else:
         partly = " (cut short: the XML stops before its end)" if parsed.cut_short else ""
-    return f"ok      {len(parsed.entries)} entries{cached}{partly}"
+    moved = f" (moved permanently to {result.moved_to}: put that in sources.yaml)" if result.moved_to else ""
+    return f"ok      {len(parsed.entries)} entries{cached}{partly}{moved}"
 
 
 def _sending_status(config: Config) -> tuple[bool, str]:

@@ -211,6 +211,7 @@ class FetchConfig(_Strict):
     deadline: float = Field(60.0, gt=0, le=3600)
     max_bytes: int = Field(10_000_000, ge=1024)
     concurrency: int = Field(16, ge=1, le=256)
+    per_host: int = Field(4, ge=1, le=256)  # requests to one host at once
     retries: int = Field(2, ge=0, le=10)
     max_redirects: int = Field(5, ge=0, le=20)
     user_agent: HeaderValue | None = None

@@ -2,10 +2,12 @@
 
 Remote feeds use conditional GET with the validators kept in the state (a 304 reuses
 the cached body), retry 429/5xx with backoff honouring ``Retry-After`` (unless the wait
-asked for would outlast the deadline), follow a bounded number of redirects and stop
-reading past ``max_bytes``. A body whose ``Content-Type`` names a charset is stored as
-UTF-8, since the header is gone once the body is cached. Local feeds are ``file:`` URLs
-or plain paths. A failure becomes ``Fetched.error``; the build goes on.
+asked for is longer than ``MAX_RETRY_WAIT`` or would outlast the deadline), follow a
+bounded number of redirects (saying where a feed moved for good) and stop reading past
+``max_bytes`` or ``timeout`` seconds after the request began. A body whose
+``Content-Type`` names a charset is stored as UTF-8, since the header is gone once the
+body is cached. Local feeds are ``file:`` URLs or plain paths. A failure becomes
+``Fetched.error``; the build goes on.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import socket
 import time
 import zlib
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -44,12 +47,14 @@ GZIP_MAGIC = b"\x1f\x8b"  # how each member of a gzip body starts
 
 
 class _Response(NamedTuple):
-    """What one GET brought back: ``url`` is the address after any redirects."""
+    """What one GET brought back: ``url`` is the address after any redirects, ``moved``
+    where its permanent ones lead ("" if none: see ``_moved_to``)."""
 
     status: int
     body: bytes
     headers: httpx.Headers
     url: str
+    moved: str = ""
 
 
 def fetch_all(
@@ -71,11 +76,13 @@ async def _fetch_all(
 ) -> list[Fetched]:
     settings = config.fetch
     limit = asyncio.Semaphore(settings.concurrency)
+    hosts: dict[str, asyncio.Semaphore] = {}  # each host's slots (``per_host``)
     deadline = asyncio.get_running_loop().time() + settings.deadline  # the loop's clock, as wait's
     async with _client(settings) as client:
 
         async def one(source: SourceConfig) -> Fetched:
-            async with limit:
+            # the host's slot first: a source waiting for its host holds none of the others'
+            async with _host_slot(hosts, settings.per_host, _location(source, config)), limit:
                 result = await _fetch_one(client, source, config, store, offline, deadline)
             on_done(result)
             return result
@@ -94,6 +101,18 @@ async def _fetch_all(
         )
         for task, source in zip(tasks, config.sources, strict=True)
     ]
+
+
+def _host_slot(
+    hosts: dict[str, asyncio.Semaphore], per_host: int, url: str
+) -> AbstractAsyncContextManager[None]:
+    """What a request to the host of ``url`` waits for: one of its ``per_host`` slots
+    (``hosts`` holds them by host), so that the many feeds of one site (arXiv's
+    categories, a forum's boards) do not reach it all at once; nothing for a local file."""
+    host = urlsplit(url).hostname
+    if not host or not url.lower().startswith(("http://", "https://")):
+        return nullcontext()
+    return hosts.setdefault(host, asyncio.Semaphore(per_host))
 
 
 def _client(settings: FetchConfig) -> httpx.AsyncClient:
@@ -177,22 +196,27 @@ async def _fetch_remote(
         if cached.last_modified:
             headers["If-Modified-Since"] = cached.last_modified
     for attempt in range(settings.retries + 1):
-        response = await _get(client, url, headers, settings.max_bytes)
-        status, response_headers = response.status, response.headers
+        response = await _get(client, url, headers, settings)
+        status, response_headers, moved = response.status, response.headers, response.moved
         if status == 304 and cached:
             base = cached.base or response.url
-            return Fetched(source, url, body=cached.body, status=304, cached=True, base=base)
+            return Fetched(source, url, body=cached.body, status=304, cached=True, base=base, moved_to=moved)
         if 200 <= status < 300:
             body = _as_utf8(response.body, response_headers.get("content-type", ""))
             etag, modified = response_headers.get("etag"), response_headers.get("last-modified")
-            store.save_feed(url, etag, modified, body, response.url)
-            return Fetched(source, url, body=body, status=status, base=response.url)
+            # an empty body is a glitch, yet it may come with the feed's own validators: cached,
+            # the server's next 304 would have the feed fail on it every day until it changes
+            if body.strip():
+                store.save_feed(url, etag, modified, body, response.url)
+            return Fetched(source, url, body=body, status=status, base=response.url, moved_to=moved)
         if (status == 429 or status >= 500) and attempt < settings.retries:
             retry_after = response_headers.get("retry-after")
-            _give_up_if_past_deadline(status, retry_after, attempt, deadline)
+            _give_up_if_wait_too_long(status, retry_after, attempt, deadline)
             await asyncio.sleep(_retry_delay(retry_after, attempt))
             continue
-        raise FetchError(_status_line(status))
+        # after redirects, the address that answered: the configured one may be fine
+        where = f" at {response.url}" if response.url != str(httpx.URL(url)) else ""
+        raise FetchError(_status_line(status) + where)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -200,17 +224,18 @@ def _status_line(status: int) -> str:
     return f"HTTP {status} {httpx.codes.get_reason_phrase(status)}".strip()
 
 
-def _give_up_if_past_deadline(status: int, retry_after: str | None, attempt: int, deadline: float) -> None:
-    """Report ``status`` now if the wait before the next try would not end before the deadline.
+def _give_up_if_wait_too_long(status: int, retry_after: str | None, attempt: int, deadline: float) -> None:
+    """Report ``status`` now if the wait before the next try would not end before the
+    deadline, or the server asks for a longer one than digest waits (``MAX_RETRY_WAIT``).
 
     Sleeping into the deadline would turn a server's clear answer ("busy, come back
     tomorrow") into a vague timeout. The server's own figure counts, not the capped wait
-    we would sleep: when it cannot be honoured in time, an earlier retry would most
-    likely be refused again.
+    we would sleep: when it cannot be honoured, an earlier retry would most likely be
+    refused again, and would only hold the build for nothing.
     """
     asked = _requested_wait(retry_after)
     wait = max(asked or 0.0, _retry_delay(retry_after, attempt))
-    if wait < deadline - asyncio.get_running_loop().time():
+    if wait <= MAX_RETRY_WAIT and wait < deadline - asyncio.get_running_loop().time():
         return
     if asked is None:
         raise FetchError(_status_line(status))
@@ -232,11 +257,20 @@ def _as_utf8(body: bytes, content_type: str) -> bytes:
     return convert_to_utf8({"content-type": content_type}, body, {})
 
 
-async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int) -> _Response:
-    """GET ``url``; read the (decompressed) body up to ``max_bytes``."""
+async def _get(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], settings: FetchConfig
+) -> _Response:
+    """GET ``url``; read the (decompressed) body up to ``settings.max_bytes``, all of it
+    within ``settings.timeout`` seconds.
+
+    httpx times each read alone, so a server that trickles a byte at a time would hold
+    the request, and the build, until the deadline: the whole request is timed too.
+    """
+    max_bytes, seconds = settings.max_bytes, settings.timeout
+    response: httpx.Response | None = None  # once the headers are in
     try:
         headers = {**headers, "Accept-Encoding": ACCEPT_ENCODING}
-        async with client.stream("GET", url, headers=headers) as response:
+        async with asyncio.timeout(seconds), client.stream("GET", url, headers=headers) as response:
             decoder = _Decoder(response.headers.get("content-encoding", ""), max_bytes)
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes and not decoder.layers:
@@ -249,17 +283,32 @@ async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str], max
                 if size > max_bytes or received > max_bytes:
                     raise FetchError(f"body is over the {max_bytes:,}-byte limit")
                 chunks.append(chunk)
-            return _Response(response.status_code, b"".join(chunks), response.headers, str(response.url))
+            body, final = b"".join(chunks), str(response.url)
+            return _Response(response.status_code, body, response.headers, final, _moved_to(response))
     except httpx.TooManyRedirects:
         raise FetchError("too many redirects (a redirect loop?)") from None
-    except httpx.TimeoutException:
-        raise FetchError("timed out waiting for the server") from None
+    except (httpx.TimeoutException, TimeoutError):  # TimeoutError: asyncio's, an OSError
+        if response is None:
+            raise FetchError("timed out waiting for the server") from None
+        raise FetchError(f"timed out: the feed did not arrive whole within {seconds:g} s") from None
     except zlib.error as exc:
         raise FetchError(f"could not decompress the body: {exc}") from None
     except httpx.InvalidURL as exc:  # not an httpx.HTTPError: it would end the whole fetch
         raise FetchError(f"not a valid URL: {exc}") from None
     except (httpx.HTTPError, OSError) as exc:
         raise FetchError(_connection_error(url, exc)) from None
+
+
+def _moved_to(response: httpx.Response) -> str:
+    """Where the feed moved for good: the address its first redirects lead to while each
+    is permanent (301, 308), which belongs in sources.yaml; "" if the first is not."""
+    hops = [*response.history, response]
+    moved = ""
+    for hop, after in zip(hops, hops[1:]):
+        if hop.status_code not in (301, 308):
+            break
+        moved = str(after.request.url)
+    return moved
 
 
 @dataclass

@@ -23,7 +23,8 @@ class Fetched:
     """The outcome of fetching one source: a body to parse, or an error to report.
 
     ``url`` is the address as configured; ``base`` is where the body really came from
-    after redirects (relative links in it resolve against that), "" for a local file.
+    after redirects (relative links in it resolve against that), "" for a local file;
+    ``moved_to`` the address the feed moved to for good (a 301 or 308), "" if none.
     """
 
     source: SourceConfig
@@ -33,6 +34,7 @@ class Fetched:
     error: str | None = None
     cached: bool = False
     base: str = ""
+    moved_to: str = ""
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ def test_a_build_against_hostile_servers_finishes_in_time(feed_server, write_con
     failed = {f["source"]: f["error"] for f in issue["stats"]["feeds_failed"]}
     assert set(failed) == {"Hangs", "Error", "Loop", "Garbage", "Trickle"}
     assert "timed out" in failed["Hangs"] and "500" in failed["Error"]
-    assert "redirect" in failed["Loop"] and "deadline" in failed["Trickle"]
+    assert "redirect" in failed["Loop"] and "timed out" in failed["Trickle"]
     assert issue["stats"]["feeds_ok"] == 1
 
 

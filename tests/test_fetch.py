@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import logging
 import socket
 import time
 import tracemalloc
@@ -17,6 +18,7 @@ import feedparser
 import pytest
 from conftest import FeedServer, Reply, Request, rss, rss_item
 
+from digest.build import collect
 from digest.config import Config
 from digest.fetch import MAX_RETRY_WAIT, USER_AGENT, Fetched, _connection_error, _retry_delay, fetch_all
 from digest.store import Store
@@ -85,6 +87,21 @@ def test_a_changed_feed_replaces_the_cache(
     assert cached is not None and (cached.etag, cached.body) == ('"v2"', newer)
 
 
+def test_an_empty_200_does_not_replace_the_cached_feed(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    def conditional(request: Request) -> Reply:
+        fresh = request.headers.get("if-none-match") == '"v1"'
+        return Reply(304) if fresh else Reply(200, FEED, {"ETag": '"v1"'})
+
+    # a glitch: one empty 200 with the feed's own ETag, then the server is right again
+    url = feed_server.route("/feed.xml", conditional, Reply(200, b"", {"ETag": '"v1"'}), conditional)
+    config = write_config([{"name": "A", "url": url}])
+    first, glitch, after = fetch_one(config, store), fetch_one(config, store), fetch_one(config, store)
+    assert (first.status, glitch.status, glitch.body) == (200, 200, b"")  # parse reports it empty
+    assert after.status == 304 and after.body == FEED
+
+
 @pytest.mark.parametrize(("status", "reason"), [(404, "Not Found"), (410, "Gone"), (403, "Forbidden")])
 def test_a_client_error_is_reported_with_its_status_and_not_retried(
     feed_server: FeedServer, write_config: WriteConfig, store: Store, status: int, reason: str
@@ -138,6 +155,22 @@ def test_a_retry_after_past_the_deadline_reports_the_status_at_once(
     assert len(feed_server.requests("/feed.xml")) == 1
 
 
+def test_a_retry_after_longer_than_digest_waits_reports_the_status_at_once(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    # within the deadline, but past MAX_RETRY_WAIT: a retry after 30 s would come before
+    # the server allows one, hold the build, and most likely be refused again
+    asked = int(MAX_RETRY_WAIT) + 15
+    url = feed_server.route("/feed.xml", Reply(429, b"busy", {"Retry-After": str(asked)}))
+    config = write_config([{"name": "A", "url": url}], fetch={"deadline": 60, "retries": 2})  # the defaults
+    started = time.monotonic()
+    result = fetch_one(config, store)
+    elapsed = time.monotonic() - started
+    assert result.error == f"HTTP 429 Too Many Requests (the server asks to retry in {asked} s)"
+    assert elapsed < 2, elapsed
+    assert len(feed_server.requests("/feed.xml")) == 1
+
+
 def test_retry_after_forms() -> None:
     assert _retry_delay("1", 0) == 1.0
     assert _retry_delay("3600", 0) == MAX_RETRY_WAIT
@@ -172,17 +205,37 @@ def test_a_server_that_never_answers_times_out_without_stalling_the_others(
 def test_the_overall_deadline_stops_a_feed_that_trickles_forever(
     feed_server: FeedServer, write_config: WriteConfig, store: Store
 ) -> None:
-    # One byte every 0.2 s: each read is within the 1 s timeout, only the deadline ends it.
+    # One byte every 0.2 s, and a deadline shorter than the timeout: the deadline ends it.
     slow = feed_server.route("/slow.xml", Reply(200, FEED * 100, trickle=0.2))
     fine = feed_server.route("/fine.xml", Reply(200, FEED))
     config = write_config(
-        [{"name": "Slow", "url": slow}, {"name": "Fine", "url": fine}], fetch={"timeout": 1, "deadline": 2}
+        [{"name": "Slow", "url": slow}, {"name": "Fine", "url": fine}], fetch={"timeout": 10, "deadline": 2}
     )
     started = time.monotonic()
     results = fetch_all(config, store)
     elapsed = time.monotonic() - started
     assert 1.9 <= elapsed < 3.0, elapsed
     assert results[0].error == "gave up after the 2 s deadline" and results[0].body is None
+    assert results[1].body == FEED
+
+
+def test_a_feed_that_trickles_is_cut_off_at_the_timeout_not_the_deadline(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    # One byte every 0.2 s: each read is within the 1 s timeout, but the request as a
+    # whole is not, and must not hold the build until the 5 s deadline.
+    slow = feed_server.route("/slow.xml", Reply(200, FEED * 100, trickle=0.2))
+    fine = feed_server.route("/fine.xml", Reply(200, FEED))
+    config = write_config(
+        [{"name": "Slow", "url": slow}, {"name": "Fine", "url": fine}], fetch={"timeout": 1, "deadline": 5}
+    )
+    started = time.monotonic()
+    results = fetch_all(config, store)
+    elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 2.5, elapsed
+    assert (
+        results[0].error == "timed out: the feed did not arrive whole within 1 s" and results[0].body is None
+    )
     assert results[1].body == FEED
 
 
@@ -210,6 +263,43 @@ def test_the_base_is_the_address_after_redirects_also_from_the_cache(
     assert (first.status, first.url, first.base) == (200, url, final)
     assert second.status == 304 and second.cached and second.base.endswith("/sub/dir/feed.xml")
     assert offline.cached and offline.base == final
+
+
+def test_a_permanent_redirect_says_where_the_feed_moved_also_on_a_304(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    def conditional(request: Request) -> Reply:
+        fresh = request.headers.get("if-none-match") == '"v1"'
+        return Reply(304) if fresh else Reply(200, FEED, {"ETag": '"v1"'})
+
+    new = feed_server.route("/new.xml", conditional)
+    feed_server.route("/tmp.xml", Reply(200, FEED))
+    feed_server.route("/gone.xml", Reply(410, b"gone"))
+    sources = [
+        {"name": "Moved", "url": feed_server.route("/old.xml", Reply(301, headers={"Location": "/new.xml"}))},
+        {
+            "name": "Moved 308",
+            "url": feed_server.route("/o.xml", Reply(308, headers={"Location": "/new.xml"})),
+        },
+        {
+            "name": "Borrowed",
+            "url": feed_server.route("/b.xml", Reply(302, headers={"Location": "/tmp.xml"})),
+        },
+        {"name": "Then", "url": feed_server.route("/t.xml", Reply(301, headers={"Location": "/b.xml"}))},
+        {"name": "Dead", "url": feed_server.route("/d.xml", Reply(301, headers={"Location": "/gone.xml"}))},
+    ]
+    config = write_config(sources)
+    first = fetch_all(config, store)
+    second = fetch_all(config, store)  # conditional: the new address answers 304
+
+    assert [r.moved_to for r in first] == [new, new, "", feed_server.url("/b.xml"), ""]
+    assert second[0].status == 304 and second[0].cached and second[0].moved_to == new
+    # an error after redirects names the address that gave it: the configured one may be fine
+    assert first[4].error == f"HTTP 410 Gone at {feed_server.url('/gone.xml')}"
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        collect(config, store)
+    assert f"Moved: moved permanently to {new} (put that in sources.yaml)" in caplog.messages
+    assert not any(m.startswith("Borrowed: moved") for m in caplog.messages)
 
 
 def test_a_redirect_loop_reports_too_many_redirects(
@@ -352,7 +442,7 @@ def test_twenty_slow_sources_take_about_as_long_as_one(
         {"name": f"S{n}", "url": feed_server.route(f"/s{n}.xml", Reply(200, FEED, delay=0.5))}
         for n in range(20)
     ]
-    config = write_config(sources, fetch={"concurrency": 20})
+    config = write_config(sources, fetch={"concurrency": 20, "per_host": 20})  # one host: this server
     started = time.monotonic()
     results = fetch_all(config, store)
     elapsed = time.monotonic() - started
@@ -369,6 +459,23 @@ def test_concurrency_is_bounded(feed_server: FeedServer, write_config: WriteConf
     results = fetch_all(write_config(sources, fetch={"concurrency": 2}), store)
     assert all(r.body == FEED for r in results)
     assert time.monotonic() - started >= 0.55  # two rounds of two
+
+
+def test_feeds_of_one_host_are_fetched_per_host_at_a_time(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    arrived: list[float] = []
+
+    def slow(request: Request) -> Reply:
+        arrived.append(time.monotonic())
+        return Reply(200, FEED, delay=0.3)
+
+    # ten categories of one site, as arXiv's: not all ten at once, though 16 may go at once
+    sources = [{"name": f"cs.{n}", "url": feed_server.route(f"/rss/cs.{n}", slow)} for n in range(10)]
+    results = fetch_all(write_config(sources, fetch={"concurrency": 16}), store)  # per_host: 4
+    assert all(r.body == FEED for r in results)
+    arrived.sort()
+    assert all(fifth - first >= 0.25 for first, fifth in zip(arrived, arrived[4:])), arrived
 
 
 def test_offline_reads_the_cache_and_makes_no_request(
