@@ -36,7 +36,7 @@ from .parse import is_json
 from .store import Store
 
 log = logging.getLogger(__name__)
-USER_AGENT = f"digest/{__version__} (newsletter digest; +https://pypi.org/project/digest/)"
+USER_AGENT = f"digest/{__version__} (newsletter digest)"
 MAX_RETRY_WAIT = 30.0
 # The Content-Encodings undone here (zlib's wbits for each), so that no layer of one can
 # decompress to more than the limit at once: httpx inflates each chunk whole, and a
@@ -125,6 +125,13 @@ def _client(settings: FetchConfig) -> httpx.AsyncClient:
     )
 
 
+def user_agent(config: Config) -> str:
+    """The User-Agent of digest's requests: the tool, and the newsletter's own address
+    when it has one, where a feed's publisher can see who reads their feed and ask."""
+    url = config.newsletter.url
+    return f"{USER_AGENT[:-1]}; +{url})" if url else USER_AGENT
+
+
 def _location(source: SourceConfig, config: Config) -> str:
     if source.path:
         return str(config.resolve(source.path))
@@ -145,7 +152,7 @@ async def _fetch_one(
             return Fetched(source, url, body=_read_local(local, config.fetch.max_bytes), status=200)
         if offline:
             return _from_cache(source, url, store)
-        return await _fetch_remote(client, source, url, config.fetch, store, deadline)
+        return await _fetch_remote(client, source, url, config.fetch, store, deadline, user_agent(config))
     except FetchError as exc:
         return Fetched(source, url, error=str(exc))
 
@@ -185,11 +192,13 @@ async def _fetch_remote(
     settings: FetchConfig,
     store: Store,
     deadline: float,
+    agent: str,
 ) -> Fetched:
-    """GET ``url`` (conditionally, if cached), retrying 429/5xx while the wait fits the
-    ``deadline`` (a time on the event loop's clock)."""
+    """GET ``url`` (conditionally, if cached) as ``agent`` unless the source or ``settings``
+    name another, retrying 429/5xx while the wait fits the ``deadline`` (a time on the
+    event loop's clock)."""
     cached = store.cached_feed(url)
-    headers = {"User-Agent": source.user_agent or settings.user_agent or USER_AGENT}
+    headers = {"User-Agent": source.user_agent or settings.user_agent or agent}
     if cached:
         if cached.etag:
             headers["If-None-Match"] = cached.etag

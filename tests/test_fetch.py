@@ -18,6 +18,7 @@ import feedparser
 import pytest
 from conftest import FeedServer, Reply, Request, rss, rss_item
 
+from digest import __version__
 from digest.build import collect
 from digest.config import Config
 from digest.fetch import MAX_RETRY_WAIT, USER_AGENT, Fetched, _connection_error, _retry_delay, fetch_all
@@ -40,6 +41,17 @@ def test_a_feed_is_fetched(feed_server: FeedServer, write_config: WriteConfig, s
     [request] = feed_server.requests("/feed.xml")
     assert request.headers["user-agent"] == USER_AGENT
     assert "if-none-match" not in request.headers and "if-modified-since" not in request.headers
+
+
+def test_the_user_agent_names_the_newsletter_whose_feed_reader_it_is(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    # it pointed at a package page of another project's name, no one a publisher could ask
+    url = feed_server.route("/feed.xml", Reply(200, FEED))
+    newsletter = {"name": "Test Digest", "url": "https://news.example/letter/"}
+    fetch_one(write_config([{"name": "A", "url": url}], newsletter=newsletter), store)
+    agent = feed_server.requests("/feed.xml")[0].headers["user-agent"]
+    assert agent == f"digest/{__version__} (newsletter digest; +https://news.example/letter/)"
 
 
 def test_a_source_can_set_its_own_user_agent(
