@@ -6,12 +6,13 @@ at: email-600.png and email-375.png (and -dark variants).
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from test_render import NOTES, make_config, make_issue
+from test_render import LEAD, NOTES, make_config, make_issue
 
 from digest.notes import parse_notes
 from digest.render import render_issue
@@ -314,3 +315,85 @@ def test_dates_and_addresses_apple_mail_links_keep_the_texts_look(
     finally:
         page.close()
     assert found == [[needle, True, "none"] for needle in needles]
+
+
+def _read_aloud(browser, html: str, selector: str = "body") -> str:
+    """What a screen reader gets of ``selector`` in a page showing ``html``: Chromium's
+    accessibility tree of it (roles, names, levels, text), as YAML."""
+    page = browser.new_page(viewport={"width": 600, "height": 900})
+    try:
+        page.set_content(html, wait_until="load")
+        return page.locator(selector).first.aria_snapshot()
+    finally:
+        page.close()
+
+
+def _headings(tree: str) -> list[tuple[int, str]]:
+    """The headings of an accessibility tree (``_read_aloud``): level and name, in order."""
+    return [(int(level), name) for name, level in re.findall(r'- heading "(.*)" \[level=(\d)\]', tree)]
+
+
+def test_a_screen_reader_lists_the_lead_storys_parts_among_the_headings(browser, email_html: str) -> None:
+    # "Takeaways at a glance", the notes' titles and "Also covered by" look like headings
+    # but were bold paragraphs: a screen reader's list of headings (VoiceOver's rotor,
+    # NVDA's H key) went from the lead story's title straight to the next sponsor.
+    assert _headings(_read_aloud(browser, email_html)) == [
+        (1, LEAD), (2, "StartEngine's $30M Surge"), (2, "Top AI news"), (2, LEAD),
+        (3, "Takeaways at a glance"), (3, "What we think:"), (3, "What you can do right now:"),
+        (3, "Also covered by"), (2, "Artisan"), (2, "Get more done with these AI tools"),
+        (2, "AI in the wild"),
+    ]  # fmt: skip
+    # and they look as they did: bold, in the text's size
+    sizes = _in_page(
+        browser,
+        email_html,
+        """() => [...document.querySelectorAll('.block-lead h3')].map(h => {
+          const style = getComputedStyle(h);
+          return [style.fontSize, style.fontWeight];
+        })""",
+    )
+    assert sizes == [["16px", "700"]] * 4
+
+
+def test_notes_without_a_lead_story_head_a_section_of_their_own(browser) -> None:
+    # a block of their own after the last section: not sub-headings of "AI in the wild"
+    html = render_issue(make_issue(lead=False), make_config(), parse_notes(NOTES)).html
+    outline = _headings(_read_aloud(browser, html))
+    assert outline[-3:] == [(2, "AI in the wild"), (2, "What we think:"), (2, "What you can do right now:")]
+
+
+def test_a_screen_reader_skips_the_decorative_emoji_and_arrows(browser, email_html: str) -> None:
+    # VoiceOver and NVDA read each story's emoji by its name before its headline
+    # ("rolled-up newspaper, Story 0: ..."), and a tool's link as "Try Tool 0 right arrow".
+    news = _read_aloud(browser, email_html, ".block-list")
+    assert "📰" not in news and "Story 0: AI makes news again" in news
+    tools = _read_aloud(browser, email_html, ".block-cards")
+    assert re.findall(r'- link "(Try [^"]*)"', tools) == ["Try Tool 0", "Try Tool 1", "Try Tool 2"]
+    shown = _in_page(browser, email_html, "() => document.querySelector('.block-list').innerText")
+    assert shown.count("📰") == 10 and "Try Tool 0 →" in _in_page(
+        browser, email_html, "() => document.querySelector('.block-cards').innerText"
+    )
+
+
+# Each button (a sponsor's, a poll answer): its border and background, as drawn.
+BUTTON_EDGES_JS = """() => [...document.querySelectorAll('.btn td[bgcolor], a.answer')].map(el => {
+  const style = getComputedStyle(el);
+  return [el.textContent.trim(), style.borderTopStyle, parseFloat(style.borderTopWidth),
+          style.borderTopColor === style.backgroundColor];
+})"""
+
+
+@pytest.mark.parametrize("forced", ["none", "active"])
+def test_buttons_keep_their_edges_in_a_contrast_theme(browser, email_html: str, forced: str) -> None:
+    # A contrast theme (Windows' high contrast, forced colors) drops background colors:
+    # the sponsor's button and the poll's answers turned into bare words, side by side,
+    # nothing showing where one answer ends and the next begins.
+    page = browser.new_page(viewport={"width": 600, "height": 900}, forced_colors=forced)
+    try:
+        page.set_content(email_html, wait_until="load")
+        edges = page.evaluate(BUTTON_EDGES_JS)
+    finally:
+        page.close()
+    names = ["Learn more", "Yes, open", "No, closed", "Learn more"]
+    # a border in the button's own color: unseen in the theme's colors, drawn in a contrast theme
+    assert edges == [[name, "solid", 1, forced == "none"] for name in names]

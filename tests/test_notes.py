@@ -105,13 +105,13 @@ def noted():
 def test_every_construct_renders_in_order_in_the_html(noted) -> None:
     lead = _block(noted.html, "lead")
     landmarks = [
-        '<p class="note-title"', "What we think:</p>",
+        '<h3 class="note-title"', "What we think:</h3>",
         "<strong", "bold</strong> claim, an <em", "italic</em> aside and <code", "code</code>; read ",
         '<a href="https://sec.example/f?a=1&amp;b=2"', "the filing</a>.</p>",
         '<ul class="bullets"', "a dash bullet</li>", "a star bullet</li>", "a plus bullet</li></ul>",
         "A paragraph between the lists.</p>",
         '<ol class="bullets" start="3"', "third</li>", "fourth</li></ol>",
-        '<p class="note-subtitle"', "A sub-heading</p>", "After the sub-heading.</p>",
+        '<h4 class="note-subtitle"', "A sub-heading</h4>", "After the sub-heading.</p>",
     ]  # fmt: skip
     assert not_in_order(lead, landmarks) == []
     assert "**" not in lead and "](" not in lead and "###" not in lead
@@ -219,7 +219,8 @@ def test_notes_without_a_lead_story_are_a_block_of_their_own() -> None:
 def test_no_notes_and_no_lead_leave_no_block() -> None:
     rendered = render_issue(make_issue(lead=False), make_config(), [])
     assert "block-notes" not in rendered.html
-    assert rendered.text.count("=" * 72) == 2 * 3  # the three sections' banners only
+    # the three sections' banners only, beside the sponsor's two rules and the closing's
+    assert rendered.text.count("-" * 72 + "\n") == 2 * 3 + 2 + 2
     only_intro = render_issue(make_issue(lead=False), make_config(), parse_notes("## Intro\nHi.\n"))
     assert "block-notes" not in only_intro.html and "Hi." in only_intro.html
 

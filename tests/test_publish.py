@@ -175,3 +175,20 @@ def test_a_title_written_the_other_way_reads_in_order_in_the_archive(
         assert ends["last"][1] <= ends["first"][0], ends
     else:
         assert ends["last"][0] >= ends["first"][1], ends
+
+
+def test_the_archive_with_a_logo_keeps_its_heading(browser: Browser, tmp_path: Path) -> None:
+    # With a logo the archive's name was an image alone and the page had no heading: a
+    # screen reader's first heading, where a reader starts on a page, was missing.
+    logo = "theme:\n  logo: https://daily.example/logo.png\n"
+    out = archive(tmp_path, [{"date": "2025-06-14", "title": "Robots in space"}], logo)
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    try:
+        tab = context.new_page()
+        tab.route("https://daily.example/**", lambda route: route.abort())  # nothing leaves the machine
+        tab.goto((out / "index.html").as_uri())
+        heading = tab.get_by_role("heading", level=1)
+        assert heading.count() == 1
+        assert heading.aria_snapshot() == '- heading "Daily" [level=1]:\n  - img "Daily"'
+    finally:
+        context.close()

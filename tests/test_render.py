@@ -190,7 +190,8 @@ def test_every_block_of_the_sample_renders_in_order(rendered) -> None:
 
 def test_news_list_has_emoji_bold_link_sentence_and_other_takes(rendered) -> None:
     line = re.search(
-        r"📰 <a[^>]*font-weight:\s*700[^>]*>Story 2: AI makes news again</a><br>(.*?)</p>", rendered.html
+        r"📰</span> <a[^>]*font-weight:\s*700[^>]*>Story 2: AI makes news again</a><br>(.*?)</p>",
+        rendered.html,
     )
     assert line, "emoji, then the headline as a bold link"
     assert "A one-sentence summary of story 2, with a little detail." in line.group(1)
@@ -228,7 +229,7 @@ def test_every_section_links_the_other_takes_of_a_merged_story() -> None:
         for item in also:
             assert re.search(rf'<a href="{re.escape(item.url)}"[^>]*>{item.source}</a>', block), item.url
             assert item.url in links, item.url
-        text = rendered.text.split(section.title.upper())[1].split("=" * 72)[1]
+        text = rendered.text.split(section.title.upper() + "\n" + "-" * 72)[1].split("-" * 72)[0]
         for story in section.stories:
             if story.also:
                 takes = ", ".join(f"{item.source} {links[item.url]}" for item in story.also)
@@ -418,7 +419,7 @@ def test_a_story_without_a_link_shows_its_headline_as_text(
         publish(issue, rendered, {}, config, tmp_path)
     html = rendered.html
     assert not [href for href in _hrefs(html) if not href.startswith(("https://", "mailto:", "%%"))]
-    assert re.search(r"📰 <strong[^>]*>Story 0: AI makes news again</strong><br>", html)
+    assert re.search(r"📰</span> <strong[^>]*>Story 0: AI makes news again</strong><br>", html)
     assert re.search(rf'<h2 class="lead-title"[^>]*>{LEAD}</h2>', html)
     assert re.search(r'<p class="card-name"[^>]*>Tool 0</p>', html) and "Try Tool 0" not in html
     assert "el.cine (@EHuanglu) · Jun 14, 2025</p>" in html  # no "View post"
@@ -471,6 +472,24 @@ def test_plaintext_has_the_same_blocks_in_the_same_order(rendered) -> None:
         UNSUBSCRIBE, "1 Example Street",
     ]  # fmt: skip
     assert not_in_order(text, landmarks) == []
+
+
+# A line of one symbol that NVDA speaks at its default punctuation level ("some"), such
+# as "=", "*", "#" or "+": a screen reader reads the rule out, symbol by symbol. Dashes
+# are spoken only at "most" and above.
+_SPOKEN_RULE = re.compile(r"^[ \t]*([=*#+~_<>])\1{3,}[ \t]*$", re.M)
+
+
+def test_plaintext_rules_are_not_read_out_by_a_screen_reader() -> None:
+    # Each section's banner was two rules of 72 "=": NVDA read "equals" 144 times
+    # around every section title (and 72 times more above notes without a lead story).
+    for rendered in (
+        render_issue(make_issue(), make_config(), parse_notes(NOTES)),
+        render_issue(make_issue(lead=False), make_config(), parse_notes(NOTES)),
+    ):
+        assert _SPOKEN_RULE.findall(rendered.text) == []
+        banner = "\n".join(["-" * 72, "TOP AI NEWS", "-" * 72])
+        assert banner in rendered.text  # a section still stands out under its rule
 
 
 def test_wrap_never_breaks_urls() -> None:
