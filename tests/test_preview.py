@@ -11,8 +11,10 @@ import http.client
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -236,6 +238,25 @@ def test_warnings_of_a_build_show_on_the_page_as_text(preview: Preview, site: Pa
     expect(page.frame_locator("#desktop").locator("body")).to_contain_text("Notes version two")
 
 
+def test_a_page_of_another_site_cannot_frame_the_preview(
+    preview: Preview, page: Page, feed_server: FeedServer
+) -> None:
+    """A see-through frame of the preview under a page's own button would make the
+    editor's click a click on "Fetch again" (the preview's own frames: the tests above)."""
+    frames = "".join(
+        f'<iframe id="f{n}" src="{preview.url}{path}" onload="document.title = +document.title + 1"></iframe>'
+        for n, path in enumerate(("", "out/latest/index.html", "_preview/send"))
+    )
+    feed_server.route("/win.html", Reply(200, frames.encode(), {"Content-Type": "text/html"}))
+    page.goto(f"http://localhost:{feed_server.port}/win.html")
+    expect(page).to_have_title("3")  # every frame has loaded, or failed to
+    for n in range(3):
+        expect(page.frame_locator(f"#f{n}").locator("body")).not_to_contain_text("Fetch again")
+        expect(page.frame_locator(f"#f{n}").locator("body")).not_to_contain_text("Orbital Labs")
+        expect(page.frame_locator(f"#f{n}").locator("body")).not_to_contain_text("List-Id")
+    assert preview.rebuilder.status.reason == "start"
+
+
 # -- rebuilding ---------------------------------------------------------------------
 
 
@@ -412,6 +433,70 @@ def test_latest_symlink_and_issue_files_are_served(preview: Preview) -> None:
 def test_foreign_host_header_is_refused(preview: Preview) -> None:
     code, _ = get(preview, "/out/latest/index.html", {"Host": "evil.example:8000"})
     assert code == 403
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "0.0.0.0"])
+def test_the_host_header_must_name_the_preview_on_any_address(site: Path, host: str) -> None:
+    """A page of evil.example whose name DNS rebinding points at the preview may read nothing
+    and fetch nothing, on whatever address the preview listens; the editor, who opens it by
+    its address, is served."""
+    app = Preview(site, site.parent / "out", DAY, host=host, port=0).start()
+    try:
+        assert app.wait_ready(30), f"preview not ready: {app.rebuilder.status}"
+        port = app.server.server_address[1]
+        own = "127.0.0.1" if host == "0.0.0.0" else host
+        for name in (own, "localhost"):
+            assert get(app, "/out/latest/issue.txt", {"Host": f"{name}:{port}"})[0] == 200, name
+        for path in ("/", "/_preview/status", "/_preview/send", "/out/latest/issue.txt"):
+            code, body = get(app, path, {"Host": f"evil.example:{port}"})
+            assert code == 403 and b"Orbital" not in body and b"List-Id" not in body, path
+        connection = http.client.HTTPConnection(app.server.server_address[0], port, timeout=10)
+        connection.request(
+            "POST", "/_preview/refetch", body=b"", headers={"Host": f"evil.example:{port}",
+                                                          "Origin": f"http://evil.example:{port}"}
+        )  # fmt: skip
+        assert connection.getresponse().status == 403
+        connection.close()
+        assert app.rebuilder.status.reason == "start"
+    finally:
+        app.stop()
+
+
+def _ask(preview: Preview, request: bytes) -> bytes:
+    """What the server answers to ``request`` written to a raw socket (b"" if nothing in 5 s)."""
+    host, port = preview.server.server_address[:2]
+    answer = b""
+    with socket.create_connection((host, port), timeout=5) as raw:
+        raw.sendall(request)
+        try:
+            while chunk := raw.recv(65536):
+                answer += chunk
+        except TimeoutError:
+            pass
+    return answer
+
+
+def test_malformed_and_abandoned_requests_are_answered_without_a_traceback(
+    preview: Preview, capfd: pytest.CaptureFixture[str]
+) -> None:
+    post = b"POST /_preview/refetch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    for header in (b"Content-Length: abc", b"Content-Length: -1", b"Content-Length: 999999999",
+                   b"Transfer-Encoding: chunked"):  # fmt: skip
+        answer = _ask(preview, post + header + b"\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400"), (header, answer[:100])
+    # browsers that drop the connection before the answer (a frame reloaded, a tab closed)
+    host, port = preview.server.server_address[:2]
+    for _ in range(20):
+        with socket.create_connection((host, port), timeout=5) as raw:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset
+            raw.sendall(b"GET /out/latest/index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    deadline = time.monotonic() + 10
+    while any("process_request" in thread.name for thread in threading.enumerate()):
+        assert time.monotonic() < deadline, "requests still being answered"
+        time.sleep(0.05)
+    assert "Traceback" not in capfd.readouterr().err
+    assert get(preview, "/_preview/status")[0] == 200
+    assert preview.rebuilder.status.reason == "start"
 
 
 def test_resolve_inside(tmp_path: Path) -> None:

@@ -3,7 +3,10 @@
 Paths are decoded once and refused if any segment is ``..`` (also when written as
 ``%2e%2e``), and every file is resolved, symlinks followed, and served only if it is
 still inside out/ (``out/latest`` is a relative symlink to an issue folder: allowed).
-When bound to loopback, requests naming another host are refused (DNS rebinding).
+A request must name the server by an IP address, ``localhost``, the ``--host`` given or
+(listening beyond loopback) this machine's name: a page of another site that DNS
+rebinding points at the preview names its own domain, and is refused. No page may be
+framed by another site (clickjacking "Fetch again").
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import logging
 import mimetypes
 import socket
 import socketserver
+import sys
+import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,8 +31,8 @@ if TYPE_CHECKING:
     from .app import Preview
 
 log = logging.getLogger("digest.preview")
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 KEEPALIVE_SECONDS = 15.0
+MAX_BODY = 65536  # bytes of a POST body read (and ignored): "Fetch again" sends none
 TYPES = {".txt": "text/plain; charset=utf-8", ".html": "text/html; charset=utf-8",
          ".json": "application/json; charset=utf-8", ".xml": "application/xml; charset=utf-8"}  # fmt: skip
 LIVE_SCRIPT = (
@@ -80,12 +85,35 @@ class PreviewServer(ThreadingHTTPServer):
         self.preview = preview
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.loopback_only = _is_loopback(host)
+        self.names = {"localhost", host.strip("[]").lower()}
+        if not self.loopback_only:  # reached from other machines, by name too
+            machine = socket.gethostname().lower()
+            self.names |= {machine, machine.split(".")[0] + ".local"}
         super().__init__((host, port), PreviewHandler)
 
     def server_bind(self) -> None:
         """Bind without HTTPServer's reverse DNS lookup of the host (slow on some machines)."""
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line in the log, not a traceback on the editor's terminal; nothing when the
+        browser went away mid-reply (a frame reloaded, a tab closed)."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            return
+        log.error("request from %s failed: %s", client_address[0], error)
+        log.debug("%s", traceback.format_exc())
+
+    def knows(self, host: str) -> bool:
+        """True if a request naming ``host`` (a Host header's host part) is for this server:
+        an IP address or one of its names; DNS rebinding needs a domain of its own."""
+        host = host.lower()
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+            return True
+        except ValueError:
+            return not host or host in self.names
 
 
 def _is_loopback(host: str) -> bool:
@@ -134,11 +162,15 @@ class PreviewHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         """``/_preview/refetch``: fetch the feeds anew and rebuild."""
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdecimal() or int(length) > MAX_BODY or "Transfer-Encoding" in self.headers:
+            self.close_connection = True  # what follows is no next request
+            self._reply(HTTPStatus.BAD_REQUEST, f"bad request: a body of at most {MAX_BODY} bytes\n")
+            return
+        self.rfile.read(int(length))  # first: an answer must not leave it to pass for a request
         path = urlsplit(self.path).path
         if not self._allowed(path):
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(min(length, 65536))
         if path != "/_preview/refetch":
             self._reply(HTTPStatus.NOT_FOUND, "not found\n")
             return
@@ -153,9 +185,9 @@ class PreviewHandler(BaseHTTPRequestHandler):
         if is_traversal(path):
             self._reply(HTTPStatus.FORBIDDEN, "forbidden: path outside the preview\n")
             return False
-        host = host_name(self.headers.get("Host") or "")
-        if self.server.loopback_only and host and host not in LOOPBACK_NAMES:
-            self._reply(HTTPStatus.FORBIDDEN, "forbidden: unexpected Host header\n")
+        if not self.server.knows(host_name(self.headers.get("Host") or "")):
+            message = "forbidden: unexpected Host header (open the preview by its address or its --host)\n"
+            self._reply(HTTPStatus.FORBIDDEN, message)
             return False
         return True
 
@@ -251,6 +283,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", "frame-ancestors 'self'")
+        self.send_header("X-Frame-Options", "SAMEORIGIN")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
