@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -211,3 +212,33 @@ def rss_item(title: str, link: str, date: str = "Sat, 14 Jun 2025 08:00:00 GMT",
         f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
         f"<pubDate>{date}</pubDate><description>{body}</description></item>"
     )
+
+
+# -- a real browser ------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"  # Debian's
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, driven by Playwright: skipped when either is missing,
+    a failure under ``DIGEST_REQUIRE_BROWSER=1`` (CI), where nothing may be skipped."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    missing = "" if Path(CHROMIUM).exists() else f"{CHROMIUM} is missing"
+    missing = missing or ("" if sync_playwright else "playwright is not installed")
+    if missing:
+        if os.environ.get("DIGEST_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"DIGEST_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(missing)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

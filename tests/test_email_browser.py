@@ -7,7 +7,6 @@ at: email-600.png and email-375.png (and -dark variants).
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,16 +16,8 @@ from test_render import LEAD, NOTES, make_config, make_issue
 from digest.notes import parse_notes
 from digest.render import render_issue
 
-sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 SCREENSHOTS = Path(__file__).parent.parent / "out" / "screenshots"
 BLOCKS = ["top", "header", "sponsor", "list", "lead", "cards", "quote", "closing", "footer"]
-
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium")
 
 # Every visible element with text of its own: its color against the first opaque
 # background behind it, as a WCAG contrast ratio.
@@ -73,14 +64,6 @@ def email_html() -> str:
     sponsor = {"title": "Artisan", "text": "Hire Ava, your AI BDR.", "url": "https://artisan.example.com/"}
     config = make_config(sponsors=[*make_config().sponsors, {**sponsor, "position": "middle"}])
     return render_issue(make_issue(), config, parse_notes(NOTES)).html
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

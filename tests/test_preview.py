@@ -8,7 +8,6 @@ drive Debian's Chromium through Playwright and wait with deadlines, never fixed 
 from __future__ import annotations
 
 import http.client
-import os
 import signal
 import socket
 import struct
@@ -34,18 +33,13 @@ from digest.preview.server import Forbidden, resolve_inside
 from digest.render import builtin_templates
 
 try:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 except ImportError:  # the browser tests skip (or fail under DIGEST_REQUIRE_BROWSER=1)
-    expect = sync_playwright = None  # type: ignore[assignment]
+    expect = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 DAY = date(2025, 6, 14)
 GREETING = "<p>{{ newsletter.greeting }}</p>"
 TOPICS = [
@@ -136,27 +130,6 @@ def preview(site: Path) -> Iterator[Preview]:
 
 
 # -- the browser --------------------------------------------------------------------
-
-
-def _browser_missing(reason: str) -> None:
-    if os.environ.get("DIGEST_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"DIGEST_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    if not Path(CHROMIUM).exists():
-        _browser_missing(f"{CHROMIUM} is missing")
-    if sync_playwright is None:
-        _browser_missing("playwright is not installed")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

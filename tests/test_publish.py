@@ -8,9 +8,7 @@ The pages are opened from disk in Debian's Chromium (skipped without it, or fail
 from __future__ import annotations
 
 import json
-import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,17 +20,10 @@ from test_build import DEMO_DATE, demo, digest_process  # noqa: F401 (demo: a fi
 from digest.config import load_config
 from digest.publish import refresh_archive
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # the browser tests skip (or fail under DIGEST_REQUIRE_BROWSER=1)
-    sync_playwright = None  # type: ignore[assignment]
-
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 LONG_WORD = "SuperResolutionVideoUpscalerProMaxUltraEdition2"  # a product name, one word
 
 
@@ -71,23 +62,6 @@ def test_a_feed_reader_dates_each_issue_on_its_own_day(tmp_path: Path, zone: str
 
 
 # -- in the browser --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    missing = "" if Path(CHROMIUM).exists() else f"{CHROMIUM} is missing"
-    missing = missing or ("" if sync_playwright else "playwright is not installed")
-    if missing:
-        if os.environ.get("DIGEST_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"DIGEST_REQUIRE_BROWSER=1 but {missing}")
-        pytest.skip(missing)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def on_a_phone(browser: Browser, page: Path, script: str):
