@@ -214,40 +214,35 @@ def test_a_server_that_never_answers_times_out_without_stalling_the_others(
     assert done_at["Fine"] - started < 0.8  # not held up by the hung source (timeout: 1 s)
 
 
-def test_the_overall_deadline_stops_a_feed_that_trickles_forever(
-    feed_server: FeedServer, write_config: WriteConfig, store: Store
+@pytest.mark.parametrize(
+    ("timeout", "deadline", "error", "seconds"),
+    [
+        # each read is within the 1 s timeout, but the request as a whole is not: it must
+        # not hold the build until the 5 s deadline
+        (1, 5, "timed out: the feed did not arrive whole within 1 s", (0.9, 2.5)),
+        (10, 2, "gave up after the 2 s deadline", (1.9, 3.0)),  # a deadline shorter than the timeout
+    ],
+)
+def test_a_feed_that_trickles_is_cut_off_at_the_timeout_or_the_deadline(
+    feed_server: FeedServer,
+    write_config: WriteConfig,
+    store: Store,
+    timeout: float,
+    deadline: float,
+    error: str,
+    seconds: tuple[float, float],
 ) -> None:
-    # One byte every 0.2 s, and a deadline shorter than the timeout: the deadline ends it.
-    slow = feed_server.route("/slow.xml", Reply(200, FEED * 100, trickle=0.2))
+    slow = feed_server.route("/slow.xml", Reply(200, FEED * 100, trickle=0.2))  # a byte every 0.2 s
     fine = feed_server.route("/fine.xml", Reply(200, FEED))
     config = write_config(
-        [{"name": "Slow", "url": slow}, {"name": "Fine", "url": fine}], fetch={"timeout": 10, "deadline": 2}
+        [{"name": "Slow", "url": slow}, {"name": "Fine", "url": fine}],
+        fetch={"timeout": timeout, "deadline": deadline},
     )
     started = time.monotonic()
     results = fetch_all(config, store)
     elapsed = time.monotonic() - started
-    assert 1.9 <= elapsed < 3.0, elapsed
-    assert results[0].error == "gave up after the 2 s deadline" and results[0].body is None
-    assert results[1].body == FEED
-
-
-def test_a_feed_that_trickles_is_cut_off_at_the_timeout_not_the_deadline(
-    feed_server: FeedServer, write_config: WriteConfig, store: Store
-) -> None:
-    # One byte every 0.2 s: each read is within the 1 s timeout, but the request as a
-    # whole is not, and must not hold the build until the 5 s deadline.
-    slow = feed_server.route("/slow.xml", Reply(200, FEED * 100, trickle=0.2))
-    fine = feed_server.route("/fine.xml", Reply(200, FEED))
-    config = write_config(
-        [{"name": "Slow", "url": slow}, {"name": "Fine", "url": fine}], fetch={"timeout": 1, "deadline": 5}
-    )
-    started = time.monotonic()
-    results = fetch_all(config, store)
-    elapsed = time.monotonic() - started
-    assert 0.9 <= elapsed < 2.5, elapsed
-    assert (
-        results[0].error == "timed out: the feed did not arrive whole within 1 s" and results[0].body is None
-    )
+    assert seconds[0] <= elapsed < seconds[1], elapsed
+    assert results[0].error == error and results[0].body is None
     assert results[1].body == FEED
 
 
