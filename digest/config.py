@@ -34,6 +34,13 @@ _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 SUBJECT_FIELDS = frozenset({"title", "name", "number", "date"})
 SUBJECT_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")  # {title}; filled by publish.subject_line
+# The labels (render.LABELS) that are patterns, and a value of each field they may use.
+_DATE_FIELDS = {"day": 14, "month": "June", "month_short": "Jun", "month_number": 6, "year": 2025}
+LABEL_FIELDS: dict[str, dict[str, Any]] = {
+    "issue_number": {"issue": "Issue", "number": 7},
+    "date": _DATE_FIELDS,
+    "short_date": _DATE_FIELDS,
+}
 
 
 class _Strict(BaseModel):
@@ -117,6 +124,21 @@ class Newsletter(_Strict):
             raise ValueError("a brace without its pair; placeholders are written {title}")
         return value
 
+    @field_validator("labels")
+    @classmethod
+    def _label_patterns(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, fields in LABEL_FIELDS.items():
+            if key in value:
+                try:
+                    value[key].format(**fields)
+                except (KeyError, IndexError, ValueError):
+                    allowed = ", ".join("{" + f + "}" for f in fields)
+                    raise ValueError(f"{key}: {value[key]!r} is no pattern of {allowed}") from None
+        for key in ("months", "months_short"):
+            if key in value and len(value[key].split(",")) != 12:
+                raise ValueError(f"{key}: the twelve month names, separated by commas (got {value[key]!r})")
+        return value
+
     @field_validator("url")
     @classmethod
     def _web_url(cls, value: str) -> str:
@@ -194,9 +216,9 @@ class Sponsor(_Strict):
     text: str = ""
     url: str
     image: str | None = None
-    label: str = "Sponsored"
+    label: str = ""  # the small print above it; default: the label "sponsored" ("Sponsored")
     position: Literal["top", "middle", "bottom"] = "top"
-    cta: str = "Learn more"  # the button's text
+    cta: str = ""  # the button's text; default: the label "learn_more" ("Learn more")
     name: str = ""  # short name in the agenda ("Our sponsors: StartEngine and Artisan"); default: title
 
 

@@ -26,9 +26,16 @@ from .takeaways import is_boilerplate, split_sentences, takeaways
 DEFAULT_EMOJI = {
     "lawsuit": "⚖️",
     "court": "⚖️",
+    # whole words: as the start of a word they are "Lawrence", "lawn", "Suez", and in
+    # other languages' headlines "Lawinengefahr", "sueño", "Suecia", "suelo"
     "sue": "⚖️",
+    "sues": "⚖️",
+    "sued": "⚖️",
     "regulat": "⚖️",
     "law": "⚖️",
+    "laws": "⚖️",
+    "lawmaker": "⚖️",
+    "lawyer": "⚖️",
     # a penalty or a probe is news about the law, not money raised ("fines X $220 million",
     # "investigation"): before the money rules, which "million" and "invest" would match
     "fine": "⚖️",
@@ -99,8 +106,8 @@ _MINOR_RELEASE = re.compile(
     r"(?i)^(?:\S+\s+){0,3}v?\d+\.\d+(?:\.[1-9]\d*(?:[-.+]?[\w.]+)?|(?:\.\d+)?[-.]?(?:rc|alpha|beta|dev|pre)\.?\d*)"
 )
 # Keywords of the rules above that match only as whole words: "fines", not "finest",
-# and "fine", not "fine-tune" nor "fine tuning".
-WHOLE_WORDS = frozenset({"fine", "fines"})
+# and "fine", not "fine-tune" nor "fine tuning"; "law", not "Lawrence".
+WHOLE_WORDS = frozenset({"fine", "fines", "sue", "sues", "sued", "law", "laws"})
 
 
 def curate(

@@ -45,7 +45,11 @@ ALLOWED_TAGS = {
 # fmt: on
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}}
 DEFAULT_PORTS = {"http": 80, "https": 443}
-FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, unescape_html=False)
+FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, unescape_html=False, fix_character_width=False)
+# ftfy's widths, but for its fullwidth punctuation, which Chinese and Japanese text is
+# written with ("速い！", "本当？（笑）" are not "速い!", "本当?(笑)"): letters and digits
+# ("ＡＩ", "１兆円") take their usual width, halfwidth katakana ("ﾃｽﾄ") its full one.
+_WIDTHS = str.maketrans({c: w for c, w in WIDTH_MAP.items() if w.isalnum() or not w.isascii()})
 # ftfy costs ~0.5 ms a KB of non-ASCII text and most text gives it nothing to do. It acts
 # only on: UTF-8 read as Latin-1/cp1252 (a lead byte Â…ô before a continuation byte, or a
 # lone Â/Ã), its common MacRoman/cp437/cp1251 forms, C1 controls, lost bytes (U+FFFD),
@@ -314,15 +318,15 @@ def fix_text(text: str) -> str:
     if not text:
         return ""
     if _FTFY_WORK.search(text):
-        text = ftfy.fix_text(text, config=FTFY)
+        text = unicodedata.normalize("NFC", ftfy.fix_text(text, config=FTFY).translate(_WIDTHS))
     else:  # nothing for ftfy to do but the normal form
         text = unicodedata.normalize("NFC", text)
-    return _unfillable(text)
+    return _unfillable(_NONCHARACTERS.sub("", text))
 
 
 def _unfillable(text: str) -> str:
-    """``text`` without what is not a character and with any ``%%NAME%%`` broken up."""
-    return _PLACEHOLDER_START.sub("%\u2060%", _NONCHARACTERS.sub("", text))
+    """``text`` with any ``%%NAME%%`` broken up."""
+    return _PLACEHOLDER_START.sub("%\u2060%", text) if "%%" in text else text
 
 
 def unescape_markup(markup: str) -> str:
@@ -480,6 +484,7 @@ def html_to_text(markup: str) -> str:
     card's date and "View post"), not only in its own text."""
     spaced = _BLOCK_END.sub("\n\n", markup or "")
     # what the markup escaped is text only now: "&#37;&#37;EMAIL&#37;&#37;" is checked here
+    # (html.unescape gives no noncharacter: it drops "&#xfffe;" and makes "&#xd800;" U+FFFD)
     text = _BIDI_CONTROLS.sub("", _unfillable(_characters(html.unescape(nh3.clean(spaced, tags=set())))))
     paragraphs = (" ".join(p.split()) for p in text.split("\n\n"))
     return "\n\n".join(p for p in paragraphs if p)

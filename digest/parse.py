@@ -15,8 +15,9 @@ import codecs
 import html
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urljoin
 from xml.parsers import expat
@@ -260,7 +261,7 @@ def _from_feedparser(entry: Any, source: str, base: str, declared: bool) -> Entr
         publisher=publisher,
         link=link,
         guid=entry.get("id", ""),
-        published=_struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
+        published=_entry_date(entry),
         summary=summary if html else (summary if len(summary) < 600 else ""),
         content=html or summary,
         image=_feedparser_image(entry),
@@ -296,6 +297,85 @@ def _publisher(entry: Any) -> str:
     """The outlet an aggregator's item comes from: the title of its RSS ``<source>``."""
     source = entry.get("source")
     return " ".join(str(source.get("title") or "").split())[:120] if isinstance(source, dict) else ""
+
+
+# Month names (their first four letters, then three, without accents) in the languages
+# whose sites most often write RFC 822 dates in their own words: a CMS that formats them
+# with the server's locale ("Sa, 14 Jun 2025 08:00:00 +0200", "mer., 15 janv. 2025",
+# "lun, 06 oct 2025"; German, French, Spanish, Italian, Dutch, Portuguese). feedparser
+# knows English names only, and such an item would be dated by when it was first seen.
+_MONTHS = {
+    **dict.fromkeys(("jan", "janv", "ene", "gen"), 1),
+    **dict.fromkeys(("feb", "fev", "fevr"), 2),
+    **dict.fromkeys(("mar", "mrz", "mrt", "maa"), 3),
+    **dict.fromkeys(("apr", "avr", "abr"), 4),
+    **dict.fromkeys(("may", "mai", "mag", "mei"), 5),
+    **dict.fromkeys(("jun", "juin", "giu"), 6),
+    **dict.fromkeys(("jul", "juil", "lug"), 7),
+    **dict.fromkeys(("aug", "aou", "ago"), 8),
+    **dict.fromkeys(("sep", "set"), 9),
+    **dict.fromkeys(("oct", "okt", "ott", "out"), 10),
+    **dict.fromkeys(("nov",), 11),
+    **dict.fromkeys(("dec", "dez", "dic"), 12),
+}
+# Zone abbreviations feedparser does not know and would read as UTC ("08:00:00 CEST").
+_ZONES = {"cet": 1, "mez": 1, "cest": 2, "mesz": 2, "wet": 0, "wez": 0, "west": 1, "wesz": 1}
+_ZONES |= {"eet": 2, "oez": 2, "eest": 3, "oesz": 3, "msk": 3, "jst": 9, "kst": 9}
+_RFC822_LIKE = re.compile(
+    r"^\s*(?:[^\W\d_]+\.?,?\s+)?(?P<day>\d{1,2})\.?\s+(?P<month>[^\W\d_]+)\.?,?\s+(?P<year>\d{4}),?"
+    r"\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+    r"(?:\s*(?:(?P<offset>[+-]\d{2}:?\d{2})|(?P<zone>[a-z]{1,5})))?\s*$",
+    re.I,
+)
+
+
+def _entry_date(entry: Any) -> datetime | None:
+    """When the entry was published (else updated), in UTC; None if the feed does not say."""
+    for key in ("published", "updated"):
+        # the entry's own keys: feedparser's ``get`` maps a missing one to the other, with a warning
+        text = dict.get(entry, key) or ""
+        own = _localized_date(text) if isinstance(text, str) else None
+        when = own or _struct_time(dict.get(entry, f"{key}_parsed"))
+        if when:
+            return when
+    return None
+
+
+def _localized_date(text: str) -> datetime | None:
+    """An RFC 822 date, in UTC, whose names may be in one of ``_MONTHS``' languages (the
+    weekday is not read) and whose zone may be one of ``_ZONES``; None for any other text
+    (feedparser reads those: ISO 8601, W3C, zones such as EST)."""
+    match = _RFC822_LIKE.match(text)
+    if not match:
+        return None
+    name = "".join(c for c in unicodedata.normalize("NFKD", match["month"].lower()) if c.isascii())
+    month = _MONTHS.get(name[:4]) or _MONTHS.get(name[:3])
+    zone = (match["zone"] or "").lower()
+    if not month:
+        return None
+    if match["offset"]:
+        sign = -1 if match["offset"][0] == "-" else 1
+        digits = match["offset"][1:].replace(":", "")
+        offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    elif zone in _ZONES:
+        offset = timedelta(hours=_ZONES[zone])
+    elif zone in ("", "z", "ut", "utc", "gmt"):
+        offset = timedelta(0)
+    else:
+        return None
+    try:
+        local = datetime(
+            int(match["year"]),
+            month,
+            int(match["day"]),
+            int(match["hour"]),
+            int(match["minute"]),
+            int(match["second"] or 0),
+            tzinfo=timezone(offset),
+        )
+    except ValueError:  # a 31st of June, an hour 25
+        return None
+    return local.astimezone(UTC)
 
 
 def _struct_time(value: Any) -> datetime | None:

@@ -28,7 +28,7 @@ from mjml import mjml2html
 from premailer import Premailer
 
 from . import sentences
-from .config import Config
+from .config import Config, Sponsor
 from .contrast import low_contrast
 from .errors import TemplateError
 from .models import FIELD_FALLBACK, FIELD_NAME, Issue
@@ -80,6 +80,73 @@ LABELS = {
     "manage": "Manage preferences",
     "unsubscribe": "Unsubscribe",
     "links": "Links",
+    "sponsored": "Sponsored",  # a sponsor's label, unless it has its own
+    "learn_more": "Learn more",  # a sponsor's button, unless it has its own cta
+    "no_issues": "No issues yet.",
+    "atom_feed": "Atom feed",
+    # "Issue #7": {issue} is the label above, {number} the issue's ("第{number}号")
+    "issue_number": "{issue} #{number}",
+    # Dates: the header's and the archive's (date), a quote card's (short_date), with
+    # {day}, {month}, {month_short}, {month_number} and {year} ("{day:02}" pads to two
+    # digits); months and months_short are the twelve names, separated by commas.
+    "date": "{month} {day}, {year}",
+    "short_date": "{month_short} {day}, {year}",
+    "months": "January, February, March, April, May, June, July, August, September, "
+    "October, November, December",
+    "months_short": "Jan, Feb, Mar, Apr, May, Jun, Jul, Aug, Sep, Oct, Nov, Dec",
+}
+# How dates are written in a few languages (``newsletter.language``'s primary subtag),
+# between the built-in labels and the newsletter's own; other languages set the four
+# date labels in ``newsletter.labels``.
+DATE_LABELS = {
+    "de": {
+        "date": "{day}. {month} {year}",
+        "short_date": "{day:02}.{month_number:02}.{year}",
+        "months": "Januar, Februar, März, April, Mai, Juni, Juli, August, September, Oktober, "
+        "November, Dezember",
+    },
+    "fr": {
+        "date": "{day} {month} {year}",
+        "short_date": "{day} {month_short} {year}",
+        "months": "janvier, février, mars, avril, mai, juin, juillet, août, septembre, octobre, "
+        "novembre, décembre",
+        "months_short": "janv., févr., mars, avr., mai, juin, juil., août, sept., oct., nov., déc.",
+    },
+    "es": {
+        "date": "{day} de {month} de {year}",
+        "short_date": "{day} {month_short} {year}",
+        "months": "enero, febrero, marzo, abril, mayo, junio, julio, agosto, septiembre, octubre, "
+        "noviembre, diciembre",
+        "months_short": "ene, feb, mar, abr, may, jun, jul, ago, sept, oct, nov, dic",
+    },
+    "it": {
+        "date": "{day} {month} {year}",
+        "short_date": "{day} {month_short} {year}",
+        "months": "gennaio, febbraio, marzo, aprile, maggio, giugno, luglio, agosto, settembre, "
+        "ottobre, novembre, dicembre",
+        "months_short": "gen, feb, mar, apr, mag, giu, lug, ago, set, ott, nov, dic",
+    },
+    "pt": {
+        "date": "{day} de {month} de {year}",
+        "short_date": "{day} de {month_short} de {year}",
+        "months": "janeiro, fevereiro, março, abril, maio, junho, julho, agosto, setembro, "
+        "outubro, novembro, dezembro",
+        "months_short": "jan., fev., mar., abr., mai., jun., jul., ago., set., out., nov., dez.",
+    },
+    "nl": {
+        "date": "{day} {month} {year}",
+        "short_date": "{day} {month_short} {year}",
+        "months": "januari, februari, maart, april, mei, juni, juli, augustus, september, "
+        "oktober, november, december",
+        "months_short": "jan, feb, mrt, apr, mei, jun, jul, aug, sep, okt, nov, dec",
+    },
+    "ja": {"date": "{year}年{month_number}月{day}日", "short_date": "{year}年{month_number}月{day}日"},
+    "zh": {"date": "{year}年{month_number}月{day}日", "short_date": "{year}年{month_number}月{day}日"},
+    "ar": {
+        "date": "{day} {month} {year}",
+        "short_date": "{day} {month} {year}",
+        "months": "يناير, فبراير, مارس, أبريل, مايو, يونيو, يوليو, أغسطس, سبتمبر, أكتوبر, نوفمبر, ديسمبر",
+    },
 }
 
 
@@ -132,6 +199,7 @@ def environment(config: Config, issue: Issue | None = None) -> jinja2.Environmen
     fields = {"date": issue.date, "number": str(issue.number)} if issue else {}
     link = lambda url: tracked(safe_url(url), config.theme.utm, fields)  # noqa: E731
     rtl = is_rtl(config.newsletter.language)
+    words = labels(config)
     env.filters.update(
         bidi=lambda text: bidi(text, rtl),
         wrap=wrap,
@@ -144,8 +212,9 @@ def environment(config: Config, issue: Issue | None = None) -> jinja2.Environmen
         sentence=first_sentence,
         product=product_name,
         shorten=shorten,
-        longdate=long_date,
-        shortdate=lambda when: short_date(when, config.newsletter.timezone),
+        longdate=lambda day: long_date(day, words),
+        shortdate=lambda when: short_date(when, config.newsletter.timezone, words),
+        issuenumber=lambda number: words["issue_number"].format(issue=words["issue"], number=number),
         daystart=lambda day: day_start(day, config.newsletter.timezone),
     )
     # `{% if url is linkable %}`: a story without a usable link shows its headline as
@@ -225,8 +294,10 @@ def render_page(config: Config, name: str, **context: Any) -> str:
 
 
 def labels(config: Config) -> dict[str, str]:
-    """The templates' wording: the built-in labels, overridden by ``newsletter.labels``."""
-    return {**LABELS, **config.newsletter.labels}
+    """The templates' wording: the built-in labels, the language's way of writing dates
+    (``DATE_LABELS``), then ``newsletter.labels``."""
+    language = config.newsletter.language.replace("_", "-").split("-")[0].lower()
+    return {**LABELS, **DATE_LABELS.get(language, {}), **config.newsletter.labels}
 
 
 def _context(issue: Issue, config: Config, notes: Notes, markdown: Callable[[Inline], str]) -> dict[str, Any]:
@@ -234,6 +305,7 @@ def _context(issue: Issue, config: Config, notes: Notes, markdown: Callable[[Inl
     newsletter = config.newsletter
     base = newsletter.url.rstrip("/")
     reply = newsletter.reply_to or newsletter.sender.email
+    words = labels(config)
     unknown = sorted(set(newsletter.labels) - set(LABELS))
     if unknown and config.templates is None:  # a template of one's own may use its own labels
         log.warning(
@@ -246,8 +318,8 @@ def _context(issue: Issue, config: Config, notes: Notes, markdown: Callable[[Inl
         "config": config,
         "newsletter": newsletter,
         "theme": config.theme,
-        "labels": labels(config),
-        "sponsors": config.sponsors,
+        "labels": words,
+        "sponsors": _sponsors(config, words),
         "sponsors_after": _sponsors_after(issue),
         "sponsor_names": [s.name or s.title for s in config.sponsors],
         "web_url": f"{base}/{issue.slug}/" if base else "",
@@ -296,6 +368,16 @@ def bidi(text: str | None, rtl: bool) -> Markup:
     if not direction or direction == ("rtl" if rtl else "ltr"):
         return escaped
     return Markup(f'<span dir="{direction}">') + escaped + Markup("</span>")
+
+
+def _sponsors(config: Config, words: dict[str, str]) -> list[Sponsor]:
+    """The sponsors, a label or button text they do not set in the newsletter's words."""
+    return [
+        sponsor.model_copy(
+            update={"label": sponsor.label or words["sponsored"], "cta": sponsor.cta or words["learn_more"]}
+        )
+        for sponsor in config.sponsors
+    ]
 
 
 def _sponsors_after(issue: Issue) -> str:
@@ -482,10 +564,28 @@ def product_name(title: str, limit: int = 40) -> str:
     return shorten(str(title or ""), limit)
 
 
-def long_date(value: str | Date) -> str:
-    """``2025-06-14`` as ``June 14, 2025``."""
+def long_date(value: str | Date, words: dict[str, str] = LABELS) -> str:
+    """``2025-06-14`` as ``June 14, 2025``, or as ``words`` (the labels) write a date
+    (``14. Juni 2025``)."""
     day = Date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{day:%B} {day.day}, {day.year}"
+    return format_date(day, words["date"], words)
+
+
+def format_date(day: Date, pattern: str, words: dict[str, str] = LABELS) -> str:
+    """``day`` written by ``pattern`` ("{month} {day}, {year}"), with the month names of
+    ``words`` (the labels ``months`` and ``months_short``)."""
+    return pattern.format(
+        day=day.day,
+        month=month_names(words["months"])[day.month - 1],
+        month_short=month_names(words["months_short"])[day.month - 1],
+        month_number=day.month,
+        year=day.year,
+    )
+
+
+def month_names(label: str) -> list[str]:
+    """The twelve month names of a ``months`` label ("Januar, Februar, ...")."""
+    return [name.strip() for name in label.split(",")]
 
 
 def day_start(value: str | Date, zone: str = "UTC") -> str:
@@ -496,12 +596,13 @@ def day_start(value: str | Date, zone: str = "UTC") -> str:
     return datetime.combine(day, time(), ZoneInfo(zone)).isoformat()
 
 
-def short_date(when: datetime, zone: str = "UTC") -> str:
-    """``when`` as ``Jun 14, 2025``: the day it was in the newsletter's time ``zone``
-    (a post at 20:00 UTC is already the next day in Tokyo)."""
+def short_date(when: datetime, zone: str = "UTC", words: dict[str, str] = LABELS) -> str:
+    """``when`` as ``Jun 14, 2025`` (or as the labels ``words`` write a short date): the
+    day it was in the newsletter's time ``zone`` (a post at 20:00 UTC is already the next
+    day in Tokyo)."""
     aware = when if when.tzinfo else when.replace(tzinfo=UTC)
     local = aware.astimezone(ZoneInfo(zone))
-    return f"{local:%b} {local.day}, {local.year}"
+    return format_date(local.date(), words["short_date"], words)
 
 
 def wrap(text: str, width: int = 72, indent: str = "", hanging: str | None = None) -> str:

@@ -4,7 +4,10 @@ and how any text is cut short (``shorten``).
 
 A stop ends a sentence unless a word in lower case follows ("U.S. regulators"); a
 full stop does not either when it ends an abbreviation or initials ("Dr. Lee", "U.S.
-Army", "e.g. Cursor"), or it is "No." before a number ("No. 5").
+Army", "e.g. Cursor", German "z. B. Siemens", "1,5 Mrd. Euro"), or it is "No." before a
+number ("No. 5"), or the ordinal of a date ("am 14. Juni"). A closing quote or bracket
+after the stop stays with its sentence (”, German “, French » after a space); the
+stops of Chinese and Japanese (。！？) need no space after them, and Arabic's ؟ is one.
 """
 
 from __future__ import annotations
@@ -12,14 +15,32 @@ from __future__ import annotations
 import re
 
 # Words whose full stop does not end a sentence: titles, company forms, months, "etc";
-# initials and initialisms ("J. Smith", "U.S.") are matched apart.
+# German, French and Spanish ones that a capitalized noun or a number follows ("Nr. 5",
+# "600 Mio. Euro", "ca. 100", "bzw. Anbieter", "Sra. López", "EE. UU."); initials and
+# initialisms ("J. Smith", "U.S.", "z. B.", "u. a.") are matched apart.
 ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sen rep gov gen col lt sgt st jr sr inc corp co ltd llc plc vs etc "
-    "approx dept fig vol jan feb mar apr jun jul aug sep sept oct nov dec".split()
+    "approx dept fig vol jan feb mar apr jun jul aug sep sept oct nov dec "
+    "nr mio mrd tsd ca bzw usw vgl inkl zzgl ggf evtl sog bspw hr fr okt dez "
+    "env cf mme sra srta dña núm pág ee".split()
 )
-_INITIALS = re.compile(r"(?:(?<![\w'’])[A-Za-z]\.)+$")  # "U.S.", "e.g.", "J.", not "Army's."
-_NUMBER_SIGN = re.compile(r"\bNos?\.$")  # "No. 5"
-_STOP = re.compile(r"[.!?][\"”’)]*(?=\s|$)")
+_INITIALS = re.compile(r"(?:(?<![\w'’])[^\W\d_]\.)+$")  # "U.S.", "e.g.", "J.", "Ö.", not "Army's."
+_NUMBER_SIGN = re.compile(r"\b(?:Nos?|Nr|Nº|N°)\.$")  # "No. 5", "Nr. 5"
+# An ordinal written "14." before a month (German "am 14. Juni", "1. Quartal"): no stop.
+_ORDINAL = re.compile(r"(?<![\d.,])\d{1,2}\.$")
+_ORDINAL_BEFORE = re.compile(
+    r"(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November"
+    r"|Dezember|Jan|Feb|Mär|Apr|Aug|Sept?|Okt|Nov|Dez|Quartal|Halbjahr|Jahrhundert)\b"
+)
+# A stop, with the closing quotes and brackets after it; one of Chinese and Japanese
+# ends its sentence with no space after it, but not a quote that a particle goes on
+# from (「速い。」と述べた).
+_STOP = re.compile(
+    r"(?=[.!?؟۔。！？])(?:[.!?؟۔](?:[\"”’“)]|\s?»)*(?=\s|$)|[。！？](?:[」』）)”]++(?![ぁ-ゟ])|(?![」』）)”])))"
+)
+_OPENERS = '("“‘„«'
+_CLOSERS = '"”’“)»」』） '
+ENDINGS = (".", "!", "?", "…", "。", "！", "？", "؟", "۔")  # what a sentence ends with
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # A blog platform's footer under every post ("The post X appeared first on Y."): no fact.
 FEED_FOOTER = re.compile(r"\bappeared first on\b", re.I)
@@ -38,7 +59,9 @@ def split(text: str) -> list[str]:
     text = " ".join((text or "").split())
     found, start = [], 0
     for stop in _STOP.finditer(text):
-        if ends_sentence(text[: stop.start() + 1], text[stop.end() + 1 :]):
+        # what ends_sentence reads: the word before the stop, the first words after it
+        before, after = text[max(0, stop.start() - 64) : stop.start() + 1], text[stop.end() : stop.end() + 32]
+        if ends_sentence(before, after.lstrip()):
             found.append(text[start : stop.end()].strip())
             start = stop.end()
     found.append(text[start:].strip())
@@ -56,9 +79,7 @@ def first(text: str) -> str:
         (
             s
             for s in openings
-            if s.rstrip('"”’)').endswith((".", "!", "?", "…"))
-            and not _NOT_PROSE.search(s)
-            and not FEED_FOOTER.search(s)
+            if s.rstrip(_CLOSERS).endswith(ENDINGS) and not _NOT_PROSE.search(s) and not FEED_FOOTER.search(s)
         ),
         openings[0] if openings else "",
     )
@@ -72,10 +93,12 @@ def ends_sentence(before: str, after: str) -> bool:
         return False
     if not before.endswith("."):
         return True
-    word = before.rsplit(" ", 1)[-1]
+    word = before.rsplit(" ", 1)[-1].lstrip(_OPENERS)
     if _NUMBER_SIGN.search(word):
         return not after[0].isdigit()
-    return word[:-1].lower().lstrip('("“‘') not in ABBREVIATIONS and not _INITIALS.search(word)
+    if _ORDINAL.search(word) and _ORDINAL_BEFORE.match(after):
+        return False
+    return word[:-1].lower() not in ABBREVIATIONS and not _INITIALS.search(word)
 
 
 def shorten(text: str, limit: int = 200) -> str:

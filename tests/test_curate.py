@@ -296,3 +296,24 @@ def test_a_job_post_an_event_a_sponsors_post_or_a_patch_release_ranks_after_the_
 def test_news_about_hiring_sponsors_or_releases_is_news(title: str) -> None:
     story, older = single(1, title, hours=1), single(2, "Older news", hours=9)
     assert curate([older, story], config(), DAY, 1, Stats()).lead is story
+
+
+def test_the_law_keywords_are_whole_words_not_the_start_of_others() -> None:
+    # the start of words in English and, more often, in other languages' headlines
+    for headline in (
+        "Lawinengefahr in den Alpen steigt",
+        "Sueños de silicio: la IA llega a las aulas",
+        "Suelo fértil para las startups de IA",
+        "Lawrence Livermore lab turns on a new supercomputer",
+        "Suez Canal traffic is routed by a new model",
+    ):
+        assert emoji_for(headline, {}) != "⚖️", headline
+    for headline in (
+        "Authors sue Nimbus AI over training data",
+        "Nimbus AI sued by authors",
+        "Colorado passes AI law",
+        "Lawmakers question AI chatbots",
+        "Lawyers fined for AI-made citations",
+        "Nimbus AI hit with lawsuit",
+    ):
+        assert emoji_for(headline, {}) == "⚖️", headline

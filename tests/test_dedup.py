@@ -217,6 +217,24 @@ def test_name_variants_and_amounts_are_unified():
     assert canonical_names("İstanbul talks with Meta Platforms") == "İstanbul talks with Meta"
 
 
+@pytest.mark.parametrize(
+    ("written", "english"),
+    [
+        ("Siemens investiert 1,5 Mrd. Euro", "Siemens invests €1.5 billion"),
+        ("Siemens steckt 1,5 Milliarden Euro in", "Siemens invests €1.5 billion"),
+        ("Mistral sammelt 600 Mio. Euro ein", "Mistral raises €600 million"),
+        ("Mistral lève 600 millions d'euros", "Mistral raises 600 million"),
+        ("Der Umsatz stieg um 3,5 Prozent", "Sales rose 3.5%"),
+        ("Les ventes ont augmenté de 3,5 %", "Sales rose 3.5%"),
+        ("Das Projekt kostet 1.200.000 Euro", "The project costs €1,200,000"),
+    ],
+)
+def test_amounts_written_in_other_languages_read_as_in_english(written: str, english: str) -> None:
+    # "1,5" was read as the single digits 1 and 5 (no amount), "3,5 %" as 5%, "Mrd." and
+    # "Milliarden" as no scale: two takes of one event stating one amount shared none.
+    assert amounts(written) == amounts(english)
+
+
 def _names(titles: list[str], bodies: list[str]) -> set[str]:
     """The lower-cased words the name lexicon takes for names in these items."""
     from digest.dedup.text import lower

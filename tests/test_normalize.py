@@ -193,6 +193,21 @@ def test_fix_text_keeps_good_text_and_typographic_quotes() -> None:
     assert fix_text("ﬁnance\r\nnews") == "finance\nnews"
 
 
+@pytest.mark.parametrize(
+    ("text", "fixed"),
+    [
+        ("新モデルを試した。速い！", "新モデルを試した。速い！"),  # was "速い!"
+        (
+            "本当？（笑）ソフトバンク：１兆円",
+            "本当？（笑）ソフトバンク：1兆円",
+        ),  # was "本当?(笑)ソフトバンク:1兆円"
+        ("ＡＩの｢ｶﾞｲﾄﾞ｣", "AIの「ガイド」"),
+    ],
+)
+def test_fix_text_keeps_the_fullwidth_punctuation_of_japanese_text(text: str, fixed: str) -> None:
+    assert fix_text(text) == fixed
+
+
 def test_an_item_has_plain_text_safe_html_and_a_summary() -> None:
     item = one(
         entry(

@@ -401,3 +401,29 @@ def test_a_stray_line_after_a_whole_feed_is_not_a_cut() -> None:
     for tail in (b"\n<b>Notice</b>: Undefined index on line 12\n", b"\n<!-- 0.2 s -->\nPHP warning"):
         parsed = read_feed(whole + tail, "S", REMOTE)
         assert not parsed.cut_short and [e.title for e in parsed.entries] == ["Robots & more robots"]
+
+
+@pytest.mark.parametrize(
+    ("date", "published"),
+    [
+        ("Sa, 14 Jun 2025 08:00:00 +0200", datetime(2025, 6, 14, 6, 0, tzinfo=UTC)),  # German day
+        ("Samstag, 14. Juni 2025 08:00:00 +0200", datetime(2025, 6, 14, 6, 0, tzinfo=UTC)),
+        ("Mo, 03 Mär 2025 10:00:00 +0100", datetime(2025, 3, 3, 9, 0, tzinfo=UTC)),
+        ("Di, 07 Okt 2025 08:00:00 MESZ", datetime(2025, 10, 7, 6, 0, tzinfo=UTC)),
+        ("mer., 15 janv. 2025 08:00:00 +0100", datetime(2025, 1, 15, 7, 0, tzinfo=UTC)),  # French
+        ("jeu., 14 août 2025 08:00 +0200", datetime(2025, 8, 14, 6, 0, tzinfo=UTC)),
+        ("sáb, 14 jun 2025 08:00:00 +0200", datetime(2025, 6, 14, 6, 0, tzinfo=UTC)),  # Spanish
+        ("lun, 06 dic 2025 08:00:00 GMT", datetime(2025, 12, 6, 8, 0, tzinfo=UTC)),
+        ("Sat, 14 Jun 2025 08:00:00 CEST", datetime(2025, 6, 14, 6, 0, tzinfo=UTC)),  # not UTC
+        ("Sat, 14 Jun 2025 08:00:00 EST", datetime(2025, 6, 14, 13, 0, tzinfo=UTC)),  # feedparser's
+        ("Sa, 31 Jun 2025 08:00:00 +0200", None),  # no such day
+    ],
+)
+def test_a_date_written_in_the_sites_language_is_read(date: str, published: datetime | None) -> None:
+    # A CMS formatting RFC 822 dates with its server's locale: feedparser reads English
+    # names only, and the item would be dated by when it was first seen (left out of an
+    # issue built for its own day as "dated after the issue's day").
+    (entry,) = parse_feed(
+        rss(rss_item("Siemens baut ein KI-Rechenzentrum", "https://a.example/1", date)), "S", REMOTE
+    )
+    assert entry.published == published

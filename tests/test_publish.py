@@ -61,6 +61,20 @@ def test_a_feed_reader_dates_each_issue_on_its_own_day(tmp_path: Path, zone: str
             assert when.astimezone(ZoneInfo(zone)).date().isoformat() == day, (tag, when)
 
 
+def test_the_archive_speaks_the_newsletters_language(tmp_path: Path) -> None:
+    # Its dates were "June 14, 2025" and "Atom feed" and "No issues yet." were English
+    # whatever newsletter.labels said.
+    labels = "  labels: {issue: Ausgabe, atom_feed: Atom-Feed, no_issues: Noch keine Ausgaben.}\n"
+    page = (
+        archive(tmp_path, [{"date": "2025-06-14"}], "  language: de\n" + labels) / "index.html"
+    ).read_text()
+    assert 'Ausgabe #1 · <time datetime="2025-06-14">14. Juni 2025</time>' in page
+    assert '<a href="feed.xml">Atom-Feed</a>' in page and "June" not in page
+    (tmp_path / "empty" / "out").mkdir(parents=True)
+    empty = archive(tmp_path / "empty", [], "  language: de\n" + labels) / "index.html"
+    assert "<li>Noch keine Ausgaben.</li>" in empty.read_text()
+
+
 # -- in the browser --------------------------------------------------------------------
 
 

@@ -750,3 +750,88 @@ def test_the_front_takes_own_article_relayed_by_an_aggregator_is_no_other_covera
     rendered = render_issue(issue, make_config(), [])
     assert "news.google.example" not in rendered.html and "news.google.example" not in rendered.text
     assert "https://bi.example/1" in rendered.html and "https://bi.example/1" in rendered.text
+
+
+# What a German editor translates: every label but the dates, which the language gives.
+GERMAN = {
+    "view_in_browser": "Im Browser ansehen",
+    "issue": "Ausgabe",
+    "agenda": "Das erwartet dich heute",
+    "sponsors": "Unsere Sponsoren",
+    "takeaways": "Das Wichtigste auf einen Blick",
+    "read_more": "Den ganzen Artikel lesen bei",
+    "also_covered": "Auch berichtet von",
+    "share": "Teilen",
+    "archive": "Frühere Ausgaben",
+    "manage": "Einstellungen",
+    "unsubscribe": "Abbestellen",
+    "sponsored": "Anzeige",
+    "learn_more": "Mehr erfahren",
+}
+
+
+def test_a_german_issue_writes_its_dates_and_sponsor_in_german() -> None:
+    # The header said "June 14, 2025", a quote card "Jun 14, 2025" and a sponsor
+    # "Sponsored" / "Learn more" whatever newsletter.labels said.
+    config = make_config(newsletter={"language": "de", "timezone": "Europe/Berlin", "labels": GERMAN})
+    issue = make_issue()
+    post = issue.sections[-1].stories[0]
+    post.items[0] = replace(post.lead, published=datetime(2025, 6, 13, 22, 30, tzinfo=UTC))  # 00:30 in Berlin
+    rendered = render_issue(issue, config, parse_notes(NOTES))
+    text, page = rendered.text, unescape(re.sub(r"<[^>]+>", " ", rendered.html))
+    assert text.startswith("FUTURE BLUEPRINT · 14. Juni 2025 · Ausgabe #7\n")
+    assert "14. Juni 2025 · Ausgabe #7" in " ".join(page.split())
+    assert "— el.cine (@EHuanglu) · 14.06.2025" in text and "· 14.06.2025 ·" in " ".join(page.split())
+    assert "ANZEIGE" in text and "Mehr erfahren: [" in text and "Anzeige" in page and "Mehr erfahren" in page
+    for english in ("June 14", "Jun 14", "Sponsored", "Learn more", "Issue #"):
+        assert english not in text and english not in page, english
+
+
+@pytest.mark.parametrize(
+    ("language", "labels", "header", "card"),
+    [
+        ("fr", {}, "14 juin 2025 · Issue #7", "14 juin 2025"),
+        ("es-MX", {}, "14 de junio de 2025 · Issue #7", "14 jun 2025"),
+        ("ja", {"issue_number": "第{number}号"}, "2025年6月14日 · 第7号", "2025年6月14日"),
+        ("ar", {}, "14 يونيو 2025 · Issue #7", "14 يونيو 2025"),
+        ("en", {}, "June 14, 2025 · Issue #7", "Jun 14, 2025"),
+        (  # any other language, through the labels
+            "sv",
+            {
+                "date": "{day} {month} {year}",
+                "short_date": "{year}-{month_number:02}-{day:02}",
+                "months": "januari, februari, mars, april, maj, juni, juli, augusti, september, "
+                "oktober, november, december",
+            },
+            "14 juni 2025 · Issue #7",
+            "2025-06-14",
+        ),
+    ],
+)
+def test_dates_and_the_issue_number_are_written_as_the_language_writes_them(
+    language: str, labels: dict[str, str], header: str, card: str
+) -> None:
+    config = make_config(newsletter={"language": language, "labels": labels})
+    text = render_issue(make_issue(), config, []).text
+    assert text.splitlines()[0] == f"FUTURE BLUEPRINT · {header}"
+    assert f"— el.cine (@EHuanglu) · {card} [" in text
+
+
+@pytest.mark.parametrize(
+    ("labels", "error"),
+    [
+        ({"date": "{dya}. {month} {year}"}, "date: '{dya}. {month} {year}' is no pattern of {day}, {month}"),
+        ({"issue_number": "Nr. {nummer}"}, "issue_number: 'Nr. {nummer}' is no pattern of {issue}, {number}"),
+        ({"months": "Jan, Feb"}, "months: the twelve month names, separated by commas"),
+    ],
+)
+def test_a_date_label_that_cannot_be_filled_is_a_config_error(labels: dict[str, str], error: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(error)):
+        make_config(newsletter={"labels": labels})
+
+
+@pytest.mark.parametrize("title", ["どう思いますか？", "ما رأيك؟", "Was denkt ihr…"])
+def test_a_notes_heading_ending_in_its_languages_stop_gets_no_colon(title: str) -> None:
+    # "どう思いますか？:" and "ما رأيك؟:": a colon was added after any stop but ?!.:
+    rendered = render_issue(make_issue(), make_config(), parse_notes(f"## {title}\n- x\n"))
+    assert f">{title}</h3>" in rendered.html and f"\n{title}\n" in rendered.text

@@ -71,3 +71,46 @@ def test_first_passes_over_a_byline_for_a_sentence_of_the_story_not_a_credit_or_
     text: str, expected: str
 ) -> None:
     assert sentences.first(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # German abbreviations before a capitalized noun or a number
+            "Mistral hat 600 Mio. Euro eingesammelt. Der Wert liegt bei ca. 6 Mrd. Euro.",
+            ["Mistral hat 600 Mio. Euro eingesammelt.", "Der Wert liegt bei ca. 6 Mrd. Euro."],
+        ),
+        (
+            "Siemens kauft u. a. Chips, z. B. von Nvidia. Die Nr. 1 setzt auf KI.",
+            ["Siemens kauft u. a. Chips, z. B. von Nvidia.", "Die Nr. 1 setzt auf KI."],
+        ),
+        (  # the ordinal of a date
+            "Das Kabinett hat am 13. Juni entschieden. Der Bau beginnt im 3. Quartal.",
+            ["Das Kabinett hat am 13. Juni entschieden.", "Der Bau beginnt im 3. Quartal."],
+        ),
+        ("Apple released iOS 18. The update is free.", ["Apple released iOS 18.", "The update is free."]),
+        (  # German and French quotes close their sentence
+            "Busch sagte: „Wir wollen vorne sein.“ Dann ging er.",
+            ["Busch sagte: „Wir wollen vorne sein.“", "Dann ging er."],
+        ),
+        (
+            "« Nous allons investir. » Le PDG l’a dit. Pourquoi ? Parce que.",
+            ["« Nous allons investir. »", "Le PDG l’a dit.", "Pourquoi ?", "Parce que."],
+        ),
+        (
+            "Los EE. UU. anunciaron reglas. La Sra. López habló.",
+            ["Los EE. UU. anunciaron reglas.", "La Sra. López habló."],
+        ),
+        (  # Japanese stops need no space; a quote a particle goes on from is not an end
+            "新しいモデルを発表した。「速い。」と述べた。価格は半分？",
+            ["新しいモデルを発表した。", "「速い。」と述べた。", "価格は半分？"],
+        ),
+        (
+            "أعلنت الشركة عن نموذج جديد. هل هو أفضل؟ نعم.",
+            ["أعلنت الشركة عن نموذج جديد.", "هل هو أفضل؟", "نعم."],
+        ),
+    ],
+)
+def test_where_sentences_end_in_other_languages(text: str, expected: list[str]) -> None:
+    assert sentences.split(text) == expected
+    assert first_sentence(text) == expected[0]  # what the list and the cards show

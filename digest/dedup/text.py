@@ -171,6 +171,19 @@ SCALE = {
     "trillion": 1e12,
     "tn": 1e12,
     "t": 1e12,
+    # German, French, Spanish: "1,5 Mrd. Euro", "600 millions d'euros" ("Billion" is 1e12)
+    "tsd": 1e3,
+    "tausend": 1e3,
+    "mio": 1e6,
+    "millionen": 1e6,
+    "millions": 1e6,
+    "millones": 1e6,
+    "mrd": 1e9,
+    "milliarde": 1e9,
+    "milliarden": 1e9,
+    "milliard": 1e9,
+    "milliards": 1e9,
+    "billionen": 1e12,
 }
 CURRENCY = {
     "$": "$",
@@ -190,7 +203,7 @@ CURRENCY = {
     "yen": "¥",
     "yuan": "¥",
 }
-PERCENT = {"%", "percent", "per cent", "pct", "percentage"}
+PERCENT = {"%", "percent", "per cent", "pct", "percentage", "prozent"}
 UNITS = {
     "0": 0,
     "zero": 0,
@@ -227,10 +240,16 @@ UNITS = {
 }
 NUMBER_WORDS = "|".join(sorted((k for k in UNITS if k != "0"), key=len, reverse=True))
 SCALE_WORDS = "|".join(sorted(SCALE, key=len, reverse=True))
-UNIT = r"(?P<unit>%|percent\b|per cent\b|pct\b|dollars?\b|usd\b|euros?\b|eur\b|pounds?\b|yen\b|yuan\b)?"
+UNIT = (
+    r"(?P<unit>%|percent\b|per cent\b|pct\b|prozent\b"
+    r"|dollars?\b|usd\b|euros?\b|eur\b|pounds?\b|yen\b|yuan\b)?"
+)
+# A number as English writes it ("1,500.5"), or with a decimal comma ("1,5", "12,75") or
+# points between thousands ("1.200.000"), as German, French and Spanish write it.
+NUMBER = r"\d+,\d{1,2}(?![\d,])|\d{1,3}(?:\.\d{3}){2,}(?![\d.])|\d+(?:,\d{3})*(?:\.\d+)?"
 DIGIT_AMOUNT = re.compile(  # the lookahead lets the scan skip most positions at once
-    rf"(?=[\d$€£¥u])(?:(?P<cur>us\$|\$|€|£|¥)\s?)?(?P<num>\d+(?:,\d{{3}})*(?:\.\d+)?)"
-    rf"(?:\s?(?P<scale>(?:{SCALE_WORDS})\b))?\s?{UNIT}",
+    rf"(?=[\d$€£¥u])(?:(?P<cur>us\$|\$|€|£|¥)\s?)?(?P<num>{NUMBER})"
+    rf"(?:\s?(?P<scale>(?:{SCALE_WORDS})\b)\.?)?\s?{UNIT}",
 )
 WORD_AMOUNT = re.compile(
     rf"(?P<cur>)\b(?P<words>(?:(?:{NUMBER_WORDS})\b[\s-]?){{1,3}})"
@@ -253,12 +272,21 @@ def _word_value(text: str) -> float | None:
     return total
 
 
+def _number(digits: str) -> float:
+    """The value of a number that ``NUMBER`` matched: "1,500.5", "1,5", "1.200.000"."""
+    if digits.count(".") > 1:
+        return float(digits.replace(".", ""))
+    if re.fullmatch(r"\d+,\d{1,2}", digits):
+        return float(digits.replace(",", "."))
+    return float(digits.replace(",", ""))
+
+
 def _amount(match: re.Match[str]) -> str | None:
     """The normalized key of one matched amount, or None when it is not an amount."""
     groups = match.groupdict()
     cur, num, spelled, scale, unit = (groups.get(k) for k in ("cur", "num", "words", "scale", "unit"))
     if num:
-        value = float(num.replace(",", ""))
+        value = _number(num)
     else:
         if not (scale or unit or cur):
             return None  # "one of the", "two people": too common to mean anything
