@@ -127,8 +127,13 @@ def _client(settings: FetchConfig) -> httpx.AsyncClient:
 
 def user_agent(config: Config) -> str:
     """The User-Agent of digest's requests: the tool, and the newsletter's own address
-    when it has one, where a feed's publisher can see who reads their feed and ask."""
-    url = config.newsletter.url
+    when it has one, where a feed's publisher can see who reads their feed and ask. A
+    header is ASCII: an address such as https://bücher.example/ is written as a request
+    would write it (https://xn--bcher-kva.example/)."""
+    try:
+        url = str(httpx.URL(config.newsletter.url)) if config.newsletter.url else ""
+    except httpx.InvalidURL:
+        url = ""
     return f"{USER_AGENT[:-1]}; +{url})" if url else USER_AGENT
 
 
@@ -299,7 +304,9 @@ async def _get(
     except (httpx.TimeoutException, TimeoutError):  # TimeoutError: asyncio's, an OSError
         if response is None:
             raise FetchError("timed out waiting for the server") from None
-        raise FetchError(f"timed out: the feed did not arrive whole within {seconds:g} s") from None
+        raise FetchError(
+            f"timed out: the feed did not arrive whole within {seconds:g} s (fetch.timeout)"
+        ) from None
     except zlib.error as exc:
         raise FetchError(f"could not decompress the body: {exc}") from None
     except httpx.InvalidURL as exc:  # not an httpx.HTTPError: it would end the whole fetch

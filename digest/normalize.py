@@ -23,7 +23,7 @@ from w3lib.url import canonicalize_url
 
 from . import sentences
 from .config import SourceConfig
-from .models import FIELD_FALLBACK, FIELD_NAME, Entry, Item, relayed
+from .models import FIELD_NAME, Entry, Item, relayed
 from .parse import too_small
 from .sentences import shorten
 
@@ -70,13 +70,17 @@ _NONCHARACTERS = re.compile(
     + "".join(chr(p + 0xFFFE) + chr(p + 0xFFFF) for p in range(0, 0x110000, 0x10000))
     + "]"
 )
-# the start of what ``send`` would fill in per reader (``%%EMAIL%%``, ``%%NAME%%``): a
-# word joiner between the two signs leaves it looking the same and filled by nobody
 # bidirectional embeddings, overrides and isolates: in a headline (and so a Subject) they
 # only serve to show text in an order other than its own ("‮gpj.exe"); the letters of
 # Arabic or Hebrew carry their own direction
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_PLACEHOLDER_START = re.compile(rf"%%(?={FIELD_NAME}(?:\|{FIELD_FALLBACK})?%%)")
+_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_BIDI_CONTROLS = re.compile(f"[{_BIDI}]")
+# the start of what ``send`` would fill in per reader (``%%EMAIL%%``, ``%%NAME%%``): a
+# word joiner between the two signs leaves it looking the same and filled by nobody. A
+# field with a fallback is broken up at its start, closed or not: the issue puts another
+# text of the feed a few tags after this one ("…20%%PLAN|</a><br>%% of…"), and what lies
+# between would be taken for the fallback
+_PLACEHOLDER_START = re.compile(rf"%%(?={FIELD_NAME}(?:%%|\|))")
 MAX_TITLE, MAX_SUMMARY, MAX_TEXT = 300, 600, 20_000
 LEAD_SEARCH = 5_000  # characters of the text the first paragraph of prose is looked for in
 UNTITLED_WORDS = 100  # characters of a post's text that stand for its missing title
@@ -167,7 +171,10 @@ _PLACE_IN_CAPITALS = r"[A-Z][A-Z.'’-]+(?:(?:,? |/)[A-Z][\w.'’-]*){0,4}"  # "
 _AGENCY = r"Reuters|AP|AFP|Bloomberg|CNN|CNBC|Xinhua|Kyodo|Yonhap|dpa|UPI|ANI|PTI|IANS|TASS|EFE|ANSA|AAP"
 _DATELINE = re.compile(
     rf"(?:(?:{_PLACE}(?:,\s+{_MONTH})?\s*)?\((?:{_AGENCY})\)"  # "Paris (AFP)", "(Bloomberg)"
-    rf"|{_PLACE_IN_CAPITALS}(?:,\s+{_MONTH})?\s*\([A-Z][\w&.'’ ]{{0,30}}\)"  # "BOSTON (Wire)"
+    # "BOSTON, June 14 (WBUR)": another outlet than an agency, with the date; without it,
+    # capitals and a bracket are as often a name and its ticker or its words ("NVIDIA
+    # (NVDA) - Shares rose", "LLM (Large Language Model) - A model that…"), which stay
+    rf"|{_PLACE_IN_CAPITALS},\s+{_MONTH}\s*\([A-Z][\w&.'’ ]{{0,30}}\)"
     rf"|{_PLACE}(?:,\s+{_MONTH})\s*/[A-Z][\w ]{{0,30}}/"  # "…, June 14, 2025 /PRNewswire/"
     rf"|{_PLACE_IN_CAPITALS},\s+{_MONTH}"  # "BERLIN, June 13"
     r"|[A-Z][A-Z.'’ -]+--\([A-Z][A-Z ]+\))"  # "SAN FRANCISCO--(BUSINESS WIRE)"
@@ -240,7 +247,7 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
     body_html = sanitize_html(without_boilerplate(unescape_markup(fix_text(entry.content))), entry.base)
     # from the story's first paragraph: not a sponsor's line or a newsletter's invitation
     text = without_wire_marks(_after_promotion(html_to_text(body_html)[:MAX_TEXT]))
-    title = _BIDI_CONTROLS.sub("", " ".join(fix_text(_characters(entry.title)).split()))
+    title = without_bidi(" ".join(fix_text(_characters(entry.title)).split()))
     title = _ARXIV_TITLE_TAIL.sub("", title)
     title = _FLAIR.sub("", title) or title
     if _VERSION_ONLY.fullmatch(title) and source.name.lower() not in title.lower():
@@ -321,7 +328,8 @@ def fix_text(text: str) -> str:
         text = unicodedata.normalize("NFC", ftfy.fix_text(text, config=FTFY).translate(_WIDTHS))
     else:  # nothing for ftfy to do but the normal form
         text = unicodedata.normalize("NFC", text)
-    return _unfillable(_NONCHARACTERS.sub("", text))
+    # isascii() reads a flag of the string; a noncharacter or a surrogate is never ASCII
+    return _unfillable(text if text.isascii() else _NONCHARACTERS.sub("", text))
 
 
 def _unfillable(text: str) -> str:
@@ -362,7 +370,7 @@ def _outlet(entry: Entry, source: SourceConfig) -> str:
     """The outlet an item is shown under: its source's name, or for an aggregator's item
     the outlet its ``<source>`` names, "Business Insider (via Google News)": whose take it
     is, and two outlets' takes relayed by one aggregator are not one outlet's two takes."""
-    publisher = _BIDI_CONTROLS.sub("", " ".join(fix_text(entry.publisher).split()))
+    publisher = without_bidi(" ".join(fix_text(entry.publisher).split()))
     if not publisher or publisher.casefold() == source.name.casefold():
         return source.name
     return relayed(publisher, source.name)
@@ -388,13 +396,15 @@ def without_wire_marks(text: str) -> str:
     closing credit ("(Reporting by …; Editing by …)")."""
     if not text:
         return text
-    paragraphs = text.split("\n\n")
+    paragraphs = text.split("\n\n", 3)  # the first three, and the rest as it is
     for at, paragraph in enumerate(paragraphs[:3]):
         dateline = _DATELINE.match(paragraph)
         if dateline:
             paragraphs[at] = paragraph[dateline.end() :]
+            text = "\n\n".join(paragraphs)
             break
-    return _WIRE_CREDIT.sub("", "\n\n".join(paragraphs))
+    credit = text.rfind("\n\n(")  # the last paragraph's, if any: read from there only
+    return text[:credit] if credit >= 0 and _WIRE_CREDIT.match(text, credit) else text
 
 
 _ELLIPSIS_END = re.compile(r"\s*(?:\[(?:…|\.\.\.)\]|…|\.\.\.)$")
@@ -485,9 +495,15 @@ def html_to_text(markup: str) -> str:
     spaced = _BLOCK_END.sub("\n\n", markup or "")
     # what the markup escaped is text only now: "&#37;&#37;EMAIL&#37;&#37;" is checked here
     # (html.unescape gives no noncharacter: it drops "&#xfffe;" and makes "&#xd800;" U+FFFD)
-    text = _BIDI_CONTROLS.sub("", _unfillable(_characters(html.unescape(nh3.clean(spaced, tags=set())))))
+    text = without_bidi(_unfillable(_characters(html.unescape(nh3.clean(spaced, tags=set())))))
     paragraphs = (" ".join(p.split()) for p in text.split("\n\n"))
     return "\n\n".join(p for p in paragraphs if p)
+
+
+def without_bidi(text: str) -> str:
+    """``text`` without bidi controls (``_BIDI_CONTROLS``)."""
+    # most text has none: nine searches for one character cost a tenth of the expression's pass
+    return _BIDI_CONTROLS.sub("", text) if any(control in text for control in _BIDI) else text
 
 
 def _characters(text: str) -> str:

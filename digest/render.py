@@ -95,15 +95,20 @@ LABELS = {
     "October, November, December",
     "months_short": "Jan, Feb, Mar, Apr, May, Jun, Jul, Aug, Sep, Oct, Nov, Dec",
 }
+# Months as Chinese and Japanese write them ("6月"), and Arabic's twelve names.
+_NUMBERED = dict.fromkeys(("months", "months_short"), ", ".join(f"{n}月" for n in range(1, 13)))
+_ARABIC_MONTHS = "يناير, فبراير, مارس, أبريل, مايو, يونيو, يوليو, أغسطس, سبتمبر, أكتوبر, نوفمبر, ديسمبر"
 # How dates are written in a few languages (``newsletter.language``'s primary subtag),
 # between the built-in labels and the newsletter's own; other languages set the four
-# date labels in ``newsletter.labels``.
+# date labels in ``newsletter.labels``. Each gives all four: a newsletter's own pattern
+# ("{day}. {month_short}") has the language's month names.
 DATE_LABELS = {
     "de": {
         "date": "{day}. {month} {year}",
         "short_date": "{day:02}.{month_number:02}.{year}",
         "months": "Januar, Februar, März, April, Mai, Juni, Juli, August, September, Oktober, "
         "November, Dezember",
+        "months_short": "Jan., Feb., März, Apr., Mai, Juni, Juli, Aug., Sept., Okt., Nov., Dez.",
     },
     "fr": {
         "date": "{day} {month} {year}",
@@ -140,12 +145,21 @@ DATE_LABELS = {
         "oktober, november, december",
         "months_short": "jan, feb, mrt, apr, mei, jun, jul, aug, sep, okt, nov, dec",
     },
-    "ja": {"date": "{year}年{month_number}月{day}日", "short_date": "{year}年{month_number}月{day}日"},
-    "zh": {"date": "{year}年{month_number}月{day}日", "short_date": "{year}年{month_number}月{day}日"},
+    "ja": {
+        "date": "{year}年{month_number}月{day}日",
+        "short_date": "{year}年{month_number}月{day}日",
+        **_NUMBERED,
+    },
+    "zh": {
+        "date": "{year}年{month_number}月{day}日",
+        "short_date": "{year}年{month_number}月{day}日",
+        **_NUMBERED,
+    },
     "ar": {
         "date": "{day} {month} {year}",
         "short_date": "{day} {month} {year}",
-        "months": "يناير, فبراير, مارس, أبريل, مايو, يونيو, يوليو, أغسطس, سبتمبر, أكتوبر, نوفمبر, ديسمبر",
+        "months": _ARABIC_MONTHS,
+        "months_short": _ARABIC_MONTHS,  # not shortened
     },
 }
 
@@ -619,12 +633,26 @@ def wrap(text: str, width: int = 72, indent: str = "", hanging: str | None = Non
         subsequent_indent=" " * len(indent) if hanging is None else hanging,
         break_on_hyphens=False,
     )
-    return "\n\n".join(wrapper.fill(" ".join(p.split())) for p in paragraphs)
+    # a field's fallback ("%%NAME|dear reader%%") is one word: broken across lines, it
+    # would be filled by nobody and reach every reader as it is written
+    kept = (PLACEHOLDER.sub(_joined, " ".join(p.split())) for p in paragraphs)
+    return PLACEHOLDER.sub(_spaced, "\n\n".join(wrapper.fill(p) for p in kept))
+
+
+_KEPT_SPACE = "\u00a0"  # no break for textwrap, which breaks lines at ASCII whitespace only
+
+
+def _joined(field: re.Match[str]) -> str:
+    return field.group().replace(" ", _KEPT_SPACE)
+
+
+def _spaced(field: re.Match[str]) -> str:
+    return field.group().replace(_KEPT_SPACE, " ")
 
 
 # A word that must stay whole in the plaintext: a link (it would no longer work), a
 # per-recipient placeholder, a [n] reference.
-_UNBREAKABLE = re.compile(r"(?i)https?://|mailto:|^www\.|%%\w+%%|^\[\d+\]")
+_UNBREAKABLE = re.compile(rf"(?i)https?://|mailto:|^www\.|{PLACEHOLDER.pattern}|^\[\d+\]")
 
 
 class _Wrapper(textwrap.TextWrapper):

@@ -13,6 +13,7 @@ stops of Chinese and Japanese (。！？) need no space after them, and Arabic's
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 # Words whose full stop does not end a sentence: titles, company forms, months, "etc";
 # German, French and Spanish ones that a capitalized noun or a number follows ("Nr. 5",
@@ -56,16 +57,22 @@ LONG_TOKEN = 30
 
 def split(text: str) -> list[str]:
     """The sentences of ``text`` (one paragraph), whitespace runs made single spaces."""
+    return list(_sentences(text))
+
+
+def _sentences(text: str) -> Iterator[str]:
+    """``split``, one sentence at a time: ``first`` reads no further than it needs."""
     text = " ".join((text or "").split())
-    found, start = [], 0
+    start = 0
     for stop in _STOP.finditer(text):
         # what ends_sentence reads: the word before the stop, the first words after it
         before, after = text[max(0, stop.start() - 64) : stop.start() + 1], text[stop.end() : stop.end() + 32]
         if ends_sentence(before, after.lstrip()):
-            found.append(text[start : stop.end()].strip())
+            if sentence := text[start : stop.end()].strip():
+                yield sentence
             start = stop.end()
-    found.append(text[start:].strip())
-    return [sentence for sentence in found if sentence]
+    if rest := text[start:].strip():
+        yield rest
 
 
 def first(text: str) -> str:
@@ -73,8 +80,7 @@ def first(text: str) -> str:
     ends a sentence too; and a paragraph with no stop at all before the text's first
     sentence (a byline, a dateline) is passed over, for a sentence of the story: not a
     credit, a feed's footer or a link onward."""
-    paragraphs = [split(paragraph) for paragraph in _PARAGRAPH_BREAK.split(text or "")]
-    openings = [sentences[0] for sentences in paragraphs if sentences]
+    openings = [s for s in (next(_sentences(p), "") for p in _PARAGRAPH_BREAK.split(text or "")) if s]
     return next(
         (
             s

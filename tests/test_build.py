@@ -555,6 +555,34 @@ def test_each_day_s_post_of_a_series_is_new_though_it_reads_like_the_last(tmp_pa
         }
 
 
+def test_two_texts_of_a_feed_cannot_spell_a_readers_field_around_the_issues_markup(tmp_path: Path) -> None:
+    # a headline ending "%%PLAN|" and a summary opening on "%%" are one field with a
+    # fallback in the email ("%%PLAN|</a><br>%%"): send would refuse the issue for a
+    # column no file has, or put a reader's plan in place of the markup between them
+    from digest.recipients import Recipient
+    from digest.render import PLACEHOLDER
+    from digest.send import load_issue
+    from digest.send.message import check_fields
+
+    lead = rss_item(
+        "Mistral launches Magistral, its first reasoning model",
+        "https://b.example/magistral",
+        at(9),
+        "Mistral released Magistral, a family of reasoning models.",
+    )
+    chips = rss_item(
+        "Chip prices fall 20%%PLAN|", "https://a.example/chips", at(8), "%% of the market runs open models."
+    )
+    sections = [{"id": "lead", "title": "Lead", "style": "lead"}, {"id": "news", "title": "News"}]
+    sources = newsletter(tmp_path, {"Beat": [lead, chips]}, sections=sections)
+    built_issue(sources)
+    issue = load_issue(tmp_path / "out" / DEMO_DATE)
+    fields = {m.group(1) for body in (issue.html, issue.text) for m in PLACEHOLDER.finditer(body)}
+    assert fields == {"UNSUBSCRIBE_URL", "MANAGE_URL"}
+    check_fields(issue, [Recipient("ada@example.com")])  # what send checks first
+    assert "20%\u2060%PLAN|" in issue.html  # the headline still reads the same
+
+
 def test_stories_left_out_are_counted_and_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     published = rss_item("Volcano erupts in Iceland, flights grounded", "https://w.example/volcano", FRI)
     sources = newsletter(

@@ -863,6 +863,27 @@ def test_two_posts_of_one_feed_are_two_stories_however_alike(background):
     assert together(stories, ["issue-1", "copy"]) and together(stories, ["systems", "moved"])
 
 
+def test_a_relayed_copy_of_one_post_does_not_join_it_to_the_feeds_other_post(background):
+    # the copy has the title of one episode and, with the show's notes, a text like both:
+    # joined to each as a copy, it made the two episodes one group of copies
+    notes = (
+        " Subscribe to Practical AI on Apple Podcasts, Spotify or wherever you listen. Join the "
+        "community at practicalai.fm/community and follow us on X and LinkedIn. Sponsored by "
+        "Fly.io, the home of Changelog.com. Our theme music is by Breakmaster Cylinder."
+    )
+    show = partial(post, "Practical AI")
+    episodes = [
+        show("evals", "Evals that matter, with Hamel Husain", "Hamel joins us to talk evals." + notes, 0),
+        show("systems", "Building ML systems, with Chip Huyen", "Chip talks about ML systems." + notes, 1),
+    ]
+    relay = replace(
+        episodes[1], id="relay", source="Practical AI (via Podcasts)", url="https://pods.example/s"
+    )
+    for order in ([*episodes, relay], [relay, *episodes]):
+        stories = dedup([*order, *background])
+        assert together(stories, ["systems", "relay"]) and not together(stories, ["evals", "systems"])
+
+
 def test_a_guid_names_a_post_of_its_own_feed_only(background):
     arm = post(
         "Alpha", "arm", "Acme unveils a robot arm for grocery warehouses", "It sorts produce.", 0, guid="1"

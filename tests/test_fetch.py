@@ -54,6 +54,18 @@ def test_the_user_agent_names_the_newsletter_whose_feed_reader_it_is(
     assert agent == f"digest/{__version__} (newsletter digest; +https://news.example/letter/)"
 
 
+def test_a_newsletter_address_in_another_script_is_written_in_ascii_in_the_user_agent(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    # a header holds ASCII only: every request of every build failed with an internal error
+    url = feed_server.route("/feed.xml", Reply(200, FEED))
+    newsletter = {"name": "Bücherbrief", "url": "https://bücher.example/brief/"}
+    result = fetch_one(write_config([{"name": "A", "url": url}], newsletter=newsletter), store)
+    assert result.body == FEED
+    agent = feed_server.requests("/feed.xml")[0].headers["user-agent"]
+    assert agent == f"digest/{__version__} (newsletter digest; +https://xn--bcher-kva.example/brief/)"
+
+
 def test_a_source_can_set_its_own_user_agent(
     feed_server: FeedServer, write_config: WriteConfig, store: Store
 ) -> None:
@@ -219,7 +231,7 @@ def test_a_server_that_never_answers_times_out_without_stalling_the_others(
     [
         # each read is within the 1 s timeout, but the request as a whole is not: it must
         # not hold the build until the 5 s deadline
-        (1, 5, "timed out: the feed did not arrive whole within 1 s", (0.9, 2.5)),
+        (1, 5, "timed out: the feed did not arrive whole within 1 s (fetch.timeout)", (0.9, 2.5)),
         (10, 2, "gave up after the 2 s deadline", (1.9, 3.0)),  # a deadline shorter than the timeout
     ],
 )

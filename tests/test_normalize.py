@@ -486,6 +486,7 @@ def test_an_untitled_post_does_not_repeat_its_first_words_as_its_summary() -> No
         ("SAN FRANCISCO, June 14, 2025 /PRNewswire/ -- ", "Acme today launched Acme Cloud."),
         ("SAN FRANCISCO--(BUSINESS WIRE)--", "Acme Corp today named a new chief executive."),
         ("BERLIN, June 13 — ", "Aleph Alpha raised $500 million."),
+        ("BOSTON, June 13 (WBUR) — ", "MIT spun out a robotics lab."),
     ],
 )
 def test_a_wire_storys_dateline_does_not_open_its_summary_or_text(opening: str, story: str) -> None:
@@ -505,6 +506,11 @@ def test_a_wire_storys_dateline_does_not_open_its_summary_or_text(opening: str, 
         "OpenAI (ChatGPT) — Its new model is out.",  # a name and what it is known by: no agency
         "Meta Platforms (META) -- Shares jumped 5%.",
         "Update (June 14) - We fixed the outage.",
+        # a name in capitals and its ticker or its words: no place and no outlet
+        "NVIDIA (NVDA) - Shares of the chipmaker rose 4% on Friday.",
+        "LLM (Large Language Model) - A model trained on text to predict the next word.",
+        "CEO Sam Altman (OpenAI) - He said the model would ship in June.",
+        "UPDATE (June 14) - We fixed the outage.",
     ],
 )
 def test_a_text_without_a_dateline_keeps_its_opening(text: str) -> None:

@@ -672,6 +672,19 @@ def test_wrap_cuts_a_long_word_but_never_a_url() -> None:
         assert link in wrap(f"see {link} now", 40).splitlines()  # a link without http://, or in capitals
 
 
+def test_the_plaintext_keeps_a_fields_fallback_on_one_line() -> None:
+    # wrapped at a space of its fallback, "%%NAME|dear reader\nand friend%%" was no field:
+    # every reader of the plaintext, and the web version, got it as it is written
+    greeting = "Good morning and welcome back to the Friday edition, %%NAME|dear reader and friend%%!"
+    config = make_config(newsletter={"greeting": greeting})
+    text = render_issue(make_issue(), config, parse_notes(NOTES)).text
+    assert (
+        "\nGood morning and welcome back to the Friday edition,\n%%NAME|dear reader and friend%%!\n" in text
+    )
+    fallback = "%%NAME|a fallback longer than a line of the plaintext%%"
+    assert wrap(f"Hello {fallback}, welcome.", 40).splitlines() == ["Hello", f"{fallback},", "welcome."]
+
+
 def test_a_card_invites_to_try_the_product_not_its_whole_headline() -> None:
     issue = make_issue(3)
     tools = next(s for s in issue.sections if s.style == "cards")
@@ -815,6 +828,21 @@ def test_dates_and_the_issue_number_are_written_as_the_language_writes_them(
     text = render_issue(make_issue(), config, []).text
     assert text.splitlines()[0] == f"FUTURE BLUEPRINT · {header}"
     assert f"— el.cine (@EHuanglu) · {card} [" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "card"),
+    [("de", "3. Okt. 2025"), ("ja", "3. 10月 2025"), ("zh", "3. 10月 2025"), ("ar", "3. أكتوبر 2025")],
+)
+def test_a_date_pattern_of_ones_own_has_the_languages_month_names(language: str, card: str) -> None:
+    # a built-in language without its short names wrote "3. Oct 2025" in a German issue
+    config = make_config(
+        newsletter={"language": language, "labels": {"short_date": "{day}. {month_short} {year}"}}
+    )
+    issue = make_issue()
+    post = issue.sections[-1].stories[0]
+    post.items[0] = replace(post.lead, published=datetime(2025, 10, 3, 12, tzinfo=UTC))
+    assert f"— el.cine (@EHuanglu) · {card} [" in render_issue(issue, config, []).text
 
 
 @pytest.mark.parametrize(

@@ -76,10 +76,42 @@ def two_posts(a: Item, b: Item) -> bool:
     return bool(a.guid and b.guid and a.published and b.published) and a.published != b.published
 
 
-def _same_item(items: Sequence[Item], fence: np.ndarray, uf: UnionFind, links: list[Link]) -> None:
+class _Copies(UnionFind):
+    """The groups of copies of layers 1 and 2, which never hold two posts of one feed
+    (``two_posts``): a third item like both, such as an aggregator's relay of one of them,
+    would otherwise join a weekly roundup's two issues through itself."""
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        super().__init__(len(items))
+        self.items = items
+        self.posts: dict[int, dict[str, list[int]]] = {}  # a group's items by source (groups of 2+)
+
+    def union(self, a: int, b: int) -> bool:
+        """Join the groups of ``a`` and ``b``; False when they were one already, or when
+        they hold two posts of one feed."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        posts_a, posts_b = self._posts(ra), self._posts(rb)
+        for source, members in posts_b.items():
+            if any(two_posts(self.items[x], self.items[y]) for x in posts_a.get(source, ()) for y in members):
+                return False
+        super().union(ra, rb)
+        for source, members in posts_b.items():
+            posts_a.setdefault(source, []).extend(members)
+        self.posts.pop(max(ra, rb), None)
+        self.posts[min(ra, rb)] = posts_a
+        return True
+
+    def _posts(self, root: int) -> dict[str, list[int]]:
+        return self.posts.get(root) or {self.items[root].source: [root]}
+
+
+def _same_item(items: Sequence[Item], fence: np.ndarray, uf: _Copies, links: list[Link]) -> None:
     """Layer 1: join items with the same URL, GUID (of one feed: another feed's "1" is another
     item) or normalized title (3+ words), within one ``fence``; not two posts of one feed."""
-    seen: dict[tuple[str, int, str], int] = {}
+    # each key's earlier items that no join could make one (a series' posts under one title)
+    seen: dict[tuple[str, int, str], list[int]] = {}
     fence_of = fence.tolist()  # plain ints: indexing numpy per item costs more than the lookups
     for idx, item in enumerate(items):
         title = normalized_title(item.title or "")
@@ -91,11 +123,24 @@ def _same_item(items: Sequence[Item], fence: np.ndarray, uf: UnionFind, links: l
         for kind, value, key in keys:
             if not value:
                 continue
-            first = seen.setdefault((kind, fence_of[idx], key), idx)
-            if first == idx or two_posts(items[first], item):
-                continue
-            if uf.union(first, idx):
-                links.append(Link(items[first].id, item.id, "same-item", 1.0, (f"{kind}: {value}"[:120],)))
+            earlier = seen.setdefault((kind, fence_of[idx], key), [])
+            if len(earlier) > 1:  # a series' posts: a copy is of the one nearest in time
+                earlier.sort(key=lambda k: _apart(items[k], item))
+            for first in earlier:
+                if uf.union(first, idx):
+                    why = (f"{kind}: {value}"[:120],)
+                    links.append(Link(items[first].id, item.id, "same-item", 1.0, why))
+                if uf.find(first) == uf.find(idx):
+                    break
+            else:
+                earlier.append(idx)
+
+
+def _apart(a: Item, b: Item) -> float:
+    """Seconds between the publication of ``a`` and ``b`` (infinite when one is undated)."""
+    if a.published is None or b.published is None:
+        return float("inf")
+    return abs((a.published - b.published).total_seconds())
 
 
 def _same_text(
@@ -105,7 +150,7 @@ def _same_text(
     i: np.ndarray,
     j: np.ndarray,
     params: Params,
-    uf: UnionFind,
+    uf: _Copies,
     links: list[Link],
 ) -> None:
     """Layer 2: join syndicated copies and light rewrites of the candidate pairs ``i``,
@@ -114,7 +159,7 @@ def _same_text(
     sim = shingle_similarity(prep, i[likely], j[likely])
     for k in np.flatnonzero(sim >= params.same_text_jaccard):
         a, b = int(i[likely[k]]), int(j[likely[k]])
-        if not two_posts(items[a], items[b]) and uf.union(a, b):
+        if uf.union(a, b):  # not two posts of one feed (``_Copies``)
             links.append(
                 Link(items[a].id, items[b].id, "same-text", round(float(sim[k]), 3), shared_terms(prep, a, b))
             )
@@ -169,7 +214,7 @@ def find_takes(items: Sequence[Item], params: Params, fence: Sequence[int] = ())
     n = len(items)
     fences = np.asarray(fence, np.int64) if len(fence) else np.zeros(n, np.int64)
     links: list[Link] = []
-    uf = UnionFind(n)
+    uf = _Copies(items)
     _same_item(items, fences, uf, links)
     prep = prepare(items)
     limits = (params.window_days, params.neighbors, params.min_candidate_similarity, params.meaning_neighbors)
