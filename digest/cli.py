@@ -344,7 +344,9 @@ def run(sources_path: Path, issue_date: Any) -> None:
     when = issue_date.date() if issue_date else today(config)
     with run_lock(lock_path(config)), open_store(config) as store:
         with _Progress(f"sending {when}") as on_result:
-            result = run_daily(config, when, out_dir(config, None), store, on_result=on_result)
+            result = run_daily(
+                config, when, out_dir(config, None), store, on_result=on_result, on_fetched=_log_fetched
+            )
     if result.summary is None:
         click.echo(result.message)
         return
@@ -427,7 +429,9 @@ class _Progress:
         if not self.interactive:
             where = f"{outcome.position}/{outcome.total}"
             level = logging.DEBUG if outcome.status == "sent" else logging.INFO
-            log.log(level, "%s %s %s: %s", where, outcome.status, outcome.recipient.email, outcome.reply)
+            # as the summary says it: "unknown" before an address reads as a mailbox that does not exist
+            status = "in doubt" if outcome.status == "unknown" else outcome.status
+            log.log(level, "%s %s %s: %s", where, status, outcome.recipient.email, outcome.reply)
             step = min(1_000, -(-outcome.total // 10))
             if outcome.position % step == 0 or outcome.position == outcome.total:
                 log.info("%s of this send's recipients done", where)

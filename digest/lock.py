@@ -69,9 +69,11 @@ def run_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            # empty while the holder, which has just taken the lock, has not written its pid yet
+            pid = handle.read().strip()
+            holder = f"pid {pid}, " if pid else ""
             raise AlreadyRunning(
-                f"another digest run or send is in progress (pid {holder}, lock {path}); this one exits"
+                f"another digest run or send is in progress ({holder}lock {path}); this one exits"
             ) from None
         handle.seek(0)
         handle.truncate()

@@ -6,6 +6,7 @@ SMTP server of ``test_send``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -20,7 +21,17 @@ from click.testing import CliRunner
 from conftest import rss, rss_item
 from test_preview import DAY as PREVIEW_DAY
 from test_preview import TOPICS, write_site
-from test_send import DEADLINE, HOLD, SECRET, ScriptedHandler, SmtpServer, once_at, wait_for, write_recipients
+from test_send import (
+    DEADLINE,
+    DROP,
+    HOLD,
+    SECRET,
+    ScriptedHandler,
+    SmtpServer,
+    once_at,
+    wait_for,
+    write_recipients,
+)
 
 from digest.cli import main
 from digest.config import load_config
@@ -101,6 +112,21 @@ def test_run_builds_and_sends_once_a_day(
     assert len(relay.messages) == 4
 
 
+def test_a_run_logs_a_line_per_feed(
+    newsletter: Path, relay: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the cron log shows each feed read, as `build` does, not only those that failed
+    config = yaml.safe_load(newsletter.read_text(encoding="utf-8"))
+    config["sources"].append({"name": "Gone", "path": "gone.xml"})
+    newsletter.write_text(yaml.safe_dump(config), encoding="utf-8")
+    caplog.set_level("INFO", logger="digest")
+    assert run(newsletter)[0] == 0
+    lines = [r.getMessage() for r in caplog.records]
+    fetched = (newsletter.parent / "feed.xml").stat().st_size
+    assert f"fetched Local ({fetched:,} bytes)" in lines
+    assert sum("Gone" in line for line in lines) == 1  # a failure once, by the build
+
+
 def test_run_without_new_stories_skips_the_day(newsletter: Path, relay: SmtpServer) -> None:
     assert run(newsletter)[0] == 0
     code, output = run(newsletter, "2025-06-15")  # the same two stories: already published
@@ -126,6 +152,21 @@ def test_a_run_names_an_earlier_send_left_unfinished_and_how_to_finish_it(
 
     relay.handler.on = lambda stage, address, n: None
     assert "sent 1" in send_by_hand_then_run_quietly(newsletter, relay, caplog)
+
+
+def test_the_log_line_of_a_recipient_in_doubt_says_in_doubt(
+    newsletter: Path, relay: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the connection drops once the relay has the whole message: the copy may have gone out
+    relay.on = lambda stage, address, n: (
+        DROP if stage == "DATA" and address == "reader1@example.com" else None
+    )
+    caplog.set_level("INFO", logger="digest")
+    code, output = run(newsletter)
+    assert code == 1 and "in doubt 1" in output
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(line.startswith("2/4 in doubt reader1@example.com: connection lost") for line in lines), lines
+    assert not any(" unknown " in line for line in lines)
 
 
 def test_a_run_names_an_earlier_issue_built_but_never_sent(
@@ -243,6 +284,18 @@ def test_the_lock_refuses_a_second_run(newsletter: Path, relay: SmtpServer) -> N
     assert code == AlreadyRunning.exit_code and "another digest run or send is in progress" in output
     assert not relay.messages
     assert run(newsletter)[0] == 0  # released with the block
+
+
+def test_a_lock_taken_an_instant_ago_is_refused_in_plain_words(newsletter: Path, relay: SmtpServer) -> None:
+    # the holder has the lock but has not written its pid yet (two runs started together)
+    lock = newsletter.parent / ".digest" / "state.sqlite.lock"
+    lock.parent.mkdir(parents=True)
+    with open(lock, "w") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        code, output = run(newsletter)
+    assert code == AlreadyRunning.exit_code
+    assert f"another digest run or send is in progress (lock {lock}); this one exits" in output
+    assert not relay.messages
 
 
 def test_two_concurrent_runs_the_second_is_refused(newsletter: Path, relay: SmtpServer) -> None:

@@ -650,6 +650,28 @@ def test_connection_lost_after_data_is_in_doubt_and_not_resent(smtp_server, make
     assert send(config, issue_folder, retry_unknown=True).sent == 1
 
 
+def test_a_relay_that_drops_every_message_after_the_data_stops_the_send(
+    smtp_server, make_config, issue_folder
+):
+    # a relay whose content filter hangs up after each whole message: two in doubt, and the
+    # rest of the list is left for the next send instead of put in doubt one by one
+    config = make_config(smtp_server.port, recipients=5)
+    smtp_server.on = lambda stage, address, n: (
+        DROP if stage == "DATA" and address != "reader0@example.com" else None
+    )
+    with pytest.raises(SendError, match="dropped the connection after the whole message 2 times in a row"):
+        send(config, issue_folder)
+    rows = log_rows(config)
+    assert {email: row[0] for email, row in rows.items()} == {
+        "reader0@example.com": "sent", "reader1@example.com": "sending", "reader2@example.com": "sending",
+    }  # fmt: skip
+
+    smtp_server.on = lambda stage, address, n: None
+    again = send(config, issue_folder)
+    assert again.sent == 2 and again.in_doubt == ["reader1@example.com", "reader2@example.com"]
+    assert set(smtp_server.delivered()) == {f"reader{k}@example.com" for k in (0, 3, 4)}
+
+
 def test_suppressed_addresses_never_get_the_issue(smtp_server, make_config, issue_folder):
     config = make_config(smtp_server.port, recipients=4)
     with open_state(config) as store:

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..build import build_issue, collect
 from ..config import Config
 from ..errors import NothingNew
+from ..models import Fetched
 from ..store import Store
 from .delivery import Outcome, SendSummary, ready_to_send, send_issue
 from .issue import load_issue
@@ -39,8 +40,10 @@ def run_daily(
     out: Path,
     store: Store,
     on_result: Callable[[Outcome], None] | None = None,
+    on_fetched: Callable[[Fetched], None] | None = None,
 ) -> RunResult:
-    """Build the issue of ``when`` (unless a send of it already began) and send it."""
+    """Build the issue of ``when`` (unless a send of it already began) and send it;
+    ``on_fetched`` hears of each source as its fetch ends, ``on_result`` of each recipient."""
     key = when.isoformat()
     _warn_unfinished(store, when)
     if store.issue_sent(key):
@@ -50,7 +53,7 @@ def run_daily(
     if store.send_status(key) and (folder / "issue.json").is_file():
         log.info("resuming the send of %s, as built (not rebuilt mid-list)", key)
     else:
-        items, stats = collect(config, store)
+        items, stats = collect(config, store, on_fetched=on_fetched)
         try:
             built = build_issue(config, when, out, store, items, stats)
             folder = built.folder

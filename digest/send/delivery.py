@@ -49,6 +49,10 @@ from .transport import (
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
+# Connections dropped after the whole message, in a row, after which a send stops: a relay
+# that fails every message so (a content filter that hangs or crashes) would otherwise
+# leave the whole list in doubt, each after a timeout, and none of it resent by a run.
+IN_DOUBT_IN_A_ROW = 2
 # A 5xx reply saying the mailbox does not exist or is disabled (RFC 3463 X.1.0, X.1.1,
 # X.1.10, X.2.1): sending there again only hurts the sender's reputation. Other 5xx
 # replies (policy, content, relay) say nothing about the address and do not suppress.
@@ -223,6 +227,7 @@ class _Run:
         self.smtp, self.sleep = config.smtp, sleep
         self.limiter = RateLimiter(config.smtp.rate_per_second, config.smtp.rate_per_minute, sleep=sleep)
         self.envelope_from = _envelope_from(config)
+        self.in_doubt_in_a_row = 0  # attempts ended by a dropped connection after the final "."
 
     def deliver_all(self, todo: list[Recipient], summary: SendSummary) -> Iterator[Outcome]:
         """Send to each recipient in turn, yielding each final outcome. A recipient whose
@@ -256,6 +261,7 @@ class _Run:
                 self.envelope_from, recipient.email, message, lambda: self._log(recipient, "sending")
             )
         except PermanentFailure as exc:
+            self.in_doubt_in_a_row = 0  # the relay answers
             if exc.command == "MAIL FROM":  # the sender is refused: so will everyone be
                 raise SendError(
                     f"the relay refuses the sender {self.envelope_from}: {exc.reply} "
@@ -267,7 +273,7 @@ class _Run:
                 log.info("%s: suppressed from now on (%s)", recipient.email, exc.reply)
             return Outcome(recipient, "failed", exc.reply)
         except TemporaryFailure as exc:
-            reply = exc.reply
+            reply, self.in_doubt_in_a_row = exc.reply, 0
             self._log(recipient, "deferred", reply, exc.after_data)
             if self.transport.smtp is None:  # a 421 closed the session: pause before the next one
                 self.sleep(self._backoff(1))
@@ -275,10 +281,12 @@ class _Run:
             reply = f"connection lost: {exc}"
             if exc.committed:  # the relay may have the message: at most once
                 self._log(recipient, "sending", f"in doubt: {reply}", counted=True)
+                self.in_doubt_in_a_row += 1
                 return Outcome(recipient, "unknown", reply)
             self._log(recipient, "deferred", reply)
         else:
             self._log(recipient, "sent", reply, counted=True)
+            self.in_doubt_in_a_row = 0
             return Outcome(recipient, "sent", reply)
         log.info("%s: %s (attempt %d of %d)", recipient.email, reply, number, self.smtp.retries + 1)
         return Outcome(recipient, "deferred", reply)
@@ -294,6 +302,12 @@ class _Run:
         """Reconnect if the connection dropped; give up the run if the relay stays away."""
         if self.transport.smtp is not None:
             return
+        if self.in_doubt_in_a_row >= IN_DOUBT_IN_A_ROW:  # the rest keep their turn, not in doubt
+            raise SendError(
+                f"{self.transport.where} dropped the connection after the whole message "
+                f"{self.in_doubt_in_a_row} times in a row (those recipients are in doubt); stopped after "
+                f"this run's {summary.sent} sent: run digest send again to resume"
+            )
         for attempt in range(self.smtp.retries + 1):
             try:
                 self.transport.connect()
