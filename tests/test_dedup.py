@@ -833,17 +833,22 @@ def test_the_next_instalment_of_a_series_is_not_taken_for_the_one_published(back
     assert already_published(stories, earlier, DedupSettings()) == {story_of(stories)[i.id] for i in still}
 
 
-def test_two_posts_of_one_feed_are_two_stories_however_alike(background):
+def two_episodes() -> list[Item]:
+    """Two episodes of a show whose notes under each are the same boilerplate."""
     notes = (
         " Subscribe to Practical AI on Apple Podcasts, Spotify or wherever you listen. Join the "
         "community at practicalai.fm/community and follow us on X and LinkedIn. Sponsored by "
         "Fly.io, the home of Changelog.com. Our theme music is by Breakmaster Cylinder."
     )
     show = partial(post, "Practical AI")
-    episodes = [
+    return [
         show("evals", "Evals that matter, with Hamel Husain", "Hamel joins us to talk evals." + notes, 0),
         show("systems", "Building ML systems, with Chip Huyen", "Chip talks about ML systems." + notes, 1),
     ]
+
+
+def test_two_posts_of_one_feed_are_two_stories_however_alike(background):
+    episodes = two_episodes()
     daily = [
         post("Roundup", f"issue-{n}", "Your daily AI roundup", f"Today: {t}.", n)
         for n, t in (
@@ -866,16 +871,7 @@ def test_two_posts_of_one_feed_are_two_stories_however_alike(background):
 def test_a_relayed_copy_of_one_post_does_not_join_it_to_the_feeds_other_post(background):
     # the copy has the title of one episode and, with the show's notes, a text like both:
     # joined to each as a copy, it made the two episodes one group of copies
-    notes = (
-        " Subscribe to Practical AI on Apple Podcasts, Spotify or wherever you listen. Join the "
-        "community at practicalai.fm/community and follow us on X and LinkedIn. Sponsored by "
-        "Fly.io, the home of Changelog.com. Our theme music is by Breakmaster Cylinder."
-    )
-    show = partial(post, "Practical AI")
-    episodes = [
-        show("evals", "Evals that matter, with Hamel Husain", "Hamel joins us to talk evals." + notes, 0),
-        show("systems", "Building ML systems, with Chip Huyen", "Chip talks about ML systems." + notes, 1),
-    ]
+    episodes = two_episodes()
     relay = replace(
         episodes[1], id="relay", source="Practical AI (via Podcasts)", url="https://pods.example/s"
     )
