@@ -43,27 +43,24 @@ def test_a_feed_is_fetched(feed_server: FeedServer, write_config: WriteConfig, s
     assert "if-none-match" not in request.headers and "if-modified-since" not in request.headers
 
 
+@pytest.mark.parametrize(
+    ("address", "written"),
+    [
+        # it pointed at a package page of another project's name, no one a publisher could ask
+        ("https://news.example/letter/", "https://news.example/letter/"),
+        # a header holds ASCII only: every request of every build failed with an internal error
+        ("https://bücher.example/brief/", "https://xn--bcher-kva.example/brief/"),
+    ],
+)
 def test_the_user_agent_names_the_newsletter_whose_feed_reader_it_is(
-    feed_server: FeedServer, write_config: WriteConfig, store: Store
+    feed_server: FeedServer, write_config: WriteConfig, store: Store, address: str, written: str
 ) -> None:
-    # it pointed at a package page of another project's name, no one a publisher could ask
     url = feed_server.route("/feed.xml", Reply(200, FEED))
-    newsletter = {"name": "Test Digest", "url": "https://news.example/letter/"}
-    fetch_one(write_config([{"name": "A", "url": url}], newsletter=newsletter), store)
-    agent = feed_server.requests("/feed.xml")[0].headers["user-agent"]
-    assert agent == f"digest/{__version__} (newsletter digest; +https://news.example/letter/)"
-
-
-def test_a_newsletter_address_in_another_script_is_written_in_ascii_in_the_user_agent(
-    feed_server: FeedServer, write_config: WriteConfig, store: Store
-) -> None:
-    # a header holds ASCII only: every request of every build failed with an internal error
-    url = feed_server.route("/feed.xml", Reply(200, FEED))
-    newsletter = {"name": "Bücherbrief", "url": "https://bücher.example/brief/"}
+    newsletter = {"name": "Test Digest", "url": address}
     result = fetch_one(write_config([{"name": "A", "url": url}], newsletter=newsletter), store)
     assert result.body == FEED
     agent = feed_server.requests("/feed.xml")[0].headers["user-agent"]
-    assert agent == f"digest/{__version__} (newsletter digest; +https://xn--bcher-kva.example/brief/)"
+    assert agent == f"digest/{__version__} (newsletter digest; +{written})"
 
 
 def test_a_source_can_set_its_own_user_agent(

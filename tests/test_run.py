@@ -112,13 +112,18 @@ def test_run_builds_and_sends_once_a_day(
     assert len(relay.messages) == 4
 
 
+def add_a_feed_that_is_gone(newsletter: Path) -> None:
+    """Add to the newsletter's sources a feed file that does not exist."""
+    config = yaml.safe_load(newsletter.read_text(encoding="utf-8"))
+    config["sources"].append({"name": "Gone", "path": "gone.xml"})
+    newsletter.write_text(yaml.safe_dump(config), encoding="utf-8")
+
+
 def test_a_run_logs_a_line_per_feed(
     newsletter: Path, relay: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     # the cron log shows each feed read, as `build` does, not only those that failed
-    config = yaml.safe_load(newsletter.read_text(encoding="utf-8"))
-    config["sources"].append({"name": "Gone", "path": "gone.xml"})
-    newsletter.write_text(yaml.safe_dump(config), encoding="utf-8")
+    add_a_feed_that_is_gone(newsletter)
     caplog.set_level("INFO", logger="digest")
     assert run(newsletter)[0] == 0
     lines = [r.getMessage() for r in caplog.records]
@@ -410,9 +415,7 @@ def test_a_day_of_feeds_down_or_cut_short_names_every_one(
 ) -> None:
     # one feed gone, the other cut inside its first entry: no item at all; the run exits 3,
     # and the log names both feeds, not only the one that failed outright
-    config = yaml.safe_load(newsletter.read_text(encoding="utf-8"))
-    config["sources"].append({"name": "Gone", "path": "gone.xml"})
-    newsletter.write_text(yaml.safe_dump(config), encoding="utf-8")
+    add_a_feed_that_is_gone(newsletter)
     cut = b'<?xml version="1.0"?><rss><channel><item><title>Lab rel'
     (newsletter.parent / "feed.xml").write_bytes(cut)
     code, output = run(newsletter)
