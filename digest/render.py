@@ -240,11 +240,12 @@ def environment(config: Config, issue: Issue | None = None) -> jinja2.Environmen
 TEMPLATE_SUFFIXES = frozenset({".mjml", ".txt", ".html", ".css", ".xml"})
 
 
-def misplaced_templates(config: Config) -> list[str]:
+def misplaced_templates(config: Config, env: jinja2.Environment) -> list[str]:
     """A line for each file of the newsletter's templates folder that looks meant to
     override a built-in template (the same file name, or nearly the same path) but sits
     where none is, and that no template includes: a ``footer.mjml`` beside ``email.mjml``
-    instead of in ``partials/`` would otherwise be ignored without a word."""
+    instead of in ``partials/`` would otherwise be ignored without a word. ``env`` is
+    the environment the issue is rendered with (its loader reads the folder first)."""
     if not config.templates:
         return []
     folder, builtin = config.resolve(config.templates), builtin_templates()
@@ -254,7 +255,7 @@ def misplaced_templates(config: Config) -> list[str]:
         for p in folder.rglob("*")
         if p.is_file() and p.suffix in TEMPLATE_SUFFIXES and not p.name.startswith(".")
     }
-    env, used = environment(config), set(builtins)
+    used = set(builtins)
     for name in own:  # a built-in template includes built-in names only
         try:
             source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
@@ -264,9 +265,10 @@ def misplaced_templates(config: Config) -> list[str]:
     problems = []
     for name in sorted(own - used):
         # the same file name elsewhere, or a near spelling of one ("foooter.mjml")
-        stems = {Path(b).stem: b for b in builtins if Path(b).suffix == Path(name).suffix}
-        twins = [b for b in builtins if Path(b).name == Path(name).name]
-        near = difflib.get_close_matches(Path(name).stem, stems, n=1, cutoff=0.8)
+        path = Path(name)
+        stems = {Path(b).stem: b for b in builtins if Path(b).suffix == path.suffix}
+        twins = [b for b in builtins if Path(b).name == path.name]
+        near = difflib.get_close_matches(path.stem, stems, n=1, cutoff=0.8)
         meant = twins or [stems[stem] for stem in near]
         if meant:
             problems.append(
@@ -288,7 +290,7 @@ def render_issue(issue: Issue, config: Config, notes: Notes) -> Rendered:
     intro = _intro(issue, config, notes, lambda text: env.filters["markdown_text"](text, refs))
     text = _render_template(env, "issue.txt", {**context, "ref": refs, "intro": intro})
     rendered = Rendered(html=html, text=text, mjml=source)
-    for problem in misplaced_templates(config):
+    for problem in misplaced_templates(config, env):
         log.warning("templates: %s", problem)
     for problem in low_contrast(config.theme):
         log.warning("theme: %s is below the 4.5:1 contrast readers need", problem)
