@@ -227,7 +227,7 @@ def build_issue(
             why = "dated after the issue's day: it does not lead"
             log.warning("'Lead' in the notes names '%.80s', %s", lead.lead.title, why)
         if not issue.stories:
-            raise NothingNew(_nothing_new(config, issue_date, len(items), stats))
+            raise NothingNew(day, _nothing_new(config, issue_date, len(items), stats))
         rendered = render_issue(issue, config, notes)
 
         def record() -> None:  # once the folder is written, just before it goes in place
@@ -260,17 +260,16 @@ def _new_takes_first(story: Story, old: set[str]) -> None:
 
 
 def _nothing_new(config: Config, issue_date: date, items: int, stats: Stats) -> str:
-    """Why the issue of ``issue_date`` has no story: the notes' ``Leave out`` first, as
-    the lookback and --date do not help there."""
+    """Why the issue of ``issue_date`` has no story (the day aside): the notes' ``Leave
+    out`` first, as the lookback and --date do not help there."""
     noted, found = stats.stories_left_out_in_notes, stats.stories_left_out
     if noted:
         rest = "" if noted == found else f"; the other {found - noted} are not new or not within the lookback"
         return (
-            f"no stories for {issue_date}: 'Leave out' in {notes_path(config, issue_date)} leaves out "
-            f"{noted} of the {found} stories{rest}"
+            f"'Leave out' in {notes_path(config, issue_date)} leaves out {noted} of the {found} stories{rest}"
         )
     return (
-        f"no stories for {issue_date}: {items} items, none new and within "
+        f"{items} items, none new and within "
         f"{config.curate.lookback_days:g} days (try --date, or curate.lookback_days)"
     )
 

@@ -32,7 +32,7 @@ DEFAULT_SECTION = "top-news"
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-SUBJECT_FIELDS = frozenset({"title", "name", "number", "date"})
+SUBJECT_FIELDS = frozenset({"title", "name", "number", "date", "iso_date"})
 SUBJECT_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")  # {title}; filled by publish.subject_line
 # The labels (render.LABELS) that are patterns, and a value of each field they may use.
 _DATE_FIELDS = {"day": 14, "month": "June", "month_short": "Jun", "month_number": 6, "year": 2025}
@@ -105,7 +105,8 @@ class Newsletter(_Strict):
     reply_to: MailAddress = ""
     subscribe_url: str = ""  # the "share with a friend" link; default: url
     sponsor_url: str = ""  # "become a sponsor" link in the closing; none by default
-    # The Subject of the email: {title} (the lead headline), {name}, {number}, {date}.
+    # The Subject of the email: {title} (the lead headline), {name}, {number}, {date} (as the
+    # header writes it, "June 14, 2025"), {iso_date} (2025-06-14).
     subject: str = "{title}"
     # Wording of the built-in templates, e.g. {agenda: "Today's menu"}; keys in render.LABELS.
     labels: dict[str, str] = {}

@@ -33,7 +33,12 @@ class BuildError(DigestError):
 
 
 class NothingNew(BuildError):
-    """Items came in, but no story is new and recent enough for the issue: a quiet day."""
+    """Items came in, but no story is new and recent enough for the issue: a quiet day.
+    ``reason`` says why without the day, for a message that names the day itself."""
+
+    def __init__(self, day: str, reason: str) -> None:
+        super().__init__(f"no stories for {day}: {reason}")
+        self.reason = reason
 
 
 class TemplateError(DigestError):

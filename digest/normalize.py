@@ -11,6 +11,7 @@ import hashlib
 import html
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -195,6 +196,23 @@ PITCH_CHARS = 300
 _NUMERIC_REFERENCE = re.compile(r"&#(?:\d{2,7}|[xX][0-9a-fA-F]{2,6});")
 # a forum's kind-of-post tag opening a title: r/MachineLearning's "[D]", "[R]", "[N]", "[P]"
 _FLAIR = re.compile(r"^\[[A-Z]{1,2}\]\s+")
+# what a headline shouts before its news ("BREAKING:", "BREAKING NEWS -", "JUST IN:",
+# "EXCLUSIVE:", "UPDATE 2-", "[UPDATED]", "LIVE:"): in capitals, or in brackets; said
+# in an issue of the day's news it is noise, and it hides two outlets' one headline
+_SHOUT_WORDS = r"BREAKING(?: NEWS)?|JUST IN|EXCLUSIVE|UPDATED?(?: \d+)?|LIVE|DEVELOPING"
+_SHOUT_TAG = re.compile(rf"^(?:(?:{_SHOUT_WORDS})(?::|\s[-–—|]\s|(?<=\d)-)|\[(?i:{_SHOUT_WORDS})\])\s*")
+# a word of a headline, as its capitals are set ("GPT-5", "OpenAI", "don't")
+_WORD = re.compile(r"[^\W_](?:[\w'’-]*\w)?")
+# a sentence's first word: its capital says nothing of how the word is written elsewhere
+_SENTENCE_START = re.compile(r"(?:^|[.!?:]\s+|\n)$")
+SHOUTING_SHARE, SHOUTING_WORDS = 0.9, 4  # capitals among the letters, words at least
+# short words that are no acronyms, though a headline in capitals writes them so ("FOR",
+# "NEW"): another word of three letters or fewer ("EU", "GPU") keeps its capitals when
+# the item's text does not show how it is written
+_SMALL_WORDS = frozenset(
+    "a an and are as at be but by can do for from get has had how in is it its new no not now of on "
+    "one or our out over set so than the to top two up us was we who why will with you big all may".split()
+)
 # arXiv's older listings end each title with its identifier and category
 _ARXIV_TITLE_TAIL = re.compile(r"\.?\s*\(arXiv:\d{4}\.\d{4,5}v\d+\s*\[[\w.-]+\](?:\s*UPDATED)?\)$")
 # a description that opens on an escaped tag of the kinds descriptions are made of
@@ -250,10 +268,12 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
     title = without_bidi(" ".join(fix_text(_characters(entry.title)).split()))
     title = _ARXIV_TITLE_TAIL.sub("", title)
     title = _FLAIR.sub("", title) or title
+    title = without_shouting_tags(title)
     if _VERSION_ONLY.fullmatch(title) and source.name.lower() not in title.lower():
         title = f"{source.name} {title}"  # "v0.9.1" alone names no project
     described = _after_promotion(html_to_text(without_boilerplate(unescape_markup(fix_text(entry.summary)))))
     described = without_wire_marks(described)
+    title = calm_capitals(title, f"{text}\n{described}")
     summary = shorten(described, MAX_SUMMARY)
     # a description that only repeats the headline says nothing more: the text's lead
     # says it instead, unless that too is the headline again
@@ -364,6 +384,56 @@ def _after_promotion(text: str) -> str:
 def _is_pitch(paragraph: str) -> bool:
     """Whether ``paragraph`` is an invitation to the outlet's newsletter, and no more."""
     return len(paragraph) <= PITCH_CHARS and _NEWSLETTER_PITCH.match(paragraph) is not None
+
+
+def without_shouting_tags(title: str) -> str:
+    """``title`` without the tags it opens on ("BREAKING: ", "[Updated] "), or as it is
+    if nothing would be left of it."""
+    bare = title
+    while match := _SHOUT_TAG.match(bare):
+        bare = bare[match.end() :]
+    return bare or title
+
+
+def calm_capitals(title: str, text: str) -> str:
+    """``title`` in sentence case if it is written in capitals ("OPENAI RELEASES GPT-5
+    FOR EU USERS": nearly all of its letters, in ``SHOUTING_WORDS`` words or more, Latin
+    letters only), each word spelled as the item's own ``text`` spells it ("OpenAI",
+    "GPT-5", "EU"); a word the text does not have keeps its capitals if it holds a digit
+    ("H100") or is a short word but no common one ("GPU"). Any other title is left as it is."""
+    letters = [char for char in title if char.isalpha()]
+    capitals = sum(char.isupper() for char in letters)
+    if (
+        len(title.split()) < SHOUTING_WORDS
+        or capitals < SHOUTING_SHARE * len(letters)
+        or not all(unicodedata.name(char, "").startswith("LATIN") for char in letters)
+    ):
+        return title
+    spelled = _spellings(text)
+
+    def spell(word: re.Match[str]) -> str:
+        known = spelled.get(word.group().casefold())
+        if known:
+            return known
+        plain = word.group()
+        short = len(plain) <= 3 and plain.casefold() not in _SMALL_WORDS
+        return plain if short or any(char.isdigit() for char in plain) else plain.lower()
+
+    calm = _WORD.sub(spell, title)
+    return calm[:1].upper() + calm[1:]
+
+
+def _spellings(text: str) -> dict[str, str]:
+    """How ``text`` writes each of its words, by their case-folded form: as it writes it
+    most often, a sentence's first word only where its capitals say more than that
+    ("OpenAI", not "The")."""
+    seen: dict[str, Counter[str]] = {}
+    for word in _WORD.finditer(text):
+        form = word.group()
+        opening = _SENTENCE_START.search(text, max(word.start() - 3, 0), word.start())
+        if not opening or form != form.capitalize():
+            seen.setdefault(form.casefold(), Counter())[form] += 1
+    return {key: forms.most_common(1)[0][0] for key, forms in seen.items()}
 
 
 def _outlet(entry: Entry, source: SourceConfig) -> str:

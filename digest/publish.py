@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any
 
 from .config import SUBJECT_PLACEHOLDER, Config
 from .models import Issue, Item, Story
-from .render import MANAGE, PLACEHOLDER, RECIPIENT, UNSUBSCRIBE, Rendered, render_page
+from .render import MANAGE, PLACEHOLDER, RECIPIENT, UNSUBSCRIBE, Rendered, labels, long_date, render_page
 
 FEED_ISSUES = 50  # issues in out/feed.xml, newest first (the archive page lists them all)
 
@@ -46,7 +47,7 @@ def publish(
     files = {
         "email.html": rendered.html,
         "email.txt": rendered.text,
-        "index.html": _fill(rendered.html, web),
+        "index.html": web_page(_fill(rendered.html, web)),
         "issue.txt": _fill(rendered.text, web),
         "issue.json": _dump(issue_json(issue, config)),
         "dedup.json": _dump(report),
@@ -87,12 +88,15 @@ def _sweep(out: Path) -> None:
 
 
 def subject_line(issue: Issue, config: Config) -> str:
-    """The email's Subject from ``newsletter.subject``, as one line of plain text."""
+    """The email's Subject from ``newsletter.subject``, as one line of plain text; its
+    ``{date}`` is written as the issue's header writes it (the ``date`` label: "June 14,
+    2025", "14. Juni 2025"), ``{iso_date}`` as 2025-06-14."""
     fields = {
         "title": issue.title,
         "name": config.newsletter.name,
         "number": issue.number,
-        "date": issue.date,
+        "date": long_date(issue.date, labels(config)),
+        "iso_date": issue.date,
     }
     subject = SUBJECT_PLACEHOLDER.sub(lambda m: str(fields[m.group(1)]), config.newsletter.subject)
     return " ".join(subject.split())
@@ -216,6 +220,21 @@ def _web_links(config: Config) -> dict[str, str]:
         MANAGE: manage or newsletter.url or fallback,
         RECIPIENT: "",
     }
+
+
+_BODY = re.compile(r"<body\b[^>]*>")
+
+
+def web_page(html: str) -> str:
+    """The email's ``html`` as a page of the web: its body's content in a ``<main>``
+    landmark, which a screen reader's "skip to main content" goes to. The email itself
+    has none: MJML writes no element around its sections, and a mail client shows the
+    message inside its own page's main content."""
+    body = _BODY.search(html)
+    end = html.rfind("</body>")
+    if not body or end < body.end():
+        return html
+    return f"{html[: body.end()]}<main>{html[body.end() : end]}</main>{html[end:]}"
 
 
 def _fill(text: str, values: dict[str, str]) -> str:

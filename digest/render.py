@@ -197,8 +197,11 @@ def builtin_templates() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
 
 
-def environment(config: Config, issue: Issue | None = None) -> jinja2.Environment:
-    """A Jinja2 environment over the newsletter's templates, then the built-in ones."""
+def environment(
+    config: Config, issue: Issue | None = None, words: dict[str, str] | None = None
+) -> jinja2.Environment:
+    """A Jinja2 environment over the newsletter's templates, then the built-in ones;
+    ``words`` are the ``labels`` of ``config``, when the caller has them already."""
     folders = [builtin_templates()]
     if config.templates:
         folders.insert(0, config.resolve(config.templates))
@@ -213,7 +216,7 @@ def environment(config: Config, issue: Issue | None = None) -> jinja2.Environmen
     fields = {"date": issue.date, "number": str(issue.number)} if issue else {}
     link = lambda url: tracked(safe_url(url), config.theme.utm, fields)  # noqa: E731
     rtl = is_rtl(config.newsletter.language)
-    words = labels(config)
+    words = words or labels(config)
     env.filters.update(
         bidi=lambda text: bidi(text, rtl),
         wrap=wrap,
@@ -282,8 +285,9 @@ def render_issue(issue: Issue, config: Config, notes: Notes) -> Rendered:
     """Render ``issue`` to MJML, HTML and plaintext (the notes' directives, such as
     ``Keep apart``, steer the build and are not shown)."""
     notes = [block for block in notes if not block.is_directive]
-    env = environment(config, issue)
-    context = _context(issue, config, notes, env.filters["markdown"])
+    words = labels(config)
+    env = environment(config, issue, words)
+    context = _context(issue, config, notes, env.filters["markdown"], words)
     source = _render_template(env, "email.mjml", context)
     html = inline_css(_mjml_to_html(source), _render_template(env, "theme.css", context))
     refs = LinkRefs()
@@ -304,9 +308,9 @@ def render_issue(issue: Issue, config: Config, notes: Notes) -> Rendered:
 
 def render_page(config: Config, name: str, **context: Any) -> str:
     """Render a plain HTML page template (archive, report) with the given context."""
-    rtl = is_rtl(config.newsletter.language)
-    base = {"config": config, "theme": config.theme, "labels": labels(config), "rtl": rtl}
-    return _render_template(environment(config), name, {**base, **context})
+    rtl, words = is_rtl(config.newsletter.language), labels(config)
+    base = {"config": config, "theme": config.theme, "labels": words, "rtl": rtl}
+    return _render_template(environment(config, words=words), name, {**base, **context})
 
 
 def labels(config: Config) -> dict[str, str]:
@@ -316,12 +320,14 @@ def labels(config: Config) -> dict[str, str]:
     return {**LABELS, **DATE_LABELS.get(language, {}), **config.newsletter.labels}
 
 
-def _context(issue: Issue, config: Config, notes: Notes, markdown: Callable[[Inline], str]) -> dict[str, Any]:
-    """Everything the issue templates see; ``markdown`` renders the notes' intro."""
+def _context(
+    issue: Issue, config: Config, notes: Notes, markdown: Callable[[Inline], str], words: dict[str, str]
+) -> dict[str, Any]:
+    """Everything the issue templates see; ``markdown`` renders the notes' intro,
+    ``words`` are the labels."""
     newsletter = config.newsletter
     base = newsletter.url.rstrip("/")
     reply = newsletter.reply_to or newsletter.sender.email
-    words = labels(config)
     unknown = sorted(set(newsletter.labels) - set(LABELS))
     if unknown and config.templates is None:  # a template of one's own may use its own labels
         log.warning(

@@ -309,7 +309,7 @@ def test_an_unknown_subject_placeholder_names_the_allowed_ones(tmp_path: Path) -
     text = MINIMAL.replace("  name: Example Digest\n", "  name: Example Digest\n  subject: '{titel} today'\n")
     message = config_error(tmp_path, text)
     assert ":3: newsletter.subject:" in message
-    assert "{titel}" in message and "{date}, {name}, {number}, {title}" in message
+    assert "{titel}" in message and "{date}, {iso_date}, {name}, {number}, {title}" in message
     unclosed = config_error(
         tmp_path,
         MINIMAL.replace("  name: Example Digest\n", "  name: Example Digest\n  subject: '{title today'\n"),

@@ -14,6 +14,7 @@ import pytest
 from test_render import LEAD, NOTES, make_config, make_issue
 
 from digest.notes import parse_notes
+from digest.publish import web_page
 from digest.render import render_issue
 
 SCREENSHOTS = Path(__file__).parent.parent / "out" / "screenshots"
@@ -380,3 +381,11 @@ def test_buttons_keep_their_edges_in_a_contrast_theme(browser, email_html: str, 
     names = ["Learn more", "Yes, open", "No, closed", "Learn more"]
     # a border in the button's own color: unseen in the theme's colors, drawn in a contrast theme
     assert edges == [[name, "solid", 1, forced == "none"] for name in names]
+
+
+def test_the_web_version_has_a_main_landmark(browser, email_html: str) -> None:
+    # "Skip to main content" found none on the issue's page: the email has no <main>
+    # (a mail client shows it inside its own), the web page around it does.
+    assert "- main" not in _read_aloud(browser, email_html)
+    page = _read_aloud(browser, web_page(email_html))
+    assert page.startswith("- main:") and LEAD in page.split("- contentinfo")[0]

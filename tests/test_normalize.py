@@ -558,3 +558,52 @@ def test_a_description_other_than_the_texts_start_stays_the_summary() -> None:
         "Apple opens its on-device model to every app …",
     ):
         assert one(entry(summary=f"<p>{dek}</p>", content=text)).summary == dek
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("BREAKING: OpenAI releases GPT-5", "OpenAI releases GPT-5"),
+        ("BREAKING NEWS - Meta buys a stake in Scale AI", "Meta buys a stake in Scale AI"),
+        ("JUST IN: Nvidia tops $4 trillion", "Nvidia tops $4 trillion"),
+        ("EXCLUSIVE: Apple in talks to buy Perplexity", "Apple in talks to buy Perplexity"),
+        ("UPDATE: Google restores Gemini image generation", "Google restores Gemini image generation"),
+        ("UPDATE 2-Anthropic raises $13 billion", "Anthropic raises $13 billion"),
+        ("[UPDATED] Microsoft fixes Copilot bug", "Microsoft fixes Copilot bug"),
+        ("[Updated] Microsoft fixes Copilot bug", "Microsoft fixes Copilot bug"),
+        ("LIVE: Apple's WWDC keynote", "Apple's WWDC keynote"),
+        ("BREAKING: EXCLUSIVE: xAI sues OpenAI", "xAI sues OpenAI"),
+        # not tags: a title that is only the word, a word of the headline, a name
+        ("BREAKING", "BREAKING"),
+        ("Breaking: the week in AI", "Breaking: the week in AI"),
+        ("Live captions come to Android", "Live captions come to Android"),
+        ("LIVEPERSON: A turnaround", "LIVEPERSON: A turnaround"),
+    ],
+)
+def test_a_headline_loses_the_tag_it_shouts_before_its_news(title: str, expected: str) -> None:
+    assert one(entry(title)).title == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        (  # names and acronyms as the item's own text writes them
+            "OPENAI RELEASES GPT-5 FOR EU USERS",
+            "<p>OpenAI on Thursday made GPT-5 available to EU users. The company said so.</p>",
+            "OpenAI releases GPT-5 for EU users",
+        ),
+        (  # no text to go by: a short word no other and a word with a digit keep their capitals
+            "NVIDIA UNVEILS NEW GPU FOR H100 USERS",
+            "",
+            "Nvidia unveils new GPU for H100 users",
+        ),
+        # not shouting: too few words, some words in small letters, or not Latin letters
+        ("NVIDIA BEATS ESTIMATES", "", "NVIDIA BEATS ESTIMATES"),
+        ("Meta and the FTC: WHAT THE RULING MEANS", "", "Meta and the FTC: WHAT THE RULING MEANS"),
+        ("НОВАЯ МОДЕЛЬ ОТ КОМПАНИИ ЯНДЕКС", "", "НОВАЯ МОДЕЛЬ ОТ КОМПАНИИ ЯНДЕКС"),
+        ("速報：新しいモデルを発表した", "", "速報：新しいモデルを発表した"),
+    ],
+)
+def test_a_headline_in_capitals_reads_in_sentence_case(title: str, text: str, expected: str) -> None:
+    item = one(entry(title, content=text))
+    assert item.title == expected

@@ -20,13 +20,14 @@ from typing import Any
 
 import pytest
 
+from digest import render
 from digest.config import Config, Theme
 from digest.contrast import low_contrast, ratio
 from digest.errors import TemplateError
 from digest.models import Issue, Item, Section, Stats, Story, Takeaway
 from digest.notes import parse_notes
-from digest.publish import publish
-from digest.render import GMAIL_CLIP_BYTES, MANAGE, UNSUBSCRIBE, first_sentence, render_issue, wrap
+from digest.publish import publish, subject_line, web_page
+from digest.render import GMAIL_CLIP_BYTES, MANAGE, UNSUBSCRIBE, first_sentence, labels, render_issue, wrap
 
 BASE = datetime(2025, 6, 14, 8, tzinfo=UTC)
 LEAD = "Meta to spend billions on data deal"
@@ -338,6 +339,41 @@ def test_logo_and_lead_image_have_alt_text() -> None:
     }
 
 
+def test_a_single_takeaway_is_a_sentence_of_the_lead_not_a_box_of_one_bullet() -> None:
+    issue = make_issue()
+    one = Takeaway("Scale AI will label data for Llama.", issue.lead.items[2].url, "Outlet 2")
+    issue.lead.takeaways = [one]
+    rendered = render_issue(issue, make_config(), [])
+    lead = _block(rendered.html, "lead")
+    assert "Takeaways at a glance" not in lead and "box-title" not in lead and 'class="bullets"' not in lead
+    source = rf'<a class="source" href="{one.url}"[^>]*>Outlet 2</a>'
+    sentence = rf'<p class="takeaway"[^>]*>{re.escape(one.text)} {source}</p>'
+    assert re.search(sentence, lead)
+    assert not_in_order(lead, ["can train Llama.", one.text, "Read the full story"]) == []
+    text = rendered.text
+    assert "Takeaways at a glance" not in text and "  - Scale AI" not in text
+    ref = re.search(r"Scale AI will label data for Llama\. (\[\d+\])\n\nRead the full story", text)
+    assert ref and f"{ref.group(1)} {one.url}" in text
+    # two or more are the box, as before
+    issue.lead.takeaways = [one, replace(one, text="Meta will pay billions.")]
+    assert "Takeaways at a glance" in render_issue(issue, make_config(), []).html
+
+
+def test_the_subject_writes_its_date_as_the_issue_does_and_keeps_an_iso_date() -> None:
+    subject = "{name}, {date}: {title} ({iso_date})"
+    german = make_config(newsletter={"subject": subject, "language": "de"})
+    assert subject_line(make_issue(), german) == f"Future Blueprint, 14. Juni 2025: {LEAD} (2025-06-14)"
+    english = make_config(newsletter={"subject": "{date} · {title}"})
+    assert subject_line(make_issue(), english) == f"June 14, 2025 · {LEAD}"
+
+
+def test_an_issue_works_out_its_labels_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    monkeypatch.setattr(render, "labels", lambda config: calls.append(config) or labels(config))
+    render_issue(make_issue(), make_config(), [])
+    assert len(calls) == 1
+
+
 def test_theme_colors_have_enough_contrast() -> None:
     assert low_contrast(Theme()) == []
     assert round(ratio("#000000", "#ffffff"), 1) == 21.0
@@ -621,7 +657,8 @@ def test_web_version_archive_and_feed(tmp_path: Path) -> None:
     web = (tmp_path / "2025-06-14" / "index.html").read_text(encoding="utf-8")
     email = (tmp_path / "2025-06-14" / "email.html").read_text(encoding="utf-8")
     assert UNSUBSCRIBE in email and UNSUBSCRIBE not in web and MANAGE not in web
-    assert web == email.replace(UNSUBSCRIBE, config.newsletter.url).replace(MANAGE, config.newsletter.url)
+    public = email.replace(UNSUBSCRIBE, config.newsletter.url).replace(MANAGE, config.newsletter.url)
+    assert web == web_page(public)
     archive = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert archive.index('href="2025-06-14/index.html"') < archive.index('href="2025-06-13/index.html"')
     assert "Yesterday &amp; before" in archive

@@ -63,7 +63,9 @@ def run_daily(
         except NothingNew as exc:  # a quiet day; no items at all (every feed down) is a failure
             if not config.curate.skip_when_empty:
                 raise
-            return RunResult(f"no issue for {key}: {exc} (curate.skip_when_empty)")
+            return RunResult(
+                f"no issue for {key}, a day without new stories (curate.skip_when_empty): {exc.reason}"
+            )
     summary = send_issue(config, load_issue(folder), store, recipients, on_result=on_result)
     return RunResult(summary.line(), summary)
 
