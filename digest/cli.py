@@ -19,6 +19,7 @@ from . import __version__
 from .build import build_issue, collect, dedup_settings
 from .config import Config, load_config
 from .errors import DigestError
+from .retention import forget_old
 from .store import Store
 
 log = logging.getLogger("digest")
@@ -133,6 +134,7 @@ def build(sources_path: Path, out: Path | None, issue_date: Any, offline: bool, 
     when = issue_date.date() if issue_date else today(config)
     with open_store(config) as store:
         items, stats = collect(config, store, offline=offline, on_fetched=_log_fetched)
+        forget_old(config, store)
         built = build_issue(config, when, out_dir(config, out), store, items, stats, resent=force)
     failed = len(stats.feeds_failed)
     click.echo(
@@ -288,7 +290,8 @@ def send(
     """Send ISSUE (an issue folder or a date; default: the latest in out/) to the recipients.
 
     Every recipient's delivery is logged in the state: a second run sends only to those
-    who have not had the issue yet. Suppressed addresses never get it. On a terminal it
+    who have not had the issue yet (an issue that went to the whole list longer ago than
+    retention.send_log_days goes to nobody). Suppressed addresses never get it. On a terminal it
     asks first (--yes does not). Prints a summary;
     exits 1 if any recipient failed, is deferred or is in doubt, 6 if the relay could not be used
     (wrong password, unreachable, missing issue), 75 if another send or run is going on.

@@ -329,6 +329,10 @@ class RecipientsConfig(_Strict):
     list_id: str = ""  # the List-Id header; default: "<name> <name-slug.sender-domain>"
 
 
+class RetentionConfig(_Strict):
+    send_log_days: int = Field(90, ge=1, le=36500)  # days a sent issue keeps its per-recipient log
+
+
 class Config(_Strict):
     """The whole validated configuration; ``root`` is the folder of sources.yaml."""
 
@@ -342,6 +346,7 @@ class Config(_Strict):
     theme: Theme = Theme()
     smtp: SmtpConfig = SmtpConfig()
     recipients: RecipientsConfig | None = None
+    retention: RetentionConfig = RetentionConfig()
     state: str = ".digest/state.sqlite"
     templates: str | None = None
     notes: str = "notes/{date}.md"

@@ -137,6 +137,11 @@ def user_agent(config: Config) -> str:
     return f"{USER_AGENT[:-1]}; +{url})" if url else USER_AGENT
 
 
+def feed_addresses(config: Config) -> frozenset[str]:
+    """The address of every source of ``config``: the keys of its feed cache."""
+    return frozenset(_location(source, config) for source in config.sources)
+
+
 def _location(source: SourceConfig, config: Config) -> str:
     if source.path:
         return str(config.resolve(source.path))

@@ -16,7 +16,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import date as date_type
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,8 +64,29 @@ MIGRATIONS = (
     # an issue the preview built (of any day the editor looked at) until build or run
     # builds that day: its stories are not yet published, unless a send of it began
     "ALTER TABLE issues ADD COLUMN draft INTEGER NOT NULL DEFAULT 0",
+    # when an item was last in its feed: an item is forgotten only long after it left
+    # (forgotten while still there, an undated one would look new and go out again)
+    "ALTER TABLE items ADD COLUMN last_seen TEXT",
+    # items seen before the column: as if seen when the file was brought up to date
+    "UPDATE items SET last_seen = strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')",
+    # the per-recipient log of an issue sent long ago was cleared: a send of it sends nothing
+    "ALTER TABLE issues ADD COLUMN send_log_cleared INTEGER NOT NULL DEFAULT 0",
 )
 BUSY_TIMEOUT = 30.0  # seconds to wait for another process's write lock before giving up
+
+
+@dataclass(frozen=True)
+class Retention:
+    """What ``Store.forget`` keeps: the feed cache of ``feeds`` only; items seen since
+    ``items_seen_since`` (an ISO time); the takes of issues dated within
+    ``published_days`` and the send logs of those within ``send_log_days`` of the latest
+    issue (or of ``today``, if that is earlier)."""
+
+    feeds: frozenset[str]
+    items_seen_since: str
+    published_days: int
+    send_log_days: int
+    today: date_type
 
 
 @dataclass(frozen=True)
@@ -215,14 +237,19 @@ class Store:
     # -- items -------------------------------------------------------------------
     @_guarded
     def record_items(self, items: Sequence[Item]) -> int:
-        """Remember when each item was first seen; return how many are new."""
+        """Remember when each item was first seen, and that it was seen now; return how
+        many are new."""
+        now = _now()
         with self.transaction() as db:
             before = db.total_changes
             db.executemany(
-                "INSERT OR IGNORE INTO items VALUES (?, ?, ?, ?, ?)",
-                [(i.id, i.source, i.url, i.title, _now()) for i in items],
+                "INSERT OR IGNORE INTO items (id, source, url, title, first_seen, last_seen) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(i.id, i.source, i.url, i.title, now, now) for i in items],
             )
-            return db.total_changes - before
+            new = db.total_changes - before
+            db.executemany("UPDATE items SET last_seen = ? WHERE id = ?", [(now, i.id) for i in items])
+            return new
 
     @_guarded
     def first_seen(self, ids: Sequence[str]) -> dict[str, datetime]:
@@ -359,6 +386,64 @@ class Store:
             "SELECT email, status, attempts, COALESCE(reply, '') FROM sends WHERE issue = ? ORDER BY email",
             (issue,),
         ).fetchall()
+
+    @_guarded
+    def send_log_cleared(self, issue: str) -> bool:
+        """Whether the per-recipient log of ``issue`` was cleared (``forget``): it went to
+        the whole list long ago, and who had it is no longer known."""
+        row = self.db.execute("SELECT send_log_cleared FROM issues WHERE date = ?", (issue,)).fetchone()
+        return bool(row and row[0])
+
+    # -- retention ---------------------------------------------------------------
+    @_guarded
+    def forget(self, keep: Retention) -> Counter[str]:
+        """Delete what ``keep`` no longer keeps, in one transaction; return the rows
+        deleted by table. Issue rows stay (numbers go on from the last one, and a
+        rebuild or send of an old issue is still told it was sent)."""
+        with self.transaction() as db:
+            # a draft counts (its send may begin any day, and its takes then count as
+            # published); one built for a later day must not make every other one old
+            latest = db.execute("SELECT MAX(date) FROM issues").fetchone()[0]
+            anchor = min(date_type.fromisoformat(latest), keep.today) if latest else keep.today
+            published_before = (anchor - timedelta(days=keep.published_days)).isoformat()
+            logs_before = (anchor - timedelta(days=keep.send_log_days)).isoformat()
+            gone = [(url,) for (url,) in db.execute("SELECT url FROM feeds") if url not in keep.feeds]
+            db.executemany("DELETE FROM feeds WHERE url = ?", gone)
+            unseen = db.execute("DELETE FROM items WHERE last_seen < ?", (keep.items_seen_since,))
+            old_takes = db.execute(
+                "DELETE FROM published WHERE issue IN (SELECT number FROM issues WHERE date < ?)",
+                (published_before,),
+            )
+            deleted = Counter({
+                "feeds": len(gone),
+                "items": unseen.rowcount,
+                "published": old_takes.rowcount,
+                "sends": self._clear_send_logs(logs_before),
+            })  # fmt: skip
+        return +deleted
+
+    def _clear_send_logs(self, before: str) -> int:
+        """Clear the logs of the issues dated before ``before`` that went to the whole
+        list; those still unfinished keep theirs (a later send or --retry-unknown needs it)."""
+        sent = "SELECT date FROM issues WHERE sent_at IS NOT NULL AND send_log_cleared = 0 AND date < ?"
+        deleted = self.db.execute(f"DELETE FROM sends WHERE issue IN ({sent})", (before,)).rowcount
+        self.db.execute(f"UPDATE issues SET send_log_cleared = 1 WHERE date IN ({sent})", (before,))
+        return deleted
+
+    @_guarded
+    def reclaim_space(self) -> int:
+        """Give the file's free pages back to the file system when they are over a quarter
+        of it (a first clean-up of a long history); return the bytes given back.
+
+        Day to day, the pages freed by ``forget`` are reused by the next day's rows, so
+        the file stays the same size without rewriting it every day."""
+        size = lambda: self.db.execute("PRAGMA page_count").fetchone()[0]  # noqa: E731
+        free, pages = self.db.execute("PRAGMA freelist_count").fetchone()[0], size()
+        if free * 4 <= pages:
+            return 0
+        self.db.execute("VACUUM")
+        (page_size,) = self.db.execute("PRAGMA page_size").fetchone()
+        return (pages - size()) * page_size
 
     # -- suppression -------------------------------------------------------------
     @_guarded

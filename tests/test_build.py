@@ -8,8 +8,10 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -19,6 +21,9 @@ from click.testing import CliRunner
 from conftest import rss, rss_item
 
 from digest.cli import main
+from digest.config import load_config
+from digest.models import Story
+from digest.retention import DRY_RUN_DAYS
 from digest.store import Store
 
 DEMO = Path(__file__).parent.parent / "examples" / "demo"
@@ -256,6 +261,41 @@ def test_rebuilding_the_same_date_is_idempotent(demo: Path, demo_issue: Path) ->
     second = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
     assert second["number"] == first["number"]
     assert [s["stories"] for s in second["sections"]] == [s["stories"] for s in first["sections"]]
+
+
+def test_a_rebuild_of_a_recent_day_is_the_same_after_old_issues_are_forgotten(
+    demo: Path, demo_issue: Path
+) -> None:
+    first = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
+    config = load_config(demo / "sources.yaml")
+    with Store(config.resolve(config.state)) as store:  # an issue of a year and a half before
+        old = store.issue_number("2024-01-02", "2024-01-02")
+        taken = store.published_before("2025-06-15", "2025-06-01")[0]
+        store.record_issue(old, "Long ago", [Story("s-old", [taken])])
+    code, _, err = build(demo / "sources.yaml", "--date", DEMO_DATE)
+    assert code == 0, err
+    second = json.loads((demo_issue / "issue.json").read_text(encoding="utf-8"))
+    assert second["number"] == first["number"]
+    assert [s["stories"] for s in second["sections"]] == [s["stories"] for s in first["sections"]]
+    with sqlite3.connect(config.resolve(config.state)) as db:
+        by_issue = dict(db.execute("SELECT issue, COUNT(*) FROM published GROUP BY issue"))
+    assert by_issue == {
+        first["number"]: sum(len(s["items"]) for sec in first["sections"] for s in sec["stories"])
+    }
+    # the memory of the day is whole: the next day has nothing new
+    assert build(demo / "sources.yaml", "--date", "2025-06-15")[0] == 3
+
+
+def test_old_dry_runs_are_removed_and_recent_ones_kept(demo: Path, demo_issue: Path) -> None:
+    dry_runs = demo / ".digest" / "dry-run"
+    old, recent = dry_runs / "2025-05-01", dry_runs / DEMO_DATE
+    for folder in (old, recent):
+        folder.mkdir(parents=True)
+        (folder / "00001-ann@example.com.eml").write_bytes(b"Subject: x\r\n\r\nx")
+    weeks_ago = time.time() - (DRY_RUN_DAYS + 1) * 86400
+    os.utime(old, (weeks_ago, weeks_ago))
+    assert build(demo / "sources.yaml", "--date", DEMO_DATE)[0] == 0
+    assert [p.name for p in dry_runs.iterdir()] == [DEMO_DATE]
 
 
 def test_next_issue_does_not_repeat_published_stories(demo: Path, demo_issue: Path) -> None:

@@ -428,3 +428,46 @@ def test_a_day_of_feeds_down_or_cut_short_names_every_one(
     warned = warnings(caplog)
     assert any(w.startswith("Gone: cannot read ") for w in warned)
     assert "Local: the XML stops before its end (cut short in transfer" in "\n".join(warned)
+
+
+def add_story(newsletter: Path, title: str, day: str) -> None:
+    """Put a story dated ``day`` (an RFC 822 date) in the newsletter's feed."""
+    feed = newsletter.parent / "feed.xml"
+    story = rss_item(title, f"https://news.example/{len(title)}", f"{day} 08:00:00 GMT").encode()
+    feed.write_bytes(feed.read_bytes().replace(b"</channel>", story + b"</channel>"))
+
+
+def test_the_send_log_of_an_issue_sent_long_ago_is_cleared_and_it_is_never_sent_again(
+    newsletter: Path, relay: SmtpServer
+) -> None:
+    assert run(newsletter)[0] == 0  # the 14th goes to all four readers
+    add_story(newsletter, "A story of the fifteenth", "Sun, 15 Jun 2025")
+    relay.on = lambda stage, address, n: (
+        DROP if stage == "DATA" and address == "reader1@example.com" else None
+    )
+    assert "in doubt 1" in run(newsletter, "2025-06-15")[1]  # the 15th: one reader in doubt
+    relay.on = lambda stage, address, n: None
+    add_story(newsletter, "A story of September", "Sat, 20 Sep 2025")
+    build = ["build", "--sources", str(newsletter), "--date"]
+    assert CliRunner().invoke(main, [*build, "2025-09-20"]).exit_code == 0
+    assert CliRunner().invoke(main, [*build, "2025-09-21"]).exit_code == 3  # a quiet day forgets all the same
+    config = load_config(newsletter)
+    with Store(config.resolve(config.state)) as store:
+        assert store.send_status(DATE) == {}  # 90 days and more before the latest issue
+        assert store.send_status("2025-06-15")["reader1@example.com"] == "sending"  # unfinished: kept
+
+    write_recipients(newsletter.parent / "subscribers.csv", 5)  # a reader who came since
+    sent_before = len(relay.messages)
+    result = CliRunner().invoke(main, ["send", DATE, "--sources", str(newsletter), "--yes"])
+    assert (
+        result.exit_code == 0 and "skipped 5 (5 sent to the list before its log was cleared)" in result.output
+    )
+    assert len(relay.messages) == sent_before  # nobody gets it twice
+    result = CliRunner().invoke(
+        main, ["send", "2025-06-15", "--sources", str(newsletter), "--yes", "--retry-unknown"]
+    )
+    assert result.exit_code == 0, result.output
+    assert [rcpts for _, rcpts, _ in relay.messages[sent_before:]] == [
+        ["reader1@example.com"],
+        ["reader4@example.com"],
+    ]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from digest.errors import StateError
 from digest.models import Item, Story
-from digest.store import CachedFeed, Store
+from digest.store import MIGRATIONS, SCHEMA, CachedFeed, Retention, Store
 
 
 def item(n: int, source: str = "News") -> Item:
@@ -178,7 +178,7 @@ def test_a_crash_inside_a_transaction_leaves_no_partial_rows(store: Store) -> No
     store.issue_number("2025-06-09", "2025-06-09")
     with pytest.raises(RuntimeError, match="crash"):
         with store.transaction() as db:
-            db.execute("INSERT INTO items VALUES ('x', 'News', 'https://x', 'X', 'now')")
+            db.execute("INSERT INTO items (id, title) VALUES ('x', 'X')")
             db.execute("UPDATE issues SET title = 'half-done'")
             raise RuntimeError("crash")
     assert count(store, "items") == 0
@@ -248,9 +248,36 @@ def test_an_issue_an_earlier_version_marked_sent_with_recipients_in_doubt_is_unf
             store.mark_sent(date)
         store.log_send("2025-06-10", "bob@example.com", "sending")  # killed after the final "."
         store.db.execute("ALTER TABLE issues DROP COLUMN draft")  # as that version
+        store.db.execute("ALTER TABLE issues DROP COLUMN send_log_cleared")
+        store.db.execute("ALTER TABLE items DROP COLUMN last_seen")
         store.db.execute("ALTER TABLE issues DROP COLUMN send_begun_at")
         store.db.execute("PRAGMA user_version = 1")  # left the file
     with Store(path) as store:
         assert store.issue_sent("2025-06-09") and not store.issue_sent("2025-06-10")
         unfinished = store.unfinished_sends("2025-06-11", "2025-06-01")
         assert unfinished == [("2025-06-10", Counter({"sending": 1, "sent": 1}))]
+
+
+def test_a_state_file_of_the_previous_schema_gets_last_seen_and_keeps_its_items(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    old = sqlite3.connect(path)  # the schema and migrations of the version before retention
+    old.executescript(SCHEMA)
+    for step in MIGRATIONS[:4]:
+        old.execute(step)
+    old.execute("PRAGMA user_version = 4")
+    old.execute(
+        "INSERT INTO items VALUES ('item-1', 'News', 'https://news.example/1', 'Story 1', '2025-01-01')"
+    )
+    old.execute(
+        "INSERT INTO issues (number, date, slug, sent_at) VALUES (1, '2025-01-02', '2025-01-02', 'x')"
+    )
+    old.commit()
+    old.close()
+    opened = datetime.now(UTC)
+    with Store(path) as store:
+        (seen,) = store.db.execute("SELECT last_seen FROM items").fetchone()
+        assert datetime.fromisoformat(seen) >= opened.replace(microsecond=0)  # seen when brought up to date
+        assert store.first_seen(["item-1"]) == {"item-1": datetime(2025, 1, 1)}
+        assert not store.send_log_cleared("2025-01-02")
+        keep = Retention(frozenset(), (opened - timedelta(days=90)).isoformat(), 37, 90, opened.date())
+        assert store.forget(keep) == Counter()  # nothing the first day: the item may still be in its feed

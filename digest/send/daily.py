@@ -19,6 +19,7 @@ from ..build import build_issue, collect
 from ..config import Config
 from ..errors import NothingNew
 from ..models import Fetched
+from ..retention import forget_old
 from ..store import Store
 from .delivery import Outcome, SendSummary, ready_to_send, send_issue
 from .issue import load_issue
@@ -54,6 +55,7 @@ def run_daily(
         log.info("resuming the send of %s, as built (not rebuilt mid-list)", key)
     else:
         items, stats = collect(config, store, on_fetched=on_fetched)
+        forget_old(config, store)
         try:
             built = build_issue(config, when, out, store, items, stats)
             folder = built.folder

@@ -160,6 +160,7 @@ def plan(
     summary = SendSummary(issue)
     suppressed = store.suppressed()
     status = store.send_status(issue)
+    cleared = store.send_log_cleared(issue)  # it went to everyone on the list then
     todo = []
     for recipient in recipients:
         done = status.get(recipient.key)
@@ -167,6 +168,8 @@ def plan(
             summary.skipped["suppressed"] += 1
         elif done == "sent":
             summary.skipped["already sent"] += 1
+        elif cleared:
+            summary.skipped["sent to the list before its log was cleared"] += 1
         elif done == "failed" and not retry_failed:
             summary.skipped["failed before"] += 1
         elif done == "sending" and not retry_unknown:
@@ -369,7 +372,12 @@ def dry_run_folder(config: Config, issue: IssueFiles) -> Path:
     """Where ``send --dry-run`` writes an issue's messages: beside the state database, not
     in ``out``, which is published as it is; each message holds its reader's address and
     unsubscribe token."""
-    return config.resolve(config.state).parent / "dry-run" / issue.key
+    return dry_runs(config) / issue.key
+
+
+def dry_runs(config: Config) -> Path:
+    """The folder of every issue's dry run (``dry_run_folder``)."""
+    return config.resolve(config.state).parent / "dry-run"
 
 
 def write_dry_run(config: Config, issue: IssueFiles, store: Store, test_to: str | None = None) -> list[Path]:
