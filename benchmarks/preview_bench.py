@@ -9,12 +9,21 @@ templates folder with a new marker; the time runs from the write to both frames
 (desktop and phone) showing the marker, reloaded by the server-sent event alone.
 Prints the median, min and max over the saves, and the server-side build time.
 Target: median under 1 s; the exit code says whether it was met.
+
+    .venv/bin/python benchmarks/preview_bench.py --idle 1000
+
+instead opens that many idle connections from 127.0.0.2 (another machine, as the
+preview sees it: a scan, a slowloris) and prints the threads and file descriptors the
+preview holds, how many connections it refused, and the time of the editor's requests.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import os
+import socket
 import statistics
 import sys
 import tempfile
@@ -139,6 +148,58 @@ def run(stories: int, saves: int) -> int:
     return report(built["stats"]["stories"], times, rebuilds, builds)
 
 
+def idle(count: int) -> int:
+    """Open ``count`` idle connections to the preview; print what it holds; exit code 0."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        preview = Preview(write_site(root, 30), root / "out", DAY, port=0).start()
+        try:
+            assert preview.wait_ready(60), preview.rebuilder.status
+            address = preview.server.server_address[:2]
+            fds = len(os.listdir("/proc/self/fd"))
+            flood = []
+            for _ in range(count):
+                raw = socket.socket()
+                raw.bind(("127.0.0.2", 0))
+                raw.connect(address)
+                flood.append(raw)
+            time.sleep(1)  # the last ones accepted or refused
+            refused = sum(_refused(raw) for raw in flood)
+            times = [_editor_request(preview) for _ in range(21)]
+            held = len(os.listdir("/proc/self/fd")) - fds - count  # the clients' own sockets aside
+            print(
+                f"{count} idle connections: {threading.active_count()} threads, {held} more descriptors "
+                f"held by the preview, {refused} refused with 503"
+            )
+            print(
+                f"the editor's request meanwhile: median {statistics.median(times) * 1000:.1f} ms "
+                f"(max {max(times) * 1000:.1f})"
+            )
+            for raw in flood:
+                raw.close()
+        finally:
+            preview.stop()
+    return 0
+
+
+def _refused(connection: socket.socket) -> bool:
+    connection.setblocking(False)
+    try:
+        return connection.recv(64).startswith(b"HTTP/1.1 503")
+    except OSError:
+        return False
+
+
+def _editor_request(preview: Preview) -> float:
+    """Seconds for one request of the preview's status from 127.0.0.1."""
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection(*preview.server.server_address[:2], timeout=10)
+    connection.request("GET", "/_preview/status")
+    connection.getresponse().read()
+    connection.close()
+    return time.perf_counter() - started
+
+
 def report(stories: int, times: list[float], rebuilds: list[float], builds: list[float]) -> int:
     """Print the figures; 0 if the median save-to-reload time meets the target."""
     median = statistics.median(times)
@@ -160,8 +221,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", type=int, default=30)
     parser.add_argument("--saves", type=int, default=9)
+    parser.add_argument("--idle", type=int, default=0, help="measure N idle connections instead")
     args = parser.parse_args()
-    sys.exit(run(args.stories, args.saves))
+    sys.exit(idle(args.idle) if args.idle else run(args.stories, args.saves))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ Remote feeds use conditional GET with the validators kept in the state (a 304 re
 the cached body), retry 429/5xx with backoff honouring ``Retry-After`` (unless the wait
 asked for is longer than ``MAX_RETRY_WAIT`` or would outlast the deadline), follow a
 bounded number of redirects (saying where a feed moved for good) and stop reading past
-``max_bytes`` or ``timeout`` seconds after the request began. A body whose
+``max_bytes`` or ``timeout`` seconds after the request began (a request that timed out
+is tried once more, after the backoff, when a whole second one fits before the
+deadline). A body whose
 ``Content-Type`` names a charset is stored as UTF-8, since the header is gone once the
 body is cached. Local feeds are ``file:`` URLs or plain paths. A failure becomes
 ``Fetched.error``; the build goes on.
@@ -44,6 +46,11 @@ MAX_RETRY_WAIT = 30.0
 _ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 ACCEPT_ENCODING = "gzip, deflate"
 GZIP_MAGIC = b"\x1f\x8b"  # how each member of a gzip body starts
+
+
+class _TimedOut(FetchError):
+    """A request that did not end within ``fetch.timeout``: a server slow for a moment
+    may answer the next one, so it is tried once more if the deadline leaves room."""
 
 
 class _Response(NamedTuple):
@@ -206,7 +213,7 @@ async def _fetch_remote(
 ) -> Fetched:
     """GET ``url`` (conditionally, if cached) as ``agent`` unless the source or ``settings``
     name another, retrying 429/5xx while the wait fits the ``deadline`` (a time on the
-    event loop's clock)."""
+    event loop's clock), and a timeout once, if a whole request still fits before it."""
     cached = store.cached_feed(url)
     headers = {"User-Agent": source.user_agent or settings.user_agent or agent}
     if cached:
@@ -214,8 +221,18 @@ async def _fetch_remote(
             headers["If-None-Match"] = cached.etag
         if cached.last_modified:
             headers["If-Modified-Since"] = cached.last_modified
+    timed_out = False  # a timeout is retried once
     for attempt in range(settings.retries + 1):
-        response = await _get(client, url, headers, settings)
+        try:
+            response = await _get(client, url, headers, settings)
+        except _TimedOut as exc:
+            if timed_out:
+                raise FetchError(f"{exc}, and again when retried") from None
+            if attempt == settings.retries or not _room_for_another_try(settings, attempt, deadline):
+                raise
+            timed_out = True
+            await asyncio.sleep(_retry_delay(None, attempt))
+            continue
         status, response_headers, moved = response.status, response.headers, response.moved
         if status == 304 and cached:
             base = cached.base or response.url
@@ -233,10 +250,28 @@ async def _fetch_remote(
             _give_up_if_wait_too_long(status, retry_after, attempt, deadline)
             await asyncio.sleep(_retry_delay(retry_after, attempt))
             continue
-        # after redirects, the address that answered: the configured one may be fine
-        where = f" at {response.url}" if response.url != str(httpx.URL(url)) else ""
-        raise FetchError(_status_line(status) + where)
+        raise FetchError(_failed_at(status, url, response))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _failed_at(status: int, url: str, response: _Response) -> str:
+    """What a failing ``status`` says after redirects: the address that answered (the
+    configured one may be fine), and where the feed moved for good if it did, which
+    belongs in sources.yaml though that address fails today too (a 410 there)."""
+    where = f" at {response.url}" if response.url != str(httpx.URL(url)) else ""
+    if not response.moved:
+        return _status_line(status) + where
+    if response.moved == response.url:
+        return f"{_status_line(status)}{where}, where the feed moved permanently (put that in sources.yaml)"
+    moved = f"the feed moved permanently to {response.moved} (put that in sources.yaml)"
+    return f"{_status_line(status)}{where}; {moved}"
+
+
+def _room_for_another_try(settings: FetchConfig, attempt: int, deadline: float) -> bool:
+    """Whether a whole request (``settings.timeout``) still fits before the deadline after
+    the backoff: a try the deadline would cut short only holds the build for nothing."""
+    left = deadline - asyncio.get_running_loop().time()
+    return _retry_delay(None, attempt) + settings.timeout <= left
 
 
 def _status_line(status: int) -> str:
@@ -308,8 +343,8 @@ async def _get(
         raise FetchError("too many redirects (a redirect loop?)") from None
     except (httpx.TimeoutException, TimeoutError):  # TimeoutError: asyncio's, an OSError
         if response is None:
-            raise FetchError("timed out waiting for the server") from None
-        raise FetchError(
+            raise _TimedOut("timed out waiting for the server") from None
+        raise _TimedOut(
             f"timed out: the feed did not arrive whole within {seconds:g} s (fetch.timeout)"
         ) from None
     except zlib.error as exc:

@@ -217,18 +217,37 @@ def test_a_server_that_never_answers_times_out_without_stalling_the_others(
     elapsed = time.monotonic() - started
 
     assert [r.source.name for r in results] == ["Hung", "Fine"]  # the order of the config
-    assert results[0].error == "timed out waiting for the server" and results[0].body is None
+    # tried twice: 1 s, the 0.5 s backoff, 1 s (the 5 s deadline leaves room for it)
+    assert results[0].error == "timed out waiting for the server, and again when retried"
+    assert results[0].body is None and len(feed_server.requests("/hung.xml")) == 2
     assert results[1].body == FEED and results[1].error is None
-    assert 0.9 <= elapsed < 2.5, elapsed
+    assert 2.4 <= elapsed < 3.5, elapsed
     assert done_at["Fine"] - started < 0.8  # not held up by the hung source (timeout: 1 s)
+
+
+def test_a_request_that_timed_out_is_tried_once_more(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    url = feed_server.route("/feed.xml", Reply(hang=True), Reply(200, FEED))  # a moment's stall
+    started = time.monotonic()
+    result = fetch_one(write_config([{"name": "A", "url": url}], fetch={"timeout": 1, "deadline": 5}), store)
+    elapsed = time.monotonic() - started
+    assert (result.status, result.body, result.error) == (200, FEED, None)
+    assert len(feed_server.requests("/feed.xml")) == 2
+    assert 1.4 <= elapsed < 2.5, elapsed  # the timeout, then the usual 0.5 s backoff
+
+
+CUT_OFF = "timed out: the feed did not arrive whole within 1 s (fetch.timeout)"
 
 
 @pytest.mark.parametrize(
     ("timeout", "deadline", "error", "seconds"),
     [
         # each read is within the 1 s timeout, but the request as a whole is not: it must
-        # not hold the build until the 5 s deadline
-        (1, 5, "timed out: the feed did not arrive whole within 1 s (fetch.timeout)", (0.9, 2.5)),
+        # not hold the build until the 5 s deadline (tried twice: 1 s, 0.5 s backoff, 1 s)
+        (1, 5, f"{CUT_OFF}, and again when retried", (2.4, 3.5)),
+        # no room left for a whole second try (0.5 s backoff + 1 s) before the deadline
+        (1, 2.2, CUT_OFF, (0.9, 1.8)),
         (10, 2, "gave up after the 2 s deadline", (1.9, 3.0)),  # a deadline shorter than the timeout
     ],
 )
@@ -291,6 +310,8 @@ def test_a_permanent_redirect_says_where_the_feed_moved_also_on_a_304(
     new = feed_server.route("/new.xml", conditional)
     feed_server.route("/tmp.xml", Reply(200, FEED))
     feed_server.route("/gone.xml", Reply(410, b"gone"))
+    feed_server.route("/lost.xml", Reply(404, b"lost"))
+    feed_server.route("/f.xml", Reply(302, headers={"Location": "/lost.xml"}))
     sources = [
         {"name": "Moved", "url": feed_server.route("/old.xml", Reply(301, headers={"Location": "/new.xml"}))},
         {
@@ -302,16 +323,31 @@ def test_a_permanent_redirect_says_where_the_feed_moved_also_on_a_304(
             "url": feed_server.route("/b.xml", Reply(302, headers={"Location": "/tmp.xml"})),
         },
         {"name": "Then", "url": feed_server.route("/t.xml", Reply(301, headers={"Location": "/b.xml"}))},
+        {"name": "Lost", "url": feed_server.route("/l.xml", Reply(302, headers={"Location": "/lost.xml"}))},
         {"name": "Dead", "url": feed_server.route("/d.xml", Reply(301, headers={"Location": "/gone.xml"}))},
+        {
+            "name": "Then lost",
+            "url": feed_server.route("/fl.xml", Reply(301, headers={"Location": "/f.xml"})),
+        },
     ]
     config = write_config(sources)
     first = fetch_all(config, store)
     second = fetch_all(config, store)  # conditional: the new address answers 304
 
-    assert [r.moved_to for r in first] == [new, new, "", feed_server.url("/b.xml"), ""]
+    assert [r.moved_to for r in first] == [new, new, "", feed_server.url("/b.xml"), "", "", ""]
     assert second[0].status == 304 and second[0].cached and second[0].moved_to == new
     # an error after redirects names the address that gave it: the configured one may be fine
-    assert first[4].error == f"HTTP 410 Gone at {feed_server.url('/gone.xml')}"
+    assert first[4].error == f"HTTP 404 Not Found at {feed_server.url('/lost.xml')}"
+    # and where the feed moved for good, though it fails there too: the editor should know
+    gone = feed_server.url("/gone.xml")
+    assert (
+        first[5].error
+        == f"HTTP 410 Gone at {gone}, where the feed moved permanently (put that in sources.yaml)"
+    )
+    assert first[6].error == (
+        f"HTTP 404 Not Found at {feed_server.url('/lost.xml')}; the feed moved permanently to "
+        f"{feed_server.url('/f.xml')} (put that in sources.yaml)"
+    )
     with caplog.at_level(logging.WARNING, logger="digest"):
         collect(config, store)
     assert f"Moved: moved permanently to {new} (put that in sources.yaml)" in caplog.messages

@@ -29,7 +29,7 @@ from digest.cli import main
 from digest.config import load_config
 from digest.preview import Preview, Status
 from digest.preview.pages import send_preview
-from digest.preview.server import Forbidden, resolve_inside
+from digest.preview.server import Forbidden, PreviewServer, resolve_inside
 from digest.render import builtin_templates
 
 try:
@@ -228,6 +228,37 @@ def test_a_page_of_another_site_cannot_frame_the_preview(
         expect(page.frame_locator(f"#f{n}").locator("body")).not_to_contain_text("Orbital Labs")
         expect(page.frame_locator(f"#f{n}").locator("body")).not_to_contain_text("List-Id")
     assert preview.rebuilder.status.reason == "start"
+
+
+def test_the_frames_run_no_script_and_their_links_open_in_a_tab_of_their_own(
+    preview: Preview, page: Page, feed_server: FeedServer
+) -> None:
+    """A script in an issue page (a template's, or a feed's that got through) would run as
+    the preview itself, free to "Fetch again"; its links must still open, as in a mail client."""
+    article = feed_server.route(
+        "/article",
+        Reply(200, b"<script>document.title = 'Article'</script>The article", {"Content-Type": "text/html"}),
+    )
+    issue = preview.out / str(DAY) / "index.html"
+    hostile = (
+        f'<script>top.document.title = "ran"</script><a id="go" href="{article}" target="_blank">Read</a>'
+    )
+    issue.write_text(issue.read_text(encoding="utf-8").replace("</body>", hostile + "</body>"), "utf-8")
+    page.goto(preview.url)
+    desktop = page.frame_locator("#desktop")
+    expect(desktop.locator("#go")).to_be_visible()
+    expect(desktop.locator("body")).to_contain_text("Orbital Labs opens a lunar greenhouse")
+    assert page.title() == "Preview · digest"  # the frame's script did not run
+    with page.context.expect_page() as opened:
+        desktop.locator("#go").click()
+    tab = opened.value
+    expect(tab).to_have_title("Article")  # a tab of its own, out of the sandbox: its scripts run
+    assert tab.url == article
+    page.click("nav button[data-view=send]")
+    send = page.frame_locator("#send")
+    send.locator("input[name=to]").fill("ann@example.org")
+    send.locator("button[type=submit]").click()  # the send preview's form still works
+    expect(send.locator("#headers")).to_contain_text("ann@example.org")
 
 
 # -- rebuilding ---------------------------------------------------------------------
@@ -470,6 +501,66 @@ def test_malformed_and_abandoned_requests_are_answered_without_a_traceback(
     assert "Traceback" not in capfd.readouterr().err
     assert get(preview, "/_preview/status")[0] == 200
     assert preview.rebuilder.status.reason == "start"
+
+
+def _connect(preview: Preview, client: str, sent: bytes = b"") -> socket.socket:
+    """A raw connection to the preview from the loopback address ``client`` (127.0.0.2, …:
+    another machine, as the preview sees it), having sent ``sent``."""
+    raw = socket.socket()
+    raw.bind((client, 0))
+    raw.settimeout(5)
+    raw.connect(preview.server.server_address[:2])
+    raw.sendall(sent)
+    return raw
+
+
+def _serving(preview: Preview, count: int) -> None:
+    """Wait until ``count`` connections are being served, each on its thread."""
+    deadline = time.monotonic() + 10
+    while sum("process_request" in thread.name for thread in threading.enumerate()) != count:
+        assert time.monotonic() < deadline, threading.enumerate()
+        time.sleep(0.02)
+
+
+def test_a_silent_connection_is_closed_after_the_idle_timeout(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slowloris or a scan on the LAN would otherwise hold a thread and a descriptor
+    for ever with each connection."""
+    monkeypatch.setattr(PreviewServer, "idle_timeout", 1.0)
+    for app in previewing(site):
+        for sent in (b"", b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"):  # nothing, or half a request
+            with _connect(app, "127.0.0.2", sent) as raw:
+                started = time.monotonic()
+                assert raw.recv(1024) == b""  # closed by the server, before the 5 s of the client
+                assert 0.9 <= time.monotonic() - started < 3
+        _serving(app, 0)
+        assert get(app, "/_preview/status")[0] == 200
+
+
+def test_connections_past_the_caps_are_answered_503_at_once_and_the_editor_is_still_served(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(PreviewServer, "max_per_client", 6)
+    monkeypatch.setattr(PreviewServer, "max_connections", 9)
+    for app in previewing(site):
+        flood = [_connect(app, "127.0.0.2") for _ in range(6)]  # idle: each holds a thread
+        _serving(app, 6)
+        with _connect(app, "127.0.0.2") as seventh:  # one address's share is taken
+            assert seventh.recv(1024).startswith(b"HTTP/1.1 503 Service Unavailable")
+        started = time.monotonic()
+        assert get(app, "/_preview/status")[0] == 200  # the editor, from another address
+        assert time.monotonic() - started < 0.5
+        flood += [_connect(app, "127.0.0.3") for _ in range(3)]
+        _serving(app, 9)
+        with _connect(app, "127.0.0.4") as late:  # all places are taken
+            answer = late.recv(1024)
+        assert answer.startswith(b"HTTP/1.1 503") and b"too many connections" in answer
+        _serving(app, 9)  # no thread for the refused
+        for raw in flood:
+            raw.close()
+        _serving(app, 0)
+        assert get(app, "/_preview/status")[0] == 200
 
 
 def test_resolve_inside(tmp_path: Path) -> None:

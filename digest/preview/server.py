@@ -7,6 +7,12 @@ A request must name the server by an IP address, ``localhost``, the ``--host`` g
 (listening beyond loopback) this machine's name: a page of another site that DNS
 rebinding points at the preview names its own domain, and is refused. No page may be
 framed by another site (clickjacking "Fetch again").
+
+Each connection holds a thread: one that sends nothing for ``idle_timeout`` seconds is
+closed, and past ``max_per_client`` connections from one address, or ``max_connections``
+in all, a new one is answered 503 at once and closed, without a thread. A scan or a
+slowloris from another machine (``--host 0.0.0.0``) can hold a few threads, not all the
+process's file descriptors, and the editor's own requests are still answered at once.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ import mimetypes
 import socket
 import socketserver
 import sys
+import threading
 import traceback
+from collections import Counter
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +40,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("digest.preview")
 KEEPALIVE_SECONDS = 15.0
+_BUSY_TEXT = b"busy: too many connections to the preview at once; retry in a few seconds\n"
+BUSY = (  # the answer past the caps on connections
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: %d\r\nRetry-After: 5\r\nConnection: close\r\n\r\n%s" % (len(_BUSY_TEXT), _BUSY_TEXT)
+)
 MAX_BODY = 65536  # bytes of a POST body read (and ignored): "Fetch again" sends none
 TYPES = {".txt": "text/plain; charset=utf-8", ".html": "text/html; charset=utf-8",
          ".json": "application/json; charset=utf-8", ".xml": "application/xml; charset=utf-8"}  # fmt: skip
@@ -80,9 +93,15 @@ class PreviewServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 64  # a burst of connections waits for accept, not for SYN retries
+    idle_timeout = 10.0  # seconds a connection may send nothing (keep-alive or mid-request)
+    max_connections = 128  # connections served at once
+    max_per_client = 24  # of them, from one address: a browser opens six, and a stream per tab
 
     def __init__(self, host: str, port: int, preview: Preview) -> None:
         self.preview = preview
+        self.open: Counter[str] = Counter()  # connections being served, by client address
+        self.open_lock = threading.Lock()
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.loopback_only = _is_loopback(host)
         self.names = {"localhost", host.strip("[]").lower()}
@@ -96,11 +115,34 @@ class PreviewServer(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve the connection on a thread of its own, unless the caps are reached: then
+        503 at once, from the accepting thread, and close it."""
+        client = str(client_address[0])
+        with self.open_lock:
+            full = self.open.total() >= self.max_connections or self.open[client] >= self.max_per_client
+            if not full:
+                self.open[client] += 1
+        if full:
+            _refuse(request)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Serve one connection, then give its place back."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.open_lock:
+                self.open[str(client_address[0])] -= 1
+                self.open += Counter()  # drop the addresses at zero
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """One line in the log, not a traceback on the editor's terminal; nothing when the
-        browser went away mid-reply (a frame reloaded, a tab closed)."""
+        browser went away mid-reply (a frame reloaded, a tab closed) or fell silent."""
         error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError):
+        if isinstance(error, (ConnectionError, TimeoutError)):
             return
         log.error("request from %s failed: %s", client_address[0], error)
         log.debug("%s", traceback.format_exc())
@@ -114,6 +156,21 @@ class PreviewServer(ThreadingHTTPServer):
             return True
         except ValueError:
             return not host or host in self.names
+
+
+def _refuse(connection: socket.socket) -> None:
+    """Answer ``connection`` 503 without waiting on it: what the client already sent is
+    read first, as a close with unread bytes would reset the connection before the
+    answer is read."""
+    try:
+        connection.setblocking(False)
+        connection.recv(65536)
+    except OSError:  # nothing sent yet, or the client is gone
+        pass
+    try:
+        connection.send(BUSY)
+    except OSError:
+        pass
 
 
 def _is_loopback(host: str) -> bool:
@@ -136,6 +193,11 @@ class PreviewHandler(BaseHTTPRequestHandler):
     server: PreviewServer
     protocol_version = "HTTP/1.1"
     server_version = "digest-preview"
+
+    def setup(self) -> None:
+        """Time out a connection silent for the server's ``idle_timeout``."""
+        self.timeout = self.server.idle_timeout
+        super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
