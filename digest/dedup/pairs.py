@@ -251,13 +251,26 @@ def _missing_names(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     never mentions in its title or lead
     (the larger side, capped at 2, as 0..1): "UK and Nvidia" against a story naming only
     the UK is another deal, however alike the rest reads."""
+    miss_i, miss_j = _names_missing_each(prep, i, j)
+    return np.minimum(np.maximum(miss_i, miss_j), 2) / 2
+
+
+def strangers(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Whether each item of a pair has a central name the other never mentions in its
+    title or lead ("Mistral raises $120M" and "Cohere raises $120M"): both sides, where
+    ``title_name_missing`` counts the larger."""
+    miss_i, miss_j = _names_missing_each(prep, i, j)
+    return (miss_i > 0) & (miss_j > 0)
+
+
+def _names_missing_each(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How many central names (in the title and again in the lead) of ``i`` the other
+    item of its pair never mentions in its title or lead, and of ``j``."""
     t, a = prep.title_names, prep.names
     tb, ab = (t > 0).astype(np.float32), (a > 0).astype(np.float32)
     tb = tb.multiply(prep.lead_names).tocsr()  # central names: in the title and again in the lead
     count = np.asarray(tb.sum(axis=1)).ravel()
-    miss_i = count[i] - rowwise_dot(tb, ab, i, j)
-    miss_j = count[j] - rowwise_dot(tb, ab, j, i)
-    return np.minimum(np.maximum(miss_i, miss_j), 2) / 2
+    return count[i] - rowwise_dot(tb, ab, i, j), count[j] - rowwise_dot(tb, ab, j, i)
 
 
 def features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
