@@ -433,6 +433,7 @@ def test_two_firms_like_news_on_one_day_stay_two_stories(background):
         ["nvidia-supercomputer", "amd-supercomputer"],
         ["amazon-humanoids", "tesla-humanoids"],
         ["claude-windows", "comet-windows"],
+        ["openai-cloud", "xai-cloud"],
     ):
         assert not together(stories, pair), pair
     assert together(stories, ["magistral-1", "magistral-2"])  # one firm's one launch, told twice
@@ -1292,6 +1293,7 @@ def test_amounts_are_shown_as_an_editor_writes_them():
     [
         ("Nvidia shares jump after earnings beat", "Nvidia stock rose 6% late on Tuesday.", "nvidia"),
         ("AMD's new chip ships", "AMD said the MI400 ships in June.", "amd"),
+        ("xAI signs cloud deal with Oracle", "Elon Musk's xAI has agreed to rent servers.", "xai"),
         ("The EU fines Apple", "The European Commission fined Apple.", ""),  # a common word first
         ("Researchers find a flaw", "A team at MIT found that models fail.", ""),  # not named again
         ("nvidia shares jump", "nvidia stock rose.", ""),  # no capital, no name

@@ -346,13 +346,15 @@ _OPENING_WORD = re.compile(r"[^\W\d_][\w.'’-]*")
 
 def headline_subject(title: str, lead: str) -> str:
     """The name a headline opens on, lower-cased, when its lead names it again as
-    written ("Nvidia shares jump…", "Nvidia stock rose…" give "nvidia"); "" when the
+    written ("Nvidia shares jump…", "Nvidia stock rose…" give "nvidia"; "xAI signs…",
+    "Elon Musk's xAI has…" give "xai"); "" when the
     headline opens on a common word or a name its lead does not repeat. A lead that
     repeats the headline's first word is about who that word names."""
     opening = _OPENING_WORD.match(title.strip())
     if not opening:
         return ""
     word = re.sub(r"['’]s$", "", opening.group())
-    if len(word) < 2 or not word[0].isupper() or word.lower() in STOPWORDS:
+    capitals = word[0].isupper() or any(char.isupper() for char in word[1:])  # "Nvidia", "xAI"
+    if len(word) < 2 or not capitals or word.lower() in STOPWORDS:
         return ""
     return word.lower() if re.search(rf"\b{re.escape(word)}\b", lead) else ""
