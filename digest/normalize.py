@@ -200,11 +200,16 @@ _FLAIR = re.compile(r"^\[[A-Z]{1,2}\]\s+")
 # "EXCLUSIVE:", "UPDATE 2-", "[UPDATED]", "LIVE:"): in capitals, or in brackets; said
 # in an issue of the day's news it is noise, and it hides two outlets' one headline
 _SHOUT_WORDS = r"BREAKING(?: NEWS)?|JUST IN|EXCLUSIVE|UPDATED?(?: \d+)?|LIVE|DEVELOPING"
-_SHOUT_TAG = re.compile(rf"^(?:(?:{_SHOUT_WORDS})(?::|\s[-–—|]\s|(?<=\d)-)|\[(?i:{_SHOUT_WORDS})\])\s*")
+# every tag a headline opens on, in one match: stripping them one by one copies the rest
+# of the title each time, which a hostile feed's megabyte of "BREAKING: " makes take minutes
+_SHOUT_TAGS = re.compile(rf"^(?:(?:(?:{_SHOUT_WORDS})(?::|\s[-–—|]\s|(?<=\d)-)|\[(?i:{_SHOUT_WORDS})\])\s*)+")
 # a word of a headline, as its capitals are set ("GPT-5", "OpenAI", "don't")
 _WORD = re.compile(r"[^\W_](?:[\w'’-]*\w)?")
 # a sentence's first word: its capital says nothing of how the word is written elsewhere
 _SENTENCE_START = re.compile(r"(?:^|[.!?:]\s+|\n)$")
+_POSSESSIVE = re.compile(r"['’][sS]$")  # what a name's possessive ends with
+# where a sentence or a line of an item's text ends
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n")
 SHOUTING_SHARE, SHOUTING_WORDS = 0.9, 4  # capitals among the letters, words at least
 # short words that are no acronyms, though a headline in capitals writes them so ("FOR",
 # "NEW"): another word of three letters or fewer ("EU", "GPU") keeps its capitals when
@@ -389,33 +394,27 @@ def _is_pitch(paragraph: str) -> bool:
 def without_shouting_tags(title: str) -> str:
     """``title`` without the tags it opens on ("BREAKING: ", "[Updated] "), or as it is
     if nothing would be left of it."""
-    bare = title
-    while match := _SHOUT_TAG.match(bare):
-        bare = bare[match.end() :]
-    return bare or title
+    return _SHOUT_TAGS.sub("", title, count=1) or title
 
 
 def calm_capitals(title: str, text: str) -> str:
     """``title`` in sentence case if it is written in capitals ("OPENAI RELEASES GPT-5
     FOR EU USERS": nearly all of its letters, in ``SHOUTING_WORDS`` words or more, Latin
     letters only), each word spelled as the item's own ``text`` spells it ("OpenAI",
-    "GPT-5", "EU"); a word the text does not have keeps its capitals if it holds a digit
-    ("H100") or is a short word but no common one ("GPU"). Any other title is left as it is."""
-    letters = [char for char in title if char.isalpha()]
-    capitals = sum(char.isupper() for char in letters)
-    if (
-        len(title.split()) < SHOUTING_WORDS
-        or capitals < SHOUTING_SHARE * len(letters)
-        or not all(unicodedata.name(char, "").startswith("LATIN") for char in letters)
-    ):
+    "GPT-5", "EU"; "OpenAI's" from "OpenAI"); a word the text does not have keeps its
+    capitals if it holds a digit ("H100") or is a short word but no common one ("GPU").
+    Any other title is left as it is."""
+    if not _shouts(title):
         return title
     spelled = _spellings(text)
 
     def spell(word: re.Match[str]) -> str:
-        known = spelled.get(word.group().casefold())
-        if known:
-            return known
         plain = word.group()
+        if known := spelled.get(plain.casefold()):
+            return known
+        name = _POSSESSIVE.sub("", plain)  # "OPENAI'S": the text may name "OpenAI" only
+        if name != plain and (known := spelled.get(name.casefold())):
+            return known + plain[len(name) :].lower()
         short = len(plain) <= 3 and plain.casefold() not in _SMALL_WORDS
         return plain if short or any(char.isdigit() for char in plain) else plain.lower()
 
@@ -423,10 +422,24 @@ def calm_capitals(title: str, text: str) -> str:
     return calm[:1].upper() + calm[1:]
 
 
+def _shouts(text: str) -> bool:
+    """Whether ``text`` is written in capitals: nearly all of its letters, in
+    ``SHOUTING_WORDS`` words or more, Latin letters only."""
+    letters = [char for char in text if char.isalpha()]
+    capitals = sum(char.isupper() for char in letters)
+    return (
+        len(text.split()) >= SHOUTING_WORDS
+        and capitals >= SHOUTING_SHARE * len(letters)
+        and all(unicodedata.name(char, "").startswith("LATIN") for char in letters)
+    )
+
+
 def _spellings(text: str) -> dict[str, str]:
     """How ``text`` writes each of its words, by their case-folded form: as it writes it
     most often, a sentence's first word only where its capitals say more than that
-    ("OpenAI", not "The")."""
+    ("OpenAI", not "The"). A sentence in capitals says nothing: a description that
+    repeats the shouted headline would keep every word of it in capitals."""
+    text = "\n".join(sentence for sentence in _SENTENCE_BREAK.split(text) if not _shouts(sentence))
     seen: dict[str, Counter[str]] = {}
     for word in _WORD.finditer(text):
         form = word.group()

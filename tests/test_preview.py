@@ -242,6 +242,7 @@ def test_the_frames_run_no_script_and_their_links_open_in_a_tab_of_their_own(
     issue = preview.out / str(DAY) / "index.html"
     hostile = (
         f'<script>top.document.title = "ran"</script><a id="go" href="{article}" target="_blank">Read</a>'
+        f'<a id="plain" href="{article}?plain">Read too</a>'  # as most of an issue's links: no target
     )
     issue.write_text(issue.read_text(encoding="utf-8").replace("</body>", hostile + "</body>"), "utf-8")
     page.goto(preview.url)
@@ -254,6 +255,10 @@ def test_the_frames_run_no_script_and_their_links_open_in_a_tab_of_their_own(
     tab = opened.value
     expect(tab).to_have_title("Article")  # a tab of its own, out of the sandbox: its scripts run
     assert tab.url == article
+    with page.context.expect_page() as opened:
+        desktop.locator("#plain").click()
+    assert opened.value.url == f"{article}?plain"
+    expect(desktop.locator("#go")).to_be_visible()  # the frame still shows the issue
     page.click("nav button[data-view=send]")
     send = page.frame_locator("#send")
     send.locator("input[name=to]").fill("ann@example.org")

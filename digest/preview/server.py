@@ -21,6 +21,7 @@ import ipaddress
 import json
 import logging
 import mimetypes
+import re
 import socket
 import socketserver
 import sys
@@ -54,6 +55,12 @@ LIVE_SCRIPT = (
     'var s=JSON.parse(e.data);if(s.state==="ok"&&s.build>b){{es.close();location.reload();}}}});'
     "}})();</script>"
 )
+
+# what a page of out/ shown in one of the preview's frames gets in its head: every link
+# opens a tab of its own, as in a mail client (a sandboxed frame would otherwise show the
+# article in its 375 px, without its scripts)
+FRAME_BASE = b'<base target="_blank">'
+_HEAD = re.compile(rb"<head\b[^>]*>", re.IGNORECASE)
 
 
 class Forbidden(Exception):
@@ -327,7 +334,9 @@ class PreviewHandler(BaseHTTPRequestHandler):
     def _file(self, target: Path) -> None:
         body = target.read_bytes()
         kind = TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        if target.suffix == ".html" and self.headers.get("Sec-Fetch-Dest") != "iframe":
+        if target.suffix == ".html" and self.headers.get("Sec-Fetch-Dest") == "iframe":
+            body = _HEAD.sub(lambda head: head.group() + FRAME_BASE, body, count=1)
+        elif target.suffix == ".html":
             script = LIVE_SCRIPT.format(build=self.server.preview.rebuilder.status.build).encode()
             body = body.replace(b"</body>", script + b"</body>", 1) if b"</body>" in body else body + script
         self._reply(HTTPStatus.OK, body, kind)
