@@ -211,6 +211,10 @@ _POSSESSIVE = re.compile(r"['’][sS]$")  # what a name's possessive ends with
 # where a sentence or a line of an item's text ends
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n")
 SHOUTING_SHARE, SHOUTING_WORDS = 0.9, 4  # capitals among the letters, words at least
+# words only an English headline has: a headline in capitals whose text does not spell
+# most of its words is put in small letters only if it is English ("ÉCLAIR SUR LA
+# FRANCE", "NEUE MODELLE FÜR UNTERNEHMEN" would lose their nouns' and names' capitals)
+_ENGLISH_MARKS = frozenset("the and for with from will how why what after to of its new says over".split())
 # short words that are no acronyms, though a headline in capitals writes them so ("FOR",
 # "NEW"): another word of three letters or fewer ("EU", "GPU") keeps its capitals when
 # the item's text does not show how it is written
@@ -403,10 +407,15 @@ def calm_capitals(title: str, text: str) -> str:
     letters only), each word spelled as the item's own ``text`` spells it ("OpenAI",
     "GPT-5", "EU"; "OpenAI's" from "OpenAI"); a word the text does not have keeps its
     capitals if it holds a digit ("H100") or is a short word but no common one ("GPU").
-    Any other title is left as it is."""
+    Left as it is when the text spells fewer than half of its words and it has no word
+    only English has, and when it is not written in capitals."""
     if not _shouts(title):
         return title
     spelled = _spellings(text)
+    words = [word.group() for word in _WORD.finditer(title)]
+    known = sum(_POSSESSIVE.sub("", word).casefold() in spelled for word in words)
+    if 2 * known < len(words) and not any(word.casefold() in _ENGLISH_MARKS for word in words):
+        return title  # another language's nouns or accents, with nothing to spell them by
 
     def spell(word: re.Match[str]) -> str:
         plain = word.group()

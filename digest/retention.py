@@ -20,10 +20,12 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from .build import memory_days
 from .config import Config
+from .errors import StateError
 from .fetch import feed_addresses
 from .send.delivery import dry_runs
 from .store import Retention, Store
@@ -63,10 +65,14 @@ def forget_old(config: Config, store: Store, now: datetime | None = None) -> Non
         send_log_days=config.retention.send_log_days,
         today=now.date(),
     )
-    deleted = store.forget(keep)
+    try:
+        deleted = store.forget(keep)
+        reclaimed = store.reclaim_space() if deleted else 0
+    except StateError as exc:  # a full disk or a long lock: not worth the day's issue
+        log.warning("could not forget old state, the next build tries again: %s", exc)
+        deleted, reclaimed = Counter(), 0
     folders = _remove_old_dry_runs(config, now)
     if deleted or folders:
-        reclaimed = store.reclaim_space() if deleted else 0
         parts = [f"{n:,} {what} rows" for what, n in sorted(deleted.items())]
         parts += [f"{folders} dry-run folders"] if folders else []
         space = f" ({reclaimed / 1e6:.1f} MB given back to the file system)" if reclaimed else ""

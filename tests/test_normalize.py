@@ -615,6 +615,14 @@ def test_a_hostile_title_of_tags_is_stripped_in_linear_time() -> None:
         ("Meta and the FTC: WHAT THE RULING MEANS", "", "Meta and the FTC: WHAT THE RULING MEANS"),
         ("НОВАЯ МОДЕЛЬ ОТ КОМПАНИИ ЯНДЕКС", "", "НОВАЯ МОДЕЛЬ ОТ КОМПАНИИ ЯНДЕКС"),
         ("速報：新しいモデルを発表した", "", "速報：新しいモデルを発表した"),
+        # another language, nothing to spell its words by: its nouns and names keep their capitals
+        ("ÉCLAIR SUR LA FRANCE ET L'EUROPE", "", "ÉCLAIR SUR LA FRANCE ET L'EUROPE"),
+        ("NEUE KI-MODELLE FÜR DEUTSCHE UNTERNEHMEN", "", "NEUE KI-MODELLE FÜR DEUTSCHE UNTERNEHMEN"),
+        (  # but the text spells them
+            "NEUE KI-MODELLE FÜR DEUTSCHE UNTERNEHMEN",
+            "<p>Die neuen KI-Modelle sind für deutsche Unternehmen gedacht. Neue Modelle kommen bald.</p>",
+            "Neue KI-Modelle für deutsche Unternehmen",
+        ),
     ],
 )
 def test_a_headline_in_capitals_reads_in_sentence_case(title: str, text: str, expected: str) -> None:

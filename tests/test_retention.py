@@ -13,7 +13,8 @@ from conftest import Reply, rss, rss_item
 from test_build import build
 
 from digest.config import load_config
-from digest.retention import item_days
+from digest.retention import forget_old, item_days
+from digest.store import Store
 
 TODAY = datetime.now(UTC).date()
 
@@ -93,3 +94,28 @@ def test_an_item_gone_from_its_feed_long_ago_is_forgotten(tmp_path: Path) -> Non
     assert 200 > item_days(load_config(sources))
     known = {title for (title,) in state_of(sources).execute("SELECT title FROM items")}
     assert known == {"Still there in the feed", "Fresh post today"}
+
+
+def test_a_clean_up_the_state_cannot_make_now_is_left_for_the_next_build(
+    feed_server, write_config, tmp_path: Path, caplog
+) -> None:
+    # another program holds the state's write lock (or the disk is full): the day's build
+    # must go on, not fail on forgetting old rows
+    now = format_datetime(datetime.now(UTC))
+    url = feed_server.route(
+        "/a.xml", Reply(body=rss(rss_item("Lab ships a model", "https://a.example/1", now)))
+    )
+    write_config([{"name": "A", "url": url}])
+    sources = tmp_path / "sources.yaml"
+    assert build(sources)[0] == 0
+    write_config([{"name": "B", "url": url + "?b"}])  # A's cached feed is now to be forgotten
+    config = load_config(sources)
+    other = state_of(sources)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with Store(config.resolve(config.state), timeout=0.1) as store:
+            forget_old(config, store)
+    finally:
+        other.rollback()
+    assert "could not forget old state" in caplog.text
+    assert [url for (url,) in state_of(sources).execute("SELECT url FROM feeds")] == [url]  # kept for now
