@@ -227,7 +227,7 @@ def build_issue(
             why = "dated after the issue's day: it does not lead"
             log.warning("'Lead' in the notes names '%.80s', %s", lead.lead.title, why)
         if not issue.stories:
-            raise NothingNew(day, _nothing_new(config, issue_date, len(items), stats))
+            raise NothingNew(day, *_nothing_new(config, issue_date, len(items), stats))
         rendered = render_issue(issue, config, notes)
 
         def record() -> None:  # once the folder is written, just before it goes in place
@@ -259,19 +259,16 @@ def _new_takes_first(story: Story, old: set[str]) -> None:
         story.items[:] = fresh + [item for item in story.items if item.id in old]
 
 
-def _nothing_new(config: Config, issue_date: date, items: int, stats: Stats) -> str:
-    """Why the issue of ``issue_date`` has no story (the day aside): the notes' ``Leave
-    out`` first, as the lookback and --date do not help there."""
+def _nothing_new(config: Config, issue_date: date, items: int, stats: Stats) -> tuple[str, str]:
+    """Why the issue of ``issue_date`` has no story (the day aside), and what to try: the
+    notes' ``Leave out`` first, as the lookback and --date do not help there."""
     noted, found = stats.stories_left_out_in_notes, stats.stories_left_out
     if noted:
         rest = "" if noted == found else f"; the other {found - noted} are not new or not within the lookback"
-        return (
-            f"'Leave out' in {notes_path(config, issue_date)} leaves out {noted} of the {found} stories{rest}"
-        )
-    return (
-        f"{items} items, none new and within "
-        f"{config.curate.lookback_days:g} days (try --date, or curate.lookback_days)"
-    )
+        notes = notes_path(config, issue_date)
+        return f"'Leave out' in {notes} leaves out {noted} of the {found} stories{rest}", ""
+    why = f"{items} items, none new and within {config.curate.lookback_days:g} days"
+    return why, "try --date, or curate.lookback_days"
 
 
 def _half_sent(issue_date: date, out: Path, statuses: set[str]) -> str:

@@ -34,10 +34,11 @@ class BuildError(DigestError):
 
 class NothingNew(BuildError):
     """Items came in, but no story is new and recent enough for the issue: a quiet day.
-    ``reason`` says why without the day, for a message that names the day itself."""
+    ``reason`` says why without the day, for a message that names the day itself;
+    ``hint`` what an editor building by hand may try (a daily run has no use for it)."""
 
-    def __init__(self, day: str, reason: str) -> None:
-        super().__init__(f"no stories for {day}: {reason}")
+    def __init__(self, day: str, reason: str, hint: str = "") -> None:
+        super().__init__(f"no stories for {day}: {reason}{f' ({hint})' if hint else ''}")
         self.reason = reason
 
 

@@ -203,6 +203,7 @@ def test_a_take_kept_apart_is_not_left_out_as_a_repeat_of_what_it_looked_like(
 
     code, _, err = build(demo / "sources.yaml", "--date", "2025-06-15")
     assert code == 3 and "none new" in err  # the new take was left out as "already published"
+    assert "within 2 days (try --date, or curate.lookback_days)" in err  # by hand, what to try
     (demo / "notes" / "2025-06-15.md").write_text(f"## Keep apart\n- {url}\n", encoding="utf-8")
     code, _, err = build(demo / "sources.yaml", "--date", "2025-06-15")
     assert code == 0, err
