@@ -22,7 +22,7 @@ import pytest
 
 from digest.dedup import DedupSettings, already_published, cluster_jsonl, dedup, report, retold_takes
 from digest.dedup.cluster import average_link
-from digest.dedup.engine import _enough_shared
+from digest.dedup.engine import _enough_shared, normalized_title
 from digest.dedup.pairs import _excess, _exclusive_terms, _positions, _ranks, _shared_neighbors
 from digest.dedup.text import amounts, canonical_names, headline_subject, weekdays
 from digest.dedup.vectors import prepare
@@ -227,6 +227,12 @@ def test_name_variants_and_amounts_are_unified():
         ("Der Umsatz stieg um 3,5 Prozent", "Sales rose 3.5%"),
         ("Les ventes ont augmenté de 3,5 %", "Sales rose 3.5%"),
         ("Das Projekt kostet 1.200.000 Euro", "The project costs €1,200,000"),
+        ("ソフトバンク、10億ドルを出資", "SoftBank invests $1 billion"),
+        ("約1500億円を出資", "invests about ¥150 billion"),
+        ("1億5000万ドルを調達", "raises $150 million"),
+        ("小米投资10亿美元", "Xiaomi invests $1 billion"),
+        ("售价21.59万元起", "from ¥215,900"),
+        ("売上高は3.5％増えた", "Sales rose 3.5%"),
     ],
 )
 def test_amounts_written_in_other_languages_read_as_in_english(written: str, english: str) -> None:
@@ -403,6 +409,73 @@ def test_exclusive_terms_weigh_each_shared_word_by_how_few_other_items_use_it():
     # the share of the smaller own sum (words of one item alone count nothing): 0's words
     # are all in 1, but 5 has more exclusive words of its own (layoffs, announced)
     assert share.tolist() == pytest.approx([1.0, 1.0, (1 / 2) / (1 + 1 / 2 + 1 / 4)])
+
+
+@pytest.fixture(scope="module")
+def cjk() -> list[Item]:
+    """Japanese and Chinese takes: SoftBank's funding of OpenAI told three ways, Docomo's
+    of a robot startup twice, Sony's and an NTT Data hiring plan once; Xiaomi's car launch
+    told twice, Nio's once; two English items naming OpenAI and Xiaomi."""
+    return load("cjk.jsonl")
+
+
+def test_japanese_takes_of_one_event_become_one_story_and_another_funding_stays_apart(background, cjk):
+    # Japanese writes no spaces: a whole clause was one word, and three takes of one
+    # funding round shared none of their words
+    stories = dedup(cjk + background)
+    assert together(stories, ["ja-sb-1", "ja-sb-2", "ja-sb-3"])
+    assert together(stories, ["ja-docomo-1", "ja-docomo-2"])
+    for a, b in (("ja-sb-1", "ja-docomo-1"), ("ja-sb-1", "ja-sony-1"), ("ja-docomo-1", "ja-sony-1")):
+        assert not together(stories, [a, b]), (a, b)
+    assert not together(stories, ["ja-docomo-1", "ja-nttdata"])
+
+
+def test_chinese_and_japanese_are_read_as_character_pairs_with_latin_words_and_numbers_apart():
+    from digest.dedup.text import TOKEN, words
+
+    assert words("米OpenAIに10億ドルを追加出資した。「ソフトバンク」") == [
+        *("米", "OpenAI", "10", "億", "ドル", "追加", "加出", "出資", "「"),
+        *("ソフ", "フト", "トバ", "バン", "ンク"),
+    ]
+    assert words("小米SU7售价21.59万元") == ["小米", "SU7", "售价", "21.59", "万元"]
+    english = "Meta’s “deal” in the U.S. — 1,500.5 café"
+    assert words(english) == TOKEN.findall(english)
+
+
+def test_chinese_takes_of_one_event_merge_and_another_launch_stays_apart(background, cjk):
+    stories = dedup(cjk + background)
+    assert together(stories, ["zh-xiaomi-1", "zh-xiaomi-2"])
+    assert not together(stories, ["zh-xiaomi-1", "zh-nio-1"])
+
+
+def test_chinese_and_japanese_titles_that_differ_only_in_their_letters_are_two_items(background):
+    # folded to ASCII, a launch and a recall weeks later were one title, "su7 ultra 52 99":
+    # the same item, whatever the time between them
+    launch = post("Huadong Caijing", "launch", "小米SU7 Ultra发布，售价52.99万元", "小米发布SU7 Ultra。", 0)
+    recall = post("Keji Ribao", "recall", "小米SU7 Ultra召回，涉及52.99万元版本", "小米召回部分车辆。", 30)
+    assert normalized_title(launch.title) != normalized_title(recall.title)
+    assert normalized_title("ＯｐｅｎＡＩ　新モデル") == normalized_title("OpenAI 新モデル")
+    assert not together(dedup([launch, recall, *background]), ["launch", "recall"])
+
+
+def test_chinese_and_japanese_stories_take_in_no_english_item(tmp_path, background, cjk):
+    rows = [
+        {"id": i.id, "title": i.title, "text": i.summary, "source": i.source, "published": i.published}
+        for i in cjk + background
+    ]
+    lines = [json.dumps(row, ensure_ascii=False, default=datetime.isoformat).encode() for row in rows]
+    code, out, _ = run_dedup(tmp_path, lines)
+    assert code == 0
+    story = {row["id"]: row["story"] for row in map(json.loads, out.splitlines())}
+    members: dict[str, set[str]] = {}
+    for item, label in story.items():
+        members.setdefault(label, set()).add(item)
+    cjk_ids = {i.id for i in cjk if not i.id.startswith("en-")}
+    stories = [ids for ids in members.values() if ids & cjk_ids]
+    assert sorted(map(sorted, stories)) == sorted(
+        [["ja-sb-1", "ja-sb-2", "ja-sb-3"], ["ja-docomo-1", "ja-docomo-2"], ["zh-xiaomi-1", "zh-xiaomi-2"]]
+        + [[k] for k in ("ja-nttdata", "ja-sony-1", "zh-nio-1")]
+    )
 
 
 def test_one_company_three_events_in_a_week_stay_apart(background):

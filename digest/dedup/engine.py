@@ -59,11 +59,22 @@ class Params:
 
 
 def normalized_title(title: str) -> str:
-    """The title folded for exact comparison: case, accents, punctuation and spacing."""
+    """The title folded for exact comparison: case, accents, punctuation and spacing.
+    Chinese and Japanese letters are kept: two titles of theirs that differ only there
+    ("小米SU7 Ultra发布，售价52.99万元", "小米SU7 Ultra召回，涉及52.99万元版本") are two titles."""
     if not title.isascii():
-        title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+        title = unicodedata.normalize("NFKD", title)
+        if tx.CJK.search(title):
+            return " ".join(CJK_TITLE_WORD.findall(CJK_TITLE_DROP.sub("", title).lower()))
+        title = title.encode("ascii", "ignore").decode()
     folded = title.lower()
     return " ".join(re.findall(r"[a-z0-9]+", folded))
+
+
+# a Chinese or Japanese title's key: its Latin letters, digits and Han, kana (accents, once
+# apart from their letters, dropped as the ASCII key drops them)
+CJK_TITLE_DROP = re.compile(r"[\u0300-\u036f]")
+CJK_TITLE_WORD = re.compile(rf"[a-z0-9{tx.HAN}{tx.KATAKANA}{tx.HIRAGANA}]+")
 
 
 def two_posts(a: Item, b: Item) -> bool:

@@ -128,7 +128,46 @@ def stem(word: str) -> str:
 # a word or a number; or a mark right before one (end of sentence, quote, bracket): the
 # word after a mark starts a sentence or a clause, where capitals say nothing of names
 TOKEN = re.compile(r"[.!?:;\"“”(]\s*(?=[^\W_])|[^\W\d_][^\W_]*(?:[.'’][^\W\d_]+)*|\d+(?:[.,]\d+)*")
-MARKS = frozenset('.!?:;"“”(')
+MARKS = frozenset('.!?:;"“”(。！？「『（')
+
+# Chinese and Japanese put no space between words, so ``TOKEN`` would read a whole clause as
+# one word. There, each run of Han characters or of katakana gives its overlapping pairs of
+# characters ("追加出資": "追加", "加出", "出資"), which two takes of one event share however
+# their words are cut; a run of hiragana (particles, endings) gives none; Latin words and
+# numbers are read as elsewhere ("米OpenAIに" gives "米" and "OpenAI").
+HAN = "\u3005\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+KATAKANA = "\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+HIRAGANA = "\u3041-\u309f"
+CJK = re.compile(f"[{HAN}{KATAKANA}{HIRAGANA}]")
+CJK_TOKEN = re.compile(
+    rf"[.!?:;\"“”(。！？「『（]\s*(?=[^\W_])|[{HAN}]+|[{KATAKANA}]+|[{HIRAGANA}]+"
+    rf"|[^\W\d_{HAN}{KATAKANA}{HIRAGANA}][^\W_{HAN}{KATAKANA}{HIRAGANA}]*(?:[.'’][^\W\d_{HAN}{KATAKANA}{HIRAGANA}]+)*"
+    r"|\d+(?:[.,]\d+)*"
+)
+
+
+def words(text: str) -> list[str]:
+    """The tokens of ``text`` (see ``TOKEN``; Chinese and Japanese as ``CJK_TOKEN`` says)."""
+    if text.isascii() or not CJK.search(text):
+        return TOKEN.findall(text)
+    out = []
+    for token in CJK_TOKEN.findall(text):
+        if not CJK.match(token):
+            out.append(token)
+        elif not "\u3041" <= token[0] <= "\u309f":  # hiragana
+            out += [token[k : k + 2] for k in range(len(token) - 1)] if len(token) > 1 else [token]
+    return out
+
+
+def is_katakana(word: str) -> bool:
+    """Whether ``word`` (two letters or more) is written in katakana, as Japanese writes
+    foreign names ("ソフトバンク")."""
+    first = word[0]
+    return (
+        len(word) > 1
+        and first >= "\u30a1"
+        and (first <= "\u30ff" or "\u31f0" <= first <= "\u31ff" or "\uff66" <= first <= "\uff9f")
+    )
 
 
 def lower(word: str) -> str:
@@ -298,6 +337,11 @@ def _amount(match: re.Match[str]) -> str | None:
     kind = "%" if unit and unit.lower() in PERCENT else CURRENCY.get((cur or unit or "").lower(), "")
     if num and not (scale or kind) and len(num) == 1:
         return None  # bare single digits are rarely the point of a story
+    return _key(kind, value)
+
+
+def _key(kind: str, value: float) -> str | None:
+    """The key of an amount of ``value`` (``kind``: its currency, "%" or ""), None for zero."""
     if not value:
         return None
     value = float(value)
@@ -305,14 +349,39 @@ def _amount(match: re.Match[str]) -> str | None:
     return f"{kind}{int(value)}" if exact else f"{kind}{value:.2g}"
 
 
+# Chinese and Japanese count in ten thousands: "1500億円" is ¥150 billion, "1億5000万ドル"
+# $150 million, "21.59万元" ¥215,900 (yen and yuan share a sign, as in English)
+CJK_SCALE = {"万": 1e4, "萬": 1e4, "億": 1e8, "亿": 1e8, "兆": 1e12}
+CJK_UNIT = {"円": "¥", "元": "¥", "ドル": "$", "米ドル": "$", "美元": "$", "ユーロ": "€", "欧元": "€"}
+CJK_UNIT |= {"ポンド": "£", "英镑": "£", "％": "%", "%": "%"}
+_CJK_UNITS = "|".join(sorted(CJK_UNIT, key=len, reverse=True))
+CJK_AMOUNT = re.compile(
+    rf"(?P<num>(?:(?:{NUMBER})[万萬億亿兆])+|(?:{NUMBER})(?={_CJK_UNITS}))(?P<unit>{_CJK_UNITS})?"
+)
+_CJK_PART = re.compile(rf"({NUMBER})([万萬億亿兆])")
+
+
+def _cjk_amount(match: re.Match[str]) -> str | None:
+    """The key of an amount ``CJK_AMOUNT`` matched."""
+    num, unit = match.group("num", "unit")
+    parts = _CJK_PART.findall(num) or [(num, "")]
+    value = sum(_number(digits) * CJK_SCALE.get(scale, 1) for digits, scale in parts)
+    return _key(CJK_UNIT.get(unit or "", ""), value)
+
+
 def amounts(text: str) -> list[str]:
     """Amounts and numbers in ``text`` in one spelling: "$10B", "$10 billion" and
-    "ten billion dollars" all give ``"$1e+10"``; 50% and "50 percent" give ``"%50"``."""
+    "ten billion dollars" all give ``"$1e+10"``; 50% and "50 percent" give ``"%50"``;
+    "10億ドル" gives ``"$1e+09"``."""
     text = text.lower()
+    found = []
+    if not text.isascii() and CJK.search(text):
+        found = [_cjk_amount(m) for m in CJK_AMOUNT.finditer(text)]
+        text = CJK_AMOUNT.sub(" ", text)
     matches = list(DIGIT_AMOUNT.finditer(text))
     if any(hint in text for hint in WORD_AMOUNT_HINTS):
         matches += WORD_AMOUNT.finditer(text)
-    return [key for key in map(_amount, matches) if key]
+    return [key for key in found + list(map(_amount, matches)) if key]
 
 
 def display_amount(key: str) -> str:

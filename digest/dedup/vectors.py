@@ -96,11 +96,18 @@ class Tokens:
 
 
 def tokenize(texts: Sequence[str]) -> Tokens:
-    """The tokens of ``texts`` (see ``text.TOKEN``)."""
+    """The tokens of ``texts`` (see ``text.TOKEN``); when some are Chinese or Japanese, as
+    ``text.words`` reads them. Whether any are is seen in the distinct words, which are far
+    fewer than the characters of the texts."""
     found = [tx.TOKEN.findall(t) for t in texts]
-    length = np.fromiter(map(len, found), np.int64, len(found))
     words = list(chain.from_iterable(found))
-    index = {word: k for k, word in enumerate(dict.fromkeys(words))}
+    distinct = dict.fromkeys(words)
+    if tx.CJK.search("".join(distinct)):
+        found = [tx.words(t) for t in texts]
+        words = list(chain.from_iterable(found))
+        distinct = dict.fromkeys(words)
+    length = np.fromiter(map(len, found), np.int64, len(found))
+    index = {word: k for k, word in enumerate(distinct)}
     every = np.fromiter(map(index.__getitem__, words), np.int32, len(words))
     is_mark = np.fromiter((w[0] in tx.MARKS for w in index), bool, len(index))
     mark = is_mark[every]
@@ -187,6 +194,8 @@ def name_lexicon(toks: Tokens, in_title: np.ndarray, lower_of: np.ndarray, lower
     Only words inside a sentence tell: the first word of a sentence is capitalized
     whatever it is. Titles are often in title case, so capitalization is learned from body
     text; a word seen only in titles counts as a name when capitalized in most of them.
+    Japanese has no capitals: a word in katakana, the script of foreign names ("ソフトバンク",
+    "OpenAI" being read as a Latin word), counts as a name.
     A word seen only at the start of sentences ("Clipwise finds the best moments..."),
     capitalized at most of them, is a name when it has no vector in ``meaning``
     ("PromptPad"; well-known names such as "Nvidia" have one) or has a digit ("T800"):
@@ -205,6 +214,8 @@ def name_lexicon(toks: Tokens, in_title: np.ndarray, lower_of: np.ndarray, lower
     longer = np.fromiter((len(w) > 2 for w in lower), bool, size)
     stop = np.fromiter((w in tx.STOPWORDS for w in lower), bool, size)
     names = (total > 0) & (caps >= 0.6 * total)
+    if tx.CJK.search("".join(lower)):
+        names |= np.fromiter(map(tx.is_katakana, lower), bool, size)
     names |= (total == 0) & (title_total > 0) & (title_caps >= 0.8 * title_total) & longer
     start_total, start_caps = counts(toks.start)
     at_starts = (start_caps > 0) & (start_caps >= 0.6 * start_total)  # "(zorblax" is a lower-case use
