@@ -497,9 +497,10 @@ def test_two_events_of_one_kind_stay_apart(background):
 
 def test_two_firms_like_news_on_one_day_stay_two_stories(background):
     # A day of one field: Nvidia's and AMD's earnings, their supercomputers, two
-    # humanoid-robot trials, two apps for Windows. Their words are rare in a small batch,
-    # so the model took each pair for one event (0.9 and more); each headline opens on a
-    # name its lead repeats and the other take never mentions.
+    # humanoid-robot trials, two apps for Windows, two cloud deals, two authors' lawsuits.
+    # Their words are rare in a small batch, so the model took each pair for one event
+    # (0.9 and more); each headline names early on a firm its lead repeats and the other
+    # take never mentions.
     stories = dedup(load("parallel_day.jsonl") + background)
     for pair in (
         ["nvidia-earnings", "amd-earnings"],
@@ -507,6 +508,7 @@ def test_two_firms_like_news_on_one_day_stay_two_stories(background):
         ["amazon-humanoids", "tesla-humanoids"],
         ["claude-windows", "comet-windows"],
         ["openai-cloud", "xai-cloud"],
+        ["apple-authors", "salesforce-authors"],
     ):
         assert not together(stories, pair), pair
     assert together(stories, ["magistral-1", "magistral-2"])  # one firm's one launch, told twice
@@ -1367,10 +1369,12 @@ def test_amounts_are_shown_as_an_editor_writes_them():
         ("Nvidia shares jump after earnings beat", "Nvidia stock rose 6% late on Tuesday.", "nvidia"),
         ("AMD's new chip ships", "AMD said the MI400 ships in June.", "amd"),
         ("xAI signs cloud deal with Oracle", "Elon Musk's xAI has agreed to rent servers.", "xai"),
-        ("The EU fines Apple", "The European Commission fined Apple.", ""),  # a common word first
+        ("The EU fines Apple", "The European Commission fined Apple.", "apple"),  # the first name repeated
         ("Researchers find a flaw", "A team at MIT found that models fail.", ""),  # not named again
+        ("Authors sue Salesforce over AI data", "Two novelists sued Salesforce on Monday.", "salesforce"),
+        ("The five new things that OpenAI shipped", "OpenAI shipped five things.", ""),  # past four words
         ("nvidia shares jump", "nvidia stock rose.", ""),  # no capital, no name
     ],
 )
-def test_a_headline_s_subject_is_the_name_it_opens_on_that_its_lead_repeats(title, lead, subject):
+def test_a_headline_s_subject_is_an_early_name_its_lead_repeats(title, lead, subject):
     assert headline_subject(title, lead) == subject

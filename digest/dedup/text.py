@@ -409,21 +409,24 @@ def _year(key: str) -> bool:
     return 1900 <= value <= 2100 and math.isclose(value, round(value))
 
 
-# the first word of a headline, as written ("Nvidia", "AMD's", "Gemini-2")
-_OPENING_WORD = re.compile(r"[^\W\d_][\w.'’-]*")
+# a word of a headline, as written ("Nvidia", "AMD's", "Gemini-2")
+_HEADLINE_WORD = re.compile(r"[^\W\d_][\w.'’-]*")
+SUBJECT_WORDS = 4  # the words of a headline its subject is looked for in
 
 
 def headline_subject(title: str, lead: str) -> str:
-    """The name a headline opens on, lower-cased, when its lead names it again as
-    written ("Nvidia shares jump…", "Nvidia stock rose…" give "nvidia"; "xAI signs…",
-    "Elon Musk's xAI has…" give "xai"); "" when the
-    headline opens on a common word or a name its lead does not repeat. A lead that
-    repeats the headline's first word is about who that word names."""
-    opening = _OPENING_WORD.match(title.strip())
-    if not opening:
-        return ""
-    word = re.sub(r"['’]s$", "", opening.group())
-    capitals = word[0].isupper() or any(char.isupper() for char in word[1:])  # "Nvidia", "xAI"
-    if len(word) < 2 or not capitals or word.lower() in STOPWORDS:
-        return ""
-    return word.lower() if re.search(rf"\b{re.escape(word)}\b", lead) else ""
+    """The name a headline is about, lower-cased: the first of its first ``SUBJECT_WORDS``
+    words written with a capital that its lead names again as written ("Nvidia shares
+    jump…", "Nvidia stock rose…" give "nvidia"; "xAI signs…", "Elon Musk's xAI has…" give
+    "xai"; "Authors sue Salesforce…", "…sued Salesforce" give "salesforce"); "" when there
+    is none. A lead that repeats a name of the headline's opening is about who it names."""
+    for k, found in enumerate(_HEADLINE_WORD.finditer(title.strip())):
+        if k >= SUBJECT_WORDS:
+            break
+        word = re.sub(r"['’]s$", "", found.group())
+        capitals = word[0].isupper() or any(char.isupper() for char in word[1:])  # "Nvidia", "xAI"
+        if len(word) < 2 or not capitals or word.lower() in STOPWORDS:
+            continue
+        if re.search(rf"\b{re.escape(word)}\b", lead):
+            return word.lower()
+    return ""
