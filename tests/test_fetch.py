@@ -25,6 +25,14 @@ from digest.fetch import MAX_RETRY_WAIT, USER_AGENT, Fetched, _connection_error,
 from digest.store import Store
 
 FEED = rss(rss_item("Hello", "https://news.example/hello"))
+
+
+def conditional(request: Request) -> Reply:
+    """A server that answers 304 to a request holding its ETag "v1", else the feed."""
+    fresh = request.headers.get("if-none-match") == '"v1"'
+    return Reply(304) if fresh else Reply(200, FEED, {"ETag": '"v1"'})
+
+
 WriteConfig = Callable[..., Config]
 
 
@@ -76,11 +84,11 @@ def test_a_second_fetch_is_conditional_and_a_304_reuses_the_cached_body(
 ) -> None:
     modified = "Sat, 14 Jun 2025 08:00:00 GMT"
 
-    def conditional(request: Request) -> Reply:
+    def dated(request: Request) -> Reply:  # ``conditional``, with a Last-Modified too
         fresh = request.headers.get("if-none-match") == '"v1"'
         return Reply(304) if fresh else Reply(200, FEED, {"ETag": '"v1"', "Last-Modified": modified})
 
-    url = feed_server.route("/feed.xml", conditional)
+    url = feed_server.route("/feed.xml", dated)
     config = write_config([{"name": "A", "url": url}])
     first = fetch_one(config, store)
     second = fetch_one(config, store)
@@ -111,10 +119,6 @@ def test_a_changed_feed_replaces_the_cache(
 def test_an_empty_200_does_not_replace_the_cached_feed(
     feed_server: FeedServer, write_config: WriteConfig, store: Store
 ) -> None:
-    def conditional(request: Request) -> Reply:
-        fresh = request.headers.get("if-none-match") == '"v1"'
-        return Reply(304) if fresh else Reply(200, FEED, {"ETag": '"v1"'})
-
     # a glitch: one empty 200 with the feed's own ETag, then the server is right again
     url = feed_server.route("/feed.xml", conditional, Reply(200, b"", {"ETag": '"v1"'}), conditional)
     config = write_config([{"name": "A", "url": url}])
@@ -284,10 +288,6 @@ def test_a_redirect_is_followed(feed_server: FeedServer, write_config: WriteConf
 def test_the_base_is_the_address_after_redirects_also_from_the_cache(
     feed_server: FeedServer, write_config: WriteConfig, store: Store
 ) -> None:
-    def conditional(request: Request) -> Reply:
-        fresh = request.headers.get("if-none-match") == '"v1"'
-        return Reply(304) if fresh else Reply(200, FEED, {"ETag": '"v1"'})
-
     final = feed_server.route("/sub/dir/feed.xml", conditional)
     url = feed_server.route("/r", Reply(302, headers={"Location": "/sub/dir/feed.xml"}))
     config = write_config([{"name": "A", "url": url}])
@@ -303,10 +303,6 @@ def test_the_base_is_the_address_after_redirects_also_from_the_cache(
 def test_a_permanent_redirect_says_where_the_feed_moved_also_on_a_304(
     feed_server: FeedServer, write_config: WriteConfig, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def conditional(request: Request) -> Reply:
-        fresh = request.headers.get("if-none-match") == '"v1"'
-        return Reply(304) if fresh else Reply(200, FEED, {"ETag": '"v1"'})
-
     new = feed_server.route("/new.xml", conditional)
     feed_server.route("/tmp.xml", Reply(200, FEED))
     feed_server.route("/gone.xml", Reply(410, b"gone"))
