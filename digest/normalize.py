@@ -282,7 +282,7 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
         title = f"{source.name} {title}"  # "v0.9.1" alone names no project
     described = _after_promotion(html_to_text(without_boilerplate(unescape_markup(fix_text(entry.summary)))))
     described = without_wire_marks(described)
-    title = calm_capitals(title, f"{text}\n{described}")
+    title = calm_capitals(title, text, described)
     summary = shorten(described, MAX_SUMMARY)
     # a description that only repeats the headline says nothing more: the text's lead
     # says it instead, unless that too is the headline again
@@ -401,17 +401,17 @@ def without_shouting_tags(title: str) -> str:
     return _SHOUT_TAGS.sub("", title, count=1) or title
 
 
-def calm_capitals(title: str, text: str) -> str:
+def calm_capitals(title: str, *texts: str) -> str:
     """``title`` in sentence case if it is written in capitals ("OPENAI RELEASES GPT-5
     FOR EU USERS": nearly all of its letters, in ``SHOUTING_WORDS`` words or more, Latin
-    letters only), each word spelled as the item's own ``text`` spells it ("OpenAI",
+    letters only), each word spelled as the item's own ``texts`` spell it ("OpenAI",
     "GPT-5", "EU"; "OpenAI's" from "OpenAI"); a word the text does not have keeps its
     capitals if it holds a digit ("H100") or is a short word but no common one ("GPU").
     Left as it is when the text spells fewer than half of its words and it has no word
     only English has, and when it is not written in capitals."""
     if not _shouts(title):
-        return title
-    spelled = _spellings(text)
+        return title  # most titles: the texts are not even joined
+    spelled = _spellings("\n".join(texts))
     words = [word.group() for word in _WORD.finditer(title)]
     known = sum(_POSSESSIVE.sub("", word).casefold() in spelled for word in words)
     if 2 * known < len(words) and not any(word.casefold() in _ENGLISH_MARKS for word in words):

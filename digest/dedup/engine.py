@@ -206,13 +206,12 @@ def _subjects_apart(takes: Sequence[Item], i: np.ndarray, j: np.ndarray) -> np.n
     subjects = [tx.headline_subject(title, lead) for title, lead in heads]
     lowered = [f"{title}\n{lead}".lower() for title, lead in heads]
 
+    def named_in(subject: str, k: int) -> bool:
+        return re.search(rf"\b{re.escape(subject)}\b", lowered[k]) is not None
+
     def apart(a: int, b: int) -> bool:
         sa, sb = subjects[a], subjects[b]
-        if not sa or not sb or sa == sb:
-            return False
-        return not re.search(rf"\b{re.escape(sa)}\b", lowered[b]) and not re.search(
-            rf"\b{re.escape(sb)}\b", lowered[a]
-        )
+        return bool(sa and sb and sa != sb) and not named_in(sa, b) and not named_in(sb, a)
 
     return np.fromiter((apart(a, b) for a, b in zip(i.tolist(), j.tolist())), bool, i.size)
 
