@@ -46,6 +46,7 @@ class _Cluster:
     last: float  # latest publication day (-inf when undated)
     sources: frozenset = frozenset()  # outlets of its items (cannot-link: one outlet, one take)
     fence: int = 0  # the fence of its items (only clusters of one fence merge)
+    foes: frozenset = frozenset()  # groups it must never hold (cannot-link: two events told apart)
     sums: dict[int, float] = field(default_factory=dict)  # neighbor -> sum of pair scores
     best: dict[int, tuple[float, int, int]] = field(default_factory=dict)  # neighbor -> best pair
 
@@ -111,6 +112,7 @@ def _merge(clusters: dict[int, _Cluster], keep: int, gone: int) -> None:
     k.size += g.size
     k.first, k.last = min(k.first, g.first), max(k.last, g.last)
     k.sources = k.sources | g.sources
+    k.foes = k.foes | g.foes
     k.sums.pop(gone, None), k.best.pop(gone, None)
     for other, s in g.sums.items():
         if other == keep:
@@ -133,12 +135,14 @@ def average_link(
     window: float,
     sources: list[str] | None = None,
     fences: list[int] | None = None,
+    foes: list[tuple[int, int]] = (),
 ) -> tuple[dict[int, int], list[tuple[int, int, float, float]]]:
     """Merge the ``groups`` (initial cluster of each item) by average link over the scored
     pairs; never let a cluster span more than ``window`` days, nor hold two items of one
     source (``sources[item]``, "" for unknown): an outlet does not publish two different
     takes of one event, and its re-posts are joined before, by the same-item and same-text layers.
-    Nor two items of different ``fences`` (``fences[item]``; the items of a group share one).
+    Nor two items of different ``fences`` (``fences[item]``; the items of a group share one),
+    nor the two items of a pair of ``foes``.
 
     Returns the final cluster of each initial group and the joins made, each as
     (item a, item b, best pair score, average score).
@@ -147,6 +151,10 @@ def average_link(
     i, j, score = i[keep], j[keep], score[keep]
     clusters = _initial(groups, days, sources, fences, np.unique(np.concatenate([groups[i], groups[j]])))
     _add_edges(clusters, groups, i, j, score)
+    for a, b in foes:
+        ga, gb = int(groups[a]), int(groups[b])
+        if ga in clusters and gb in clusters:
+            clusters[ga].foes, clusters[gb].foes = clusters[ga].foes | {gb}, clusters[gb].foes | {ga}
     heap = [  # only what could merge now: a pair's average changes only by a merge, which pushes it anew
         (-avg, a, b)
         for a, c in clusters.items()
@@ -167,6 +175,8 @@ def average_link(
         if max(ca.last, cb.last) - min(ca.first, cb.first) > window:
             continue
         if not ca.sources.isdisjoint(cb.sources) or ca.fence != cb.fence:
+            continue
+        if ca.foes and cb.foes and any(_root(final, foe) == b for foe in ca.foes):
             continue
         keep, gone = min(a, b), max(a, b)
         s, x, y = ca.best[b]

@@ -420,13 +420,73 @@ def headline_subject(title: str, lead: str) -> str:
     jump…", "Nvidia stock rose…" give "nvidia"; "xAI signs…", "Elon Musk's xAI has…" give
     "xai"; "Authors sue Salesforce…", "…sued Salesforce" give "salesforce"); "" when there
     is none. A lead that repeats a name of the headline's opening is about who it names."""
+    return next(iter(headline_names(title, lead, SUBJECT_WORDS)), "")
+
+
+def headline_names(title: str, lead: str, within: int | None = None) -> list[str]:
+    """The words of a headline (of its first ``within``) written with a capital that its
+    lead names again as written, lower-cased, in order."""
+    names = []
     for k, found in enumerate(_HEADLINE_WORD.finditer(title.strip())):
-        if k >= SUBJECT_WORDS:
+        if within is not None and k >= within:
             break
         word = re.sub(r"['’]s$", "", found.group())
         capitals = word[0].isupper() or any(char.isupper() for char in word[1:])  # "Nvidia", "xAI"
         if len(word) < 2 or not capitals or word.lower() in STOPWORDS:
             continue
         if re.search(rf"\b{re.escape(word)}\b", lead):
-            return word.lower()
-    return ""
+            names.append(word.lower())
+    return names
+
+
+# the kinds of event a headline reports, by their words (English, lower-cased): two
+# headlines about one firm whose kinds differ (a launch, a lawsuit) report two events
+EVENT_KINDS = {
+    "launch": (
+        r"launch(?:es|ed|ing)?|unveil\w*|releases?|released|debut\w*|rolls? out|rolled out|introduce[sd]?"
+    ),
+    "deal": (
+        r"rais(?:e|es|ed|ing)|funding|valuation|invest(?:s|ed|ing|ments?|ors?)?|series [a-f]|"
+        r"acqui\w*|buys|buying|bought|takeover|merger"
+    ),
+    "legal": (
+        r"sue[sd]?|suing|lawsuits?|court|judge|ruling|verdict|settle\w*|indict\w*|"
+        r"convict\w*|fine[sd]|penalt\w*|antitrust|probe\w*|copyright"
+    ),
+    "jobs": r"layoffs?|lays? off|laid off|job cuts|jobs?",
+    "earnings": r"earnings|revenue|profits?|quarterly|forecast\w*",
+    "people": (
+        r"hire[sd]|hiring|appoint\w*|step(?:s|ping|ped)? down|resign\w*|depart(?:s|ed|ure)|ousted|poach\w*"
+    ),
+    "partnership": r"partner\w*|teams? up|alliance",
+    "security": r"outage|breach\w*|hack(?:s|ed|ing)?|cyberattack\w*",
+}
+# words that speak of a kind of event without reporting it: a take of a lawsuit's ruling
+# may tell of the trial, one of a launch that the model is available
+EVENT_HINTS = {
+    "launch": r"availab\w*|arriv\w*|ships|shipped|preview|beta|version|app",
+    "deal": r"deal|investors?|stake|backed|valued|round",
+    "legal": r"trial|charged|charges|jury|prosecut\w*|lawyers?|alleg\w*|complaint|regulators?|investigation",
+    "jobs": r"employees|workers|staff|cuts",
+    "earnings": r"quarter|results|sales|shares|stock|analysts",
+    "people": r"chief|executive|ceo|joins|leaves|named|successor",
+    "partnership": r"deal|agreement|contract|pact|collaborat\w*",
+    "security": r"hackers?|attack\w*|flaw\w*|vulnerab\w*|patch\w*",
+}
+
+
+def _kinds_pattern(*lists: dict[str, str]) -> re.Pattern[str]:
+    kinds = {kind: "|".join(words[kind] for words in lists if kind in words) for kind in EVENT_KINDS}
+    groups = "|".join(f"(?P<{kind}>{words})" for kind, words in kinds.items())
+    return re.compile(rf"\b(?:{groups})\b")
+
+
+_EVENT_KIND, _EVENT_HINT = _kinds_pattern(EVENT_KINDS), _kinds_pattern(EVENT_KINDS, EVENT_HINTS)
+
+
+def event_kinds(text: str, hints: bool = False) -> frozenset[str]:
+    """The kinds of event of ``EVENT_KINDS`` that ``text`` reports ("Meta sued by
+    authors over AI training" gives {"legal"}), or with ``hints`` speaks of
+    (``EVENT_HINTS`` too: "the trial of two youths charged with murder" gives {"legal"})."""
+    pattern = _EVENT_HINT if hints else _EVENT_KIND
+    return frozenset(found.lastgroup for found in pattern.finditer(text.lower()) if found.lastgroup)
