@@ -517,6 +517,9 @@ def test_event_kinds_of_a_headline():
     assert event_kinds("Investigation of facility pending") == set()  # not an investment
     assert event_kinds("Gemini 2.5 Pro is now generally available") == set()
     assert event_kinds("Gemini 2.5 Pro is now generally available", hints=True) == {"launch"}
+    assert event_kinds("OpenAI signs cloud deal with Google") == {"partnership"}
+    # a word may hint at two kinds: a deal is a purchase's or a partnership's
+    assert event_kinds("the deal was announced", hints=True) == {"deal", "partnership"}
 
 
 def test_two_events_of_one_kind_stay_apart(background):

@@ -458,7 +458,7 @@ EVENT_KINDS = {
     "people": (
         r"hire[sd]|hiring|appoint\w*|step(?:s|ping|ped)? down|resign\w*|depart(?:s|ed|ure)|ousted|poach\w*"
     ),
-    "partnership": r"partner\w*|teams? up|alliance",
+    "partnership": r"partner\w*|teams? up|alliance|signs|signed|agreements?|contracts?",
     "security": r"outage|breach\w*|hack(?:s|ed|ing)?|cyberattack\w*",
 }
 # words that speak of a kind of event without reporting it: a take of a lawsuit's ruling
@@ -475,18 +475,17 @@ EVENT_HINTS = {
 }
 
 
-def _kinds_pattern(*lists: dict[str, str]) -> re.Pattern[str]:
-    kinds = {kind: "|".join(words[kind] for words in lists if kind in words) for kind in EVENT_KINDS}
-    groups = "|".join(f"(?P<{kind}>{words})" for kind, words in kinds.items())
-    return re.compile(rf"\b(?:{groups})\b")
-
-
-_EVENT_KIND, _EVENT_HINT = _kinds_pattern(EVENT_KINDS), _kinds_pattern(EVENT_KINDS, EVENT_HINTS)
+_EVENT_KIND = {kind: re.compile(rf"\b(?:{words})\b") for kind, words in EVENT_KINDS.items()}
+_EVENT_HINT = {
+    kind: re.compile(rf"\b(?:{words}|{EVENT_HINTS[kind]})\b") for kind, words in EVENT_KINDS.items()
+}
 
 
 def event_kinds(text: str, hints: bool = False) -> frozenset[str]:
     """The kinds of event of ``EVENT_KINDS`` that ``text`` reports ("Meta sued by
     authors over AI training" gives {"legal"}), or with ``hints`` speaks of
     (``EVENT_HINTS`` too: "the trial of two youths charged with murder" gives {"legal"})."""
-    pattern = _EVENT_HINT if hints else _EVENT_KIND
-    return frozenset(found.lastgroup for found in pattern.finditer(text.lower()) if found.lastgroup)
+    lowered = text.lower()
+    return frozenset(
+        kind for kind, words in (_EVENT_HINT if hints else _EVENT_KIND).items() if words.search(lowered)
+    )
