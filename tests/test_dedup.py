@@ -494,7 +494,9 @@ def test_one_firms_launch_and_lawsuit_on_one_day_stay_two_stories(background):
     # authors' suit over Llama's training share Meta, Llama and the model's words, and the
     # model joins them (0.80); the headlines report a launch and a lawsuit, and neither
     # take speaks of the other's kind of event. Anthropic's app and the publishers' suit
-    # over Claude share Anthropic, though the suit's headline opens on "Music".
+    # over Claude share Anthropic, though the suit's headline opens on "Music". Nvidia's
+    # stake in Intel and their chips made together are one event told as an investment and
+    # as a partnership: each take speaks of the other's kind ("stake", "jointly develop").
     # So too in a batch of 100 and more, where the rules of small days do not hold.
     day = load("one_firm_day.jsonl")
     events = {}

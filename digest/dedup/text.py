@@ -464,14 +464,21 @@ EVENT_KINDS = {
 # words that speak of a kind of event without reporting it: a take of a lawsuit's ruling
 # may tell of the trial, one of a launch that the model is available
 EVENT_HINTS = {
-    "launch": r"availab\w*|arriv\w*|ships|shipped|preview|beta|version|app",
-    "deal": r"deal|investors?|stake|backed|valued|round",
-    "legal": r"trial|charged|charges|jury|prosecut\w*|lawyers?|alleg\w*|complaint|regulators?|investigation",
-    "jobs": r"employees|workers|staff|cuts",
-    "earnings": r"quarter|results|sales|shares|stock|analysts",
-    "people": r"chief|executive|ceo|joins|leaves|named|successor",
-    "partnership": r"deal|agreement|contract|pact|collaborat\w*",
-    "security": r"hackers?|attack\w*|flaw\w*|vulnerab\w*|patch\w*",
+    "launch": (
+        r"availab\w*|arriv\w*|ships|shipped|rollout|preview|beta|version|update[sd]?|features?|app|new model"
+    ),
+    "deal": r"deal|investors?|stake|shareholders?|backed|valued|round|takes? over",
+    "legal": (
+        r"trial|charged|charges|jury|prosecut\w*|lawyers?|alleg\w*|complaint|regulators?|investigation|"
+        r"review|scrutin\w*|unconstitutional|block"
+    ),
+    "jobs": r"employees|workers|staff|workforce|cuts|roles|headcount",
+    "earnings": r"quarter|results|sales|shares|stock|analysts|market value",
+    "people": r"chief|executive|ceo|joins|leaves|leaving|named|successor|exit|departure",
+    "partnership": (
+        r"deal|agreement|contract|pact|collaborat\w*|jointly|co-develop\w*|together|tie-up|work with"
+    ),
+    "security": r"hackers?|attack\w*|flaw\w*|vulnerab\w*|patch\w*|exploit\w*",
 }
 
 
