@@ -411,6 +411,7 @@ def _year(key: str) -> bool:
 
 # a word of a headline, as written ("Nvidia", "AMD's", "Gemini-2")
 _HEADLINE_WORD = re.compile(r"[^\W\d_][\w.'’-]*")
+_WORD_RUN = re.compile(r"\w+")
 SUBJECT_WORDS = 4  # the words of a headline its subject is looked for in
 
 
@@ -426,7 +427,7 @@ def headline_subject(title: str, lead: str) -> str:
 def headline_names(title: str, lead: str, within: int | None = None) -> list[str]:
     """The words of a headline (of its first ``within``) written with a capital that its
     lead names again as written, lower-cased, in order."""
-    names = []
+    names, lead_words = [], frozenset(_WORD_RUN.findall(lead))
     for k, found in enumerate(_HEADLINE_WORD.finditer(title.strip())):
         if within is not None and k >= within:
             break
@@ -434,7 +435,9 @@ def headline_names(title: str, lead: str, within: int | None = None) -> list[str
         capitals = word[0].isupper() or any(char.isupper() for char in word[1:])  # "Nvidia", "xAI"
         if len(word) < 2 or not capitals or word.lower() in STOPWORDS:
             continue
-        if re.search(rf"\b{re.escape(word)}\b", lead):
+        # a word of letters alone is in the lead as one of its runs of word characters
+        plain = _WORD_RUN.fullmatch(word)
+        if word in lead_words if plain else re.search(rf"\b{re.escape(word)}\b", lead):
             names.append(word.lower())
     return names
 
@@ -482,7 +485,8 @@ EVENT_HINTS = {
 }
 
 
-_EVENT_KIND = {kind: re.compile(rf"\b(?:{words})\b") for kind, words in EVENT_KINDS.items()}
+_KINDS = "|".join(f"(?P<{kind}>{words})" for kind, words in EVENT_KINDS.items())
+_EVENT_KIND = re.compile(rf"\b(?:{_KINDS})\b")  # no word of one kind is another's: one pattern finds all
 _EVENT_HINT = {
     kind: re.compile(rf"\b(?:{words}|{EVENT_HINTS[kind]})\b") for kind, words in EVENT_KINDS.items()
 }
@@ -493,6 +497,6 @@ def event_kinds(text: str, hints: bool = False) -> frozenset[str]:
     authors over AI training" gives {"legal"}), or with ``hints`` speaks of
     (``EVENT_HINTS`` too: "the trial of two youths charged with murder" gives {"legal"})."""
     lowered = text.lower()
-    return frozenset(
-        kind for kind, words in (_EVENT_HINT if hints else _EVENT_KIND).items() if words.search(lowered)
-    )
+    if not hints:
+        return frozenset(found.lastgroup for found in _EVENT_KIND.finditer(lowered) if found.lastgroup)
+    return frozenset(kind for kind, pattern in _EVENT_HINT.items() if pattern.search(lowered))
