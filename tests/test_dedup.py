@@ -209,6 +209,7 @@ def test_a_subset_of_prepared_items_is_weighted_as_if_prepared_alone(background)
 def test_name_variants_and_amounts_are_unified():
     assert set(amounts("$10B")) == set(amounts("$10 billion")) == set(amounts("ten billion dollars"))
     assert "Meta" in canonical_names("Meta Platforms") and "Meta" in canonical_names("the Facebook parent")
+    assert canonical_names("The iPhone maker and the TikTok owner") == "The Apple and the ByteDance"
     # the longest variant wins, case is ignored except for the case-sensitive ("US"), and a
     # variant inside a longer word is left alone
     assert canonical_names("META PLATFORMS INC and the GOP's plan") == "Meta and the Republican's plan"
@@ -497,6 +498,7 @@ def test_one_firms_launch_and_lawsuit_on_one_day_stay_two_stories(background):
     # over Claude share Anthropic, though the suit's headline opens on "Music". Nvidia's
     # stake in Intel and their chips made together are one event told as an investment and
     # as a partnership: each take speaks of the other's kind ("stake", "jointly develop").
+    # "The iPhone maker is the latest tech giant facing a copyright suit" is Apple's.
     # So too in a batch of 100 and more, where the rules of small days do not hold.
     day = load("one_firm_day.jsonl")
     events = {}
