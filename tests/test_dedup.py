@@ -210,6 +210,7 @@ def test_name_variants_and_amounts_are_unified():
     assert set(amounts("$10B")) == set(amounts("$10 billion")) == set(amounts("ten billion dollars"))
     assert "Meta" in canonical_names("Meta Platforms") and "Meta" in canonical_names("the Facebook parent")
     assert canonical_names("The iPhone maker and the TikTok owner") == "The Apple and the ByteDance"
+    assert canonical_names("Pella, the windows maker") == "Pella, the windows maker"  # Microsoft: capitalized
     # the longest variant wins, case is ignored except for the case-sensitive ("US"), and a
     # variant inside a longer word is left alone
     assert canonical_names("META PLATFORMS INC and the GOP's plan") == "Meta and the Republican's plan"
@@ -522,6 +523,17 @@ def test_event_kinds_of_a_headline():
     assert event_kinds("Gemini 2.5 Pro is now generally available") == set()
     assert event_kinds("Gemini 2.5 Pro is now generally available", hints=True) == {"launch"}
     assert event_kinds("OpenAI signs cloud deal with Google") == {"partnership"}
+    # words that report no event in other senses
+    for headline in (
+        "Netflix raises prices for its ad-free plans",
+        "Sullivan acquitted on appeal",
+        "Nvidia shows signs of slowing data center growth",
+        "Steve Jobs biopic gets a release date",  # a release, but no jobs
+        "Euro zone economy contracts as weather forecast worsens",
+    ):
+        assert event_kinds(headline) <= {"launch"}, headline
+    assert event_kinds("Mistral raises 20 million euros") == {"deal"}
+    assert event_kinds("Meta cuts 600 jobs") == event_kinds("Intel is cutting thousands of jobs") == {"jobs"}
     # a word may hint at two kinds: a deal is a purchase's or a partnership's
     assert event_kinds("the deal was announced", hints=True) == {"deal", "partnership"}
 

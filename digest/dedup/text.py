@@ -421,16 +421,14 @@ def headline_subject(title: str, lead: str) -> str:
     jump…", "Nvidia stock rose…" give "nvidia"; "xAI signs…", "Elon Musk's xAI has…" give
     "xai"; "Authors sue Salesforce…", "…sued Salesforce" give "salesforce"); "" when there
     is none. A lead that repeats a name of the headline's opening is about who it names."""
-    return next(iter(headline_names(title, lead, SUBJECT_WORDS)), "")
+    return next((name for k, name in headline_names(title, lead) if k < SUBJECT_WORDS), "")
 
 
-def headline_names(title: str, lead: str, within: int | None = None) -> list[str]:
-    """The words of a headline (of its first ``within``) written with a capital that its
-    lead names again as written, lower-cased, in order."""
+def headline_names(title: str, lead: str) -> list[tuple[int, str]]:
+    """The words of a headline written with a capital that its lead names again as
+    written, each with its place among the headline's words, lower-cased, in order."""
     names, lead_words = [], frozenset(_WORD_RUN.findall(lead))
     for k, found in enumerate(_HEADLINE_WORD.finditer(title.strip())):
-        if within is not None and k >= within:
-            break
         word = re.sub(r"['’]s$", "", found.group())
         capitals = word[0].isupper() or any(char.isupper() for char in word[1:])  # "Nvidia", "xAI"
         if len(word) < 2 or not capitals or word.lower() in STOPWORDS:
@@ -438,7 +436,7 @@ def headline_names(title: str, lead: str, within: int | None = None) -> list[str
         # a word of letters alone is in the lead as one of its runs of word characters
         plain = _WORD_RUN.fullmatch(word)
         if word in lead_words if plain else re.search(rf"\b{re.escape(word)}\b", lead):
-            names.append(word.lower())
+            names.append((k, word.lower()))
     return names
 
 
@@ -449,19 +447,27 @@ EVENT_KINDS = {
         r"launch(?:es|ed|ing)?|unveil\w*|releases?|released|debut\w*|rolls? out|rolled out|introduce[sd]?"
     ),
     "deal": (
-        r"rais(?:e|es|ed|ing)|funding|valuation|invest(?:s|ed|ing|ments?|ors?)?|series [a-f]|"
-        r"acqui\w*|buys|buying|bought|takeover|merger"
+        r"rais(?:e|es|ed|ing) (?:an? )?(?:[$€£¥]|\d[\d.,]*|funding|capital|money|cash)|funding|valuation|"
+        r"invest(?:s|ed|ing|ments?|ors?)?|series [a-f]|acqui(?:res?|red|ring|sitions?)|buys|buying|bought|"
+        r"takeover|merger"
     ),
     "legal": (
         r"sue[sd]?|suing|lawsuits?|court|judge|ruling|verdict|settle\w*|indict\w*|"
         r"convict\w*|fine[sd]|penalt\w*|antitrust|probe\w*|copyright"
     ),
-    "jobs": r"layoffs?|lays? off|laid off|job cuts|jobs?",
-    "earnings": r"earnings|revenue|profits?|quarterly|forecast\w*",
+    "jobs": (
+        r"layoffs?|lays? off|laid off|job cuts|jobs cut|"
+        r"(?:cuts?|cutting|slash\w*|eliminat\w*) (?:about |some |nearly )?"
+        r"(?:[\d,]+|hundreds of|thousands of) jobs"
+    ),
+    "earnings": r"earnings|revenue|profits?|quarterly",
     "people": (
         r"hire[sd]|hiring|appoint\w*|step(?:s|ping|ped)? down|resign\w*|depart(?:s|ed|ure)|ousted|poach\w*"
     ),
-    "partnership": r"partner\w*|teams? up|alliance|signs|signed|agreements?|contracts?",
+    "partnership": (
+        r"partner\w*|teams? up|alliance|agreements?|contract|"
+        r"sign(?:s|ed|ing)? (?:an? )?[^.;:]{0,30}?(?:deal|pact|agreement|contract)"
+    ),
     "security": r"outage|breach\w*|hack(?:s|ed|ing)?|cyberattack\w*",
 }
 # words that speak of a kind of event without reporting it: a take of a lawsuit's ruling
@@ -470,13 +476,13 @@ EVENT_HINTS = {
     "launch": (
         r"availab\w*|arriv\w*|ships|shipped|rollout|preview|beta|version|update[sd]?|features?|app|new model"
     ),
-    "deal": r"deal|investors?|stake|shareholders?|backed|valued|round|takes? over",
+    "deal": r"deal|investors?|stake|shareholders?|backed|valued|round|takes? over|rais(?:e|es|ed|ing)",
     "legal": (
         r"trial|charged|charges|jury|prosecut\w*|lawyers?|alleg\w*|complaint|regulators?|investigation|"
         r"review|scrutin\w*|unconstitutional|block"
     ),
-    "jobs": r"employees|workers|staff|workforce|cuts|roles|headcount",
-    "earnings": r"quarter|results|sales|shares|stock|analysts|market value",
+    "jobs": r"jobs?|employees|workers|staff|workforce|cuts|roles|headcount",
+    "earnings": r"quarter|results|sales|shares|stock|analysts|market value|forecast\w*|outlook|guidance",
     "people": r"chief|executive|ceo|joins|leaves|leaving|named|successor|exit|departure",
     "partnership": (
         r"deal|agreement|contract|pact|collaborat\w*|jointly|co-develop\w*|together|tie-up|work with"
