@@ -746,6 +746,19 @@ def test_dedup_pauses_the_cycle_collector_and_restores_it(monkeypatch, backgroun
     assert gc.isenabled()
 
 
+def test_dedup_leaves_no_cycle_for_the_paused_collector(background):
+    # the collector is off during dedup: what it allocates must go by reference counting
+    from digest.dedup import engine
+
+    gc.collect()
+    gc.disable()
+    try:
+        dedup(load("one_firm_day.jsonl") + background)
+        assert not [obj for obj in gc.get_objects() if isinstance(obj, engine.Headlines)]
+    finally:
+        gc.enable()
+
+
 def test_cluster_jsonl_contract():
     lines = [
         json.dumps({"id": "x1", "title": "Acme Robotics raises $200 million", "gold": "g1", "extra": [1]}),
