@@ -515,6 +515,27 @@ def test_one_firms_launch_and_lawsuit_on_one_day_stay_two_stories(background):
         assert len({story_of(stories)[ids[0]] for ids in events.values()}) == len(events)
 
 
+def test_a_firms_new_event_is_not_hidden_as_a_retelling_of_its_last_one(background):
+    # Yesterday's issue told of Meta's Llama 4 launch; today the authors sue Meta over
+    # Llama's training. The suit must not be dropped as already published.
+    day = {item.id: item for item in load("one_firm_day.jsonl")}
+    yesterday = [
+        replace(day[k], published=day[k].published - timedelta(days=1))
+        for k in ("meta-llama4-1", "meta-llama4-2")
+    ]
+    stories = dedup([day["meta-authors-suit"], *background])
+    suit = story_of(stories)["meta-authors-suit"]
+    assert suit not in already_published(stories, yesterday, DedupSettings())
+    # while a retelling of the launch is
+    retold = dedup(
+        [
+            replace(day["meta-llama4-1"], id="again", url="https://example.org/again", source="Wired"),
+            *background,
+        ]
+    )
+    assert story_of(retold)["again"] in already_published(retold, yesterday, DedupSettings())
+
+
 def test_event_kinds_of_a_headline():
     assert event_kinds("Meta sued by authors over AI training") == {"legal"}
     assert event_kinds("OpenAI raises $40B and launches GPT-5") == {"deal", "launch"}
