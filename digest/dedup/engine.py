@@ -215,9 +215,8 @@ def _read_headline(takes: Sequence[Item], k: int) -> Headline:
     lead = tx.canonical_names(" ".join(x for x in (take.summary, take.text) if x)[:LEAD_CHARS])
     said = f"{title}\n{lead}"
     found = tx.headline_names(title, lead)
-    subject = next((name for place, name in found if place < tx.SUBJECT_WORDS), "")
     names = frozenset(name for _, name in found)
-    return Headline(subject, names, said.lower(), tx.event_kinds(said, hints=True))
+    return Headline(tx.first_name(found), names, said.lower(), tx.event_kinds(said, hints=True))
 
 
 def _subjects_apart(heads: Headlines, i: np.ndarray, j: np.ndarray) -> np.ndarray:

@@ -139,6 +139,7 @@ HAN = "\u3005\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 KATAKANA = "\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f"
 HIRAGANA = "\u3041-\u309f"
 CJK = re.compile(f"[{HAN}{KATAKANA}{HIRAGANA}]")
+_KATAKANA, _HIRAGANA = re.compile(f"[{KATAKANA}]"), re.compile(f"[{HIRAGANA}]")
 CJK_TOKEN = re.compile(
     rf"[.!?:;\"“”(。！？「『（]\s*(?=[^\W_])|[{HAN}]+|[{KATAKANA}]+|[{HIRAGANA}]+"
     rf"|[^\W\d_{HAN}{KATAKANA}{HIRAGANA}][^\W_{HAN}{KATAKANA}{HIRAGANA}]*(?:[.'’][^\W\d_{HAN}{KATAKANA}{HIRAGANA}]+)*"
@@ -154,7 +155,7 @@ def words(text: str) -> list[str]:
     for token in CJK_TOKEN.findall(text):
         if not CJK.match(token):
             out.append(token)
-        elif not "\u3041" <= token[0] <= "\u309f":  # hiragana
+        elif not _HIRAGANA.match(token):  # particles and endings
             out += [token[k : k + 2] for k in range(len(token) - 1)] if len(token) > 1 else [token]
     return out
 
@@ -162,12 +163,7 @@ def words(text: str) -> list[str]:
 def is_katakana(word: str) -> bool:
     """Whether ``word`` (two letters or more) is written in katakana, as Japanese writes
     foreign names ("ソフトバンク")."""
-    first = word[0]
-    return (
-        len(word) > 1
-        and first >= "\u30a1"
-        and (first <= "\u30ff" or "\u31f0" <= first <= "\u31ff" or "\uff66" <= first <= "\uff9f")
-    )
+    return len(word) > 1 and _KATAKANA.match(word) is not None
 
 
 def lower(word: str) -> str:
@@ -421,7 +417,12 @@ def headline_subject(title: str, lead: str) -> str:
     jump…", "Nvidia stock rose…" give "nvidia"; "xAI signs…", "Elon Musk's xAI has…" give
     "xai"; "Authors sue Salesforce…", "…sued Salesforce" give "salesforce"); "" when there
     is none. A lead that repeats a name of the headline's opening is about who it names."""
-    return next((name for k, name in headline_names(title, lead) if k < SUBJECT_WORDS), "")
+    return first_name(headline_names(title, lead))
+
+
+def first_name(names: list[tuple[int, str]]) -> str:
+    """The subject among ``headline_names``: the first within the first ``SUBJECT_WORDS``."""
+    return next((name for place, name in names if place < SUBJECT_WORDS), "")
 
 
 def headline_names(title: str, lead: str) -> list[tuple[int, str]]:
