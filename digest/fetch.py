@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,11 +36,15 @@ from .config import Config, FetchConfig, SourceConfig
 from .errors import FetchError
 from .models import Fetched
 from .parse import is_json
-from .store import Store
+from .store import CachedFeed, Store
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"digest/{__version__} (newsletter digest)"
 MAX_RETRY_WAIT = 30.0
+# A server whose validators never change though its feed does would answer 304 for ever:
+# a body older than this is asked for again without validators (at most one full GET per
+# feed in this time, and a stuck feed's news is at most this late).
+FULL_FETCH_AFTER = timedelta(days=2)
 # The Content-Encodings undone here (zlib's wbits for each), so that no layer of one can
 # decompress to more than the limit at once: httpx inflates each chunk whole, and a
 # 3 KB body sent "gzip, gzip" is 2 GB in a single chunk. Only these are asked for.
@@ -216,7 +221,7 @@ async def _fetch_remote(
     event loop's clock), and a timeout once, if a whole request still fits before it."""
     cached = store.cached_feed(url)
     headers = {"User-Agent": source.user_agent or settings.user_agent or agent}
-    if cached:
+    if cached and _fresh(cached):
         if cached.etag:
             headers["If-None-Match"] = cached.etag
         if cached.last_modified:
@@ -252,6 +257,11 @@ async def _fetch_remote(
             continue
         raise FetchError(_failed_at(status, url, response))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _fresh(cached: CachedFeed) -> bool:
+    """Whether ``cached`` came in full recently enough that a 304 for it may be trusted."""
+    return cached.fetched_at is not None and datetime.now(UTC) - cached.fetched_at < FULL_FETCH_AFTER
 
 
 def _failed_at(status: int, url: str, response: _Response) -> str:

@@ -15,7 +15,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import date as date_type
 from pathlib import Path
@@ -97,10 +97,20 @@ class CachedFeed:
     last_modified: str | None
     body: bytes
     base: str = ""  # the address the body came from after redirects; "" if not recorded
+    fetched_at: datetime | None = field(default=None, compare=False)  # the body's time; None if unknown
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _instant(text: str | None) -> datetime | None:
+    """A time ``_now`` wrote, or None for anything else (a row from before it did)."""
+    try:
+        moment = datetime.fromisoformat(text or "")
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
 
 
 # What SQLite says when the file cannot be used now, rather than that digest's SQL or data
@@ -217,9 +227,10 @@ class Store:
     def cached_feed(self, url: str) -> CachedFeed | None:
         """The validators, body and final address stored for ``url``, if any."""
         row = self.db.execute(
-            "SELECT etag, last_modified, body, COALESCE(base, '') FROM feeds WHERE url = ?", (url,)
+            "SELECT etag, last_modified, body, COALESCE(base, ''), fetched_at FROM feeds WHERE url = ?",
+            (url,),
         ).fetchone()
-        return CachedFeed(*row) if row else None
+        return CachedFeed(*row[:4], _instant(row[4])) if row else None
 
     @_guarded
     def save_feed(

@@ -21,7 +21,15 @@ from conftest import FeedServer, Reply, Request, rss, rss_item
 from digest import __version__
 from digest.build import collect
 from digest.config import Config
-from digest.fetch import MAX_RETRY_WAIT, USER_AGENT, Fetched, _connection_error, _retry_delay, fetch_all
+from digest.fetch import (
+    FULL_FETCH_AFTER,
+    MAX_RETRY_WAIT,
+    USER_AGENT,
+    Fetched,
+    _connection_error,
+    _retry_delay,
+    fetch_all,
+)
 from digest.store import Store
 
 FEED = rss(rss_item("Hello", "https://news.example/hello"))
@@ -100,6 +108,32 @@ def test_a_second_fetch_is_conditional_and_a_304_reuses_the_cached_body(
     assert "if-none-match" not in unconditional.headers
     assert conditional_request.headers["if-none-match"] == '"v1"'
     assert conditional_request.headers["if-modified-since"] == modified
+
+
+def test_a_server_whose_validators_never_change_still_gets_a_full_request_now_and_then(
+    feed_server: FeedServer, write_config: WriteConfig, store: Store
+) -> None:
+    # the server's ETag stays "v1" while its feed changes: a 304 for ever, unless asked without it
+    newer = rss(rss_item("Newer", "https://news.example/newer"))
+
+    def stuck(request: Request) -> Reply:
+        if request.headers.get("if-none-match") == '"v1"':
+            return Reply(304)
+        return Reply(200, newer if stuck.served else FEED, {"ETag": '"v1"'})
+
+    stuck.served = False  # type: ignore[attr-defined]
+    url = feed_server.route("/feed.xml", stuck)
+    config = write_config([{"name": "A", "url": url}])
+    fetch_one(config, store)
+    stuck.served = True  # type: ignore[attr-defined]
+    assert fetch_one(config, store).body == FEED  # a day later: the 304 is trusted
+
+    stale = (datetime.now(UTC) - FULL_FETCH_AFTER - timedelta(minutes=1)).isoformat(timespec="seconds")
+    store.db.execute("UPDATE feeds SET fetched_at = ? WHERE url = ?", (stale, url))
+    later = fetch_one(config, store)
+    assert (later.status, later.body) == (200, newer)
+    assert "if-none-match" not in feed_server.requests("/feed.xml")[-1].headers
+    assert fetch_one(config, store).status == 304  # fresh again: conditional again
 
 
 def test_a_changed_feed_replaces_the_cache(
