@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -255,7 +255,7 @@ def normalize_counted(
     entries: Sequence[Entry], source: SourceConfig, fetched_at: datetime, section: str
 ) -> Normalized:
     """``normalize``, with the entries it left out counted by reason."""
-    items = [_item(e, source, fetched_at, section) for e in entries]
+    items = _told_apart([_item(e, source, fetched_at, section) for e in entries], entries, source)
     titled = [i for i in items if i.title]
     once = list({i.id: i for i in reversed(titled)}.values())[::-1]  # the first of each link
     kept = [i for i in once if _passes_filters(i, source)]
@@ -267,6 +267,36 @@ def normalize_counted(
         untitled=len(items) - len(titled),
         repeated=len(titled) - len(once),
     )
+
+
+def _told_apart(items: list[Item], entries: Sequence[Entry], source: SourceConfig) -> list[Item]:
+    """``items`` (one per entry), where entries at one link are told apart by what else
+    they carry: their anchors, when each has its own (a changelog's ``page#v1-2`` and
+    ``page#v1-3``: each item keeps its anchor, and its id is that link's), or else their
+    GUIDs (the id of a link-less entry's). Entries at one link that nothing tells apart
+    stay one article, repeated or updated (``page`` and ``page#comments`` too). Ids change
+    only where links collide, so they stay as they were elsewhere."""
+    at_link: dict[str, list[int]] = {}
+    for k, item in enumerate(items):
+        if item.url:
+            at_link.setdefault(item.url, []).append(k)
+    out = list(items)
+    for ks in at_link.values():
+        if len(ks) < 2:
+            continue
+        anchored = [canonical_url(entries[k].link, entries[k].base, anchor=True) for k in ks]
+        guids = [entries[k].guid for k in ks]
+        if len(set(anchored)) > 1 and all(urlsplit(url).fragment for url in anchored):
+            for k, url in zip(ks, anchored):
+                out[k] = replace(out[k], id=_item_id(url), url=url)
+        elif all(guids) and len(set(guids)) > 1:
+            for k, guid in zip(ks, guids):
+                out[k] = replace(out[k], id=_item_id(f"{source.name}\n{guid}"))
+    return out
+
+
+def _item_id(key: str) -> str:
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
 def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str) -> Item:
@@ -300,7 +330,7 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
     # a guid is unique in its own feed only ("1", "post-2"): another feed's is another item
     key = url or (f"{source.name}\n{entry.guid}" if entry.guid else f"{source.name}\n{title}")
     return Item(
-        id=hashlib.sha1(key.encode("utf-8")).hexdigest()[:16],
+        id=_item_id(key),
         title=title,
         url=url,
         source=_outlet(entry, source),
@@ -316,8 +346,9 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
     )
 
 
-def canonical_url(url: str, base: str = "") -> str:
-    """The canonical form of ``url``: absolute http(s), no tracking, no fragment; else ""."""
+def canonical_url(url: str, base: str = "", anchor: bool = False) -> str:
+    """The canonical form of ``url``: absolute http(s), no tracking, no fragment (unless
+    ``anchor``); else ""."""
     url = (url or "").strip()
     if not url:
         return ""
@@ -325,7 +356,7 @@ def canonical_url(url: str, base: str = "") -> str:
         absolute = urljoin(base, url) if base else url
         if urlsplit(absolute).scheme.lower() not in DEFAULT_PORTS:
             return ""
-        parts = urlsplit(canonicalize_url(absolute, keep_fragments=False))
+        parts = urlsplit(canonicalize_url(absolute, keep_fragments=anchor))
         host, port = parts.hostname or "", parts.port
     except ValueError:  # a port that is not a number, a broken IPv6 address: not a usable link
         return ""
@@ -335,7 +366,7 @@ def canonical_url(url: str, base: str = "") -> str:
     query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(*p.partition("=")[::2]))
     host = f"[{host}]" if ":" in host else host
     netloc = host if port in (None, DEFAULT_PORTS[parts.scheme]) else f"{host}:{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path or "/", query, ""))
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", query, parts.fragment if anchor else ""))
 
 
 def _is_tracking(name: str, value: str) -> bool:

@@ -123,6 +123,36 @@ def test_tracking_variants_of_one_link_are_one_item() -> None:
     assert len({i.id for i in items}) == 1
 
 
+def test_a_changelogs_entries_at_one_page_are_told_apart_by_their_anchors() -> None:
+    page = "https://api.example/changelog"
+    v12 = entry("Version 1.2 adds streaming", link=f"{page}#v1-2", guid="c12")
+    v13 = entry("Version 1.3 halves batch prices", link=f"{page}#v1-3?x", guid="c13")
+    v14 = entry("Version 1.4 adds tools", link=f"{page}?utm_source=rss#v1-4", guid="c14")
+    items = normalize([v14, v13, v12], source(), FETCHED_AT, "top-news")
+    assert [i.url for i in items] == [
+        f"{page}#v1-4",
+        f"{page}#v1-3?x",
+        f"{page}#v1-2",
+    ]  # each reader lands on its entry
+    assert len({i.id for i in items}) == 3
+    # an entry's id is its anchored link's, whichever entries share the page with it
+    again = normalize([v13, v12], source(), FETCHED_AT, "top-news")
+    assert [i.id for i in again] == [i.id for i in items[1:]]
+
+
+def test_entries_at_one_link_are_told_apart_by_their_guids_and_one_guid_is_one_article() -> None:
+    home = "https://blog.example/"
+    posts = [entry(f"Post {k}", link=home, guid=f"post-{k}") for k in range(3)]
+    updated = entry("Post 0, updated", link=home, guid="post-0")
+    items = normalize([*posts, updated], source(), FETCHED_AT, "top-news")
+    assert sorted(i.title for i in items) == [
+        "Post 0",
+        "Post 1",
+        "Post 2",
+    ]  # the update is the first's repeat
+    assert len({i.id for i in items}) == 3 and {i.url for i in items} == {home}
+
+
 # -- safe HTML --------------------------------------------------------------------------
 
 HOSTILE = (
