@@ -208,6 +208,10 @@ def test_a_subset_of_prepared_items_is_weighted_as_if_prepared_alone(background)
 
 def test_name_variants_and_amounts_are_unified():
     assert set(amounts("$10B")) == set(amounts("$10 billion")) == set(amounts("ten billion dollars"))
+    # as Canadian papers write it: "$600-million" was read as $600, a conflict with "$600 million"
+    assert amounts("Cohere closes US$600-million round") == amounts("Cohere raises $600 million")
+    assert amounts("a $2.5-billion fund") == amounts("a $2.5 billion fund")
+    assert amounts("files its 10-K report") == amounts("files its 10 report")  # a hyphen joins words only
     assert "Meta" in canonical_names("Meta Platforms") and "Meta" in canonical_names("the Facebook parent")
     assert canonical_names("The iPhone maker and the TikTok owner") == "The Apple and the ByteDance"
     assert canonical_names("Pella, the windows maker") == "Pella, the windows maker"  # Microsoft: capitalized

@@ -284,8 +284,8 @@ UNIT = (
 NUMBER = r"\d+,\d{1,2}(?![\d,])|\d{1,3}(?:\.\d{3}){2,}(?![\d.])|\d+(?:,\d{3})*(?:\.\d+)?"
 DIGIT_AMOUNT = re.compile(  # the lookahead lets the scan skip most positions at once
     rf"(?=[\d$€£¥u])(?:(?P<cur>us\$|\$|€|£|¥)\s?)?(?P<num>{NUMBER})"
-    rf"(?:\s?(?P<scale>(?:{SCALE_WORDS})\b)\.?)?\s?{UNIT}",
-)
+    rf"(?:(?:\s|-(?=(?:thousand|million|billion|trillion)\b))?(?P<scale>(?:{SCALE_WORDS})\b)\.?)?\s?{UNIT}",
+)  # "$600-million", as Canadian papers write it: a hyphen before a scale spelled out
 WORD_AMOUNT = re.compile(
     rf"(?P<cur>)\b(?P<words>(?:(?:{NUMBER_WORDS})\b[\s-]?){{1,3}})"
     rf"(?P<scale>(?:thousand|million|billion|trillion)\b)?\s?{UNIT}",
