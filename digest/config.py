@@ -12,7 +12,7 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from pydantic import (
@@ -232,7 +232,7 @@ class DedupConfig(_Strict):
 class FetchConfig(_Strict):
     timeout: float = Field(10.0, gt=0, le=300)
     deadline: float = Field(60.0, gt=0, le=3600)
-    max_bytes: int = Field(10_000_000, ge=1024)
+    max_bytes: int = Field(10_000_000, ge=1024, le=2_000_000_000)
     concurrency: int = Field(16, ge=1, le=256)
     per_host: int = Field(4, ge=1, le=256)  # requests to one host at once
     retries: int = Field(2, ge=0, le=10)
@@ -300,9 +300,9 @@ class SmtpConfig(_Strict):
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: str | None = None
     password_env: str = "DIGEST_SMTP_PASSWORD"
-    timeout: float = Field(30.0, gt=0)
-    rate_per_second: float = Field(10.0, gt=0)
-    rate_per_minute: float = Field(600.0, gt=0)
+    timeout: float = Field(30.0, gt=0, le=3600)
+    rate_per_second: float = Field(10.0, gt=0, le=100_000)
+    rate_per_minute: float = Field(600.0, gt=0, le=6_000_000)
     retries: int = Field(3, ge=0, le=20)
     cafile: str | None = None
     dkim_key: str | None = None
@@ -338,7 +338,9 @@ class Config(_Strict):
 
     newsletter: Newsletter
     sources: list[SourceConfig] = Field(min_length=1)
-    sections: list[SectionConfig] = [SectionConfig(id=DEFAULT_SECTION, title="Top AI news")]
+    sections: list[SectionConfig] = Field(
+        [SectionConfig(id=DEFAULT_SECTION, title="Top AI news")], min_length=1
+    )
     sponsors: list[Sponsor] = []
     dedup: DedupConfig = DedupConfig()
     fetch: FetchConfig = FetchConfig()
@@ -356,6 +358,15 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _sections_exist(self) -> Config:
+        seen: dict[str, int] = {}
+        for index, section in enumerate(self.sections):
+            if section.id in seen:
+                raise PydanticCustomError(
+                    "value_error",
+                    "section id {id} is used already by sections[{first}]; give each section its own id",
+                    {"id": repr(section.id), "first": seen[section.id], "loc": ("sections", index, "id")},
+                )
+            seen[section.id] = index
         known = {s.id for s in self.sections}
         for index, source in enumerate(self.sources):
             if source.section and source.section not in known:
@@ -378,7 +389,8 @@ class Config(_Strict):
         covered by") and counted as such when the lead is chosen."""
         first: dict[tuple[str, tuple[str, ...], tuple[str, ...]], int] = {}
         for index, source in enumerate(self.sources):
-            where = source.url.strip() if source.url else f"path:{self.resolve(source.path or '')}"
+            local = self.local_path(source)  # one file, by path: or by a file: URL
+            where = f"path:{local.resolve()}" if local else (source.url or "").strip()
             key = (where, tuple(source.include), tuple(source.exclude))
             if key in first:
                 earlier = self.sources[first[key]]
@@ -412,6 +424,14 @@ class Config(_Strict):
         path = Path(os.path.expanduser(relative))
         return path if path.is_absolute() else self.root / path
 
+    def local_path(self, source: SourceConfig) -> Path | None:
+        """The file of a local source (``path:`` or a ``file:`` URL); None for a remote one."""
+        if source.path:
+            return self.resolve(source.path)
+        if (source.url or "").lower().startswith("file:"):
+            return self.resolve(unquote(urlsplit(source.url or "").path))
+        return None
+
     def source_section(self, source: SourceConfig) -> str:
         """The section a source's stories go to."""
         return source.section or self.default_section
@@ -429,7 +449,12 @@ def load_config(path: str | Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file (pass --sources PATH to name your sources.yaml)") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 (byte 0x{exc.object[exc.start]:02x}): save the file as UTF-8"
+        ) from None
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:
         node = yaml.compose(text)
@@ -567,7 +592,20 @@ def _expand_env(value: Any, path: Path, root: yaml.Node | None, loc: tuple[Any, 
 
 def _describe(exc: ValidationError, root: yaml.Node | None, path: Path, text: str) -> str:
     """One line for the first validation error: file:line: key path: problem."""
-    error = exc.errors()[0]
+    errors = exc.errors()
+    error = errors[0]
+    if error["type"] == "missing":  # a misspelled required key: name the misspelling, on its line
+        parent = tuple(error["loc"][:-1])
+        typo = next(
+            (e for e in errors if e["type"] == "extra_forbidden" and tuple(e["loc"][:-1]) == parent), None
+        )
+        if typo is not None:
+            line = _line_of(root, tuple(typo["loc"]))
+            where = f"{path}:{line}" if line else str(path)
+            missing = error["loc"][-1]
+            return (
+                f"{where}: {_key_path(tuple(typo['loc']))}: {_allowed(typo)}; required {missing!r} is missing"
+            )
     loc = (*error["loc"], *error.get("ctx", {}).get("loc", ()))
     problem = _allowed(error)
     line = _line_of(root, loc)

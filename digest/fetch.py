@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import time
 import zlib
@@ -26,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from feedparser.encodings import convert_to_utf8, parse_content_type
@@ -127,8 +128,16 @@ def _host_slot(
     return hosts.setdefault(host, asyncio.Semaphore(per_host))
 
 
+async def _valid_port(request: httpx.Request) -> None:
+    """A port past 65535 (in sources.yaml or a redirect's Location) would raise
+    OverflowError deep in the socket layer and end the whole fetch: fail this source only."""
+    if request.url.port is not None and not 0 < request.url.port < 65536:
+        raise httpx.InvalidURL(f"port {request.url.port} is out of range (1-65535) in {request.url}")
+
+
 def _client(settings: FetchConfig) -> httpx.AsyncClient:
     return httpx.AsyncClient(
+        event_hooks={"request": [_valid_port]},
         follow_redirects=True,
         max_redirects=settings.max_redirects,
         timeout=httpx.Timeout(settings.timeout),
@@ -170,7 +179,7 @@ async def _fetch_one(
 ) -> Fetched:
     url = _location(source, config)
     try:
-        if local := local_feed_path(source, config):
+        if local := config.local_path(source):
             return Fetched(source, url, body=_read_local(local, config.fetch.max_bytes), status=200)
         if offline:
             return _from_cache(source, url, store)
@@ -179,20 +188,14 @@ async def _fetch_one(
         return Fetched(source, url, error=str(exc))
 
 
-def local_feed_path(source: SourceConfig, config: Config) -> Path | None:
-    """The file of a local source (``path:`` or a ``file:`` URL); None for a remote one."""
-    if source.path:
-        return config.resolve(source.path)
-    if (source.url or "").lower().startswith("file:"):
-        return config.resolve(unquote(urlsplit(source.url or "").path))
-    return None
-
-
 def _read_local(path: Path, max_bytes: int) -> bytes:
     """Read a local feed file, no more than ``max_bytes`` of it."""
     try:
-        with path.open("rb") as f:
-            body = f.read(max_bytes + 1)
+        with path.open("rb") as f:  # a read of n bytes sets n aside first: no more than the file needs
+            size = os.fstat(f.fileno()).st_size or max_bytes  # 0: a pipe or a device, of no known size
+            body = f.read(min(size, max_bytes) + 1)
+            if len(body) > size:  # it grew since: the rest, up to the limit
+                body += f.read(max_bytes + 1 - len(body))
     except OSError as exc:
         raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from None
     if len(body) > max_bytes:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import SUBJECT_PLACEHOLDER, Config
+from .errors import ConfigError
 from .models import Issue, Item, Story
 from .render import MANAGE, PLACEHOLDER, RECIPIENT, UNSUBSCRIBE, Rendered, labels, long_date, render_page
 
@@ -40,9 +41,14 @@ def publish(
     records the issue), then it replaces the old one by renames, so a build killed at
     any point leaves the old folder or the new one, never a mix of both."""
     folder = out / issue.slug
-    out.mkdir(parents=True, exist_ok=True)
-    _sweep(out)
-    staging = Path(tempfile.mkdtemp(prefix=f".{issue.slug}.building-", dir=out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _sweep(out)
+        staging = Path(tempfile.mkdtemp(prefix=f".{issue.slug}.building-", dir=out))
+    except OSError as exc:
+        raise ConfigError(
+            f"{out}: cannot write the issue there: {exc.strerror or exc} ('out' in sources.yaml, or --out)"
+        ) from None
     web = _web_links(config)
     files = {
         "email.html": rendered.html,

@@ -96,6 +96,19 @@ def test_a_second_build_gets_304s_and_still_builds(feed_server, write_config, tm
     assert issue["stats"]["feeds_ok"] == 1 and issue["stats"]["items"] == 2
 
 
+def test_an_out_folder_that_cannot_be_written_is_a_usage_error_naming_it(
+    feed_server, write_config, tmp_path: Path
+) -> None:
+    body = rss(rss_item("OpenAI ships a model", "https://a.example/openai", body="A new model."))
+    config = write_config([{"name": "A", "url": feed_server.route("/feed.xml", Reply(body=body))}])
+    (tmp_path / "taken").write_text("a file, not a folder")
+    out = tmp_path / "taken" / "out"
+    code, _, err = invoke("build", "--sources", str(config.file), "--date", "2025-06-14", "--out", str(out))
+    assert code == 2, err  # was 70, "internal error: NotADirectoryError"
+    assert f"{out}: cannot write the issue there: Not a directory ('out' in sources.yaml, or --out)" in err
+    assert "internal error" not in err
+
+
 def test_a_build_against_hostile_servers_finishes_in_time(feed_server, write_config, tmp_path: Path) -> None:
     good = feed_server.route("/good.xml", Reply(body=rss(rss_item("Fine story", "https://a.example/fine"))))
     sources = [

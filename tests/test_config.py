@@ -385,3 +385,61 @@ def test_a_feed_listed_twice_names_both(tmp_path: Path) -> None:
     assert ":7: sources[1].path: the feed of source 'B' is listed already" in config_error(tmp_path, by_path)
     split = twice.replace("feed.xml\n  - name", "feed.xml\n    include: [tools]\n  - name", 1)
     assert len(load_config(write(tmp_path, split)).sources) == 2  # one feed split by keywords
+
+
+def test_one_feed_by_file_url_and_by_path_is_listed_twice(tmp_path: Path) -> None:
+    (tmp_path / "feeds").mkdir()
+    both = "newsletter:\n  name: X\nsources:\n  - name: A\n    path: feeds/a.xml\n"
+    both += "  - name: C\n    url: file:feeds/a.xml\n"
+    assert ":7: sources[1].url: the feed of source 'C' is listed already" in config_error(tmp_path, both)
+    absolute = both.replace("file:feeds/a.xml", (tmp_path / "feeds" / "a.xml").as_uri())
+    assert "the feed of source 'C' is listed already" in config_error(tmp_path, absolute)
+
+
+def test_a_misspelt_required_key_is_named_with_its_line_not_only_reported_missing(tmp_path: Path) -> None:
+    message = config_error(tmp_path, MINIMAL.replace("  - name: Example", "  - nmae: Example"))
+    assert ":4: sources[0].nmae: unknown key" in message and "required 'name' is missing" in message
+    message = config_error(tmp_path, MINIMAL.replace("newsletter:", "newsleter:"))
+    assert ":1: newsleter: unknown key" in message and "required 'newsletter' is missing" in message
+
+
+def test_no_sections_and_a_section_id_used_twice_are_refused_with_their_lines(tmp_path: Path) -> None:
+    # each passed the check, then the build ended as an internal error
+    message = config_error(tmp_path, MINIMAL + "sections: []\n")
+    assert ":6: sections: " in message and "at least 1 item" in message
+    twice = MINIMAL + "sections:\n  - {id: a, title: A}\n  - {id: a, title: B}\n"
+    assert ":8: sections[1].id: section id 'a' is used already by sections[0]" in config_error(
+        tmp_path, twice
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [  # each passed the check, then ended as an internal error (MemoryError, OverflowError)
+        (
+            "fetch:\n  max_bytes: 100000000000000\n",
+            ":7: fetch.max_bytes: input should be less than or equal to",
+        ),
+        ("smtp:\n  host: h\n  timeout: .inf\n", ":8: smtp.timeout: input should be less than or equal to"),
+        (
+            "smtp:\n  host: h\n  rate_per_second: 1e20\n",
+            ":8: smtp.rate_per_second: input should be less than",
+        ),
+        (
+            "smtp:\n  host: h\n  rate_per_minute: .inf\n",
+            ":8: smtp.rate_per_minute: input should be less than",
+        ),
+    ],
+)
+def test_a_number_too_large_to_use_is_refused_with_its_bound(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    assert expected in config_error(tmp_path, MINIMAL + text)
+
+
+def test_a_file_that_is_not_utf8_names_the_line_of_the_first_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_bytes(MINIMAL.replace("Example Digest", "Caf\xe9 Digest").encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}:2: not UTF-8 (byte 0xe9): save the file as UTF-8"

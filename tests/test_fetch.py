@@ -461,8 +461,8 @@ def test_local_feeds_by_file_url_and_by_path_relative_to_the_config(
     config = write_config(
         [
             {"name": "By URL", "url": (feeds / "a.xml").as_uri()},
-            {"name": "By relative file URL", "url": "file:feeds/a.xml"},
-            {"name": "By path", "path": "feeds/a.xml"},
+            {"name": "By relative file URL", "url": "file:feeds/a.xml", "include": ["x"]},
+            {"name": "By path", "path": "feeds/a.xml", "exclude": ["x"]},
         ]
     )
     results = fetch_all(config, store)
@@ -505,15 +505,24 @@ def test_an_unknown_host_is_named() -> None:
     assert reason == "cannot resolve the host 'feeds.exampel.com' (a typo, or no network?)"
 
 
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("http://127.0.0.1:port/feed.xml", "not a valid URL"),
+        # past 65535 it was an OverflowError in the socket layer, which ended the whole fetch
+        ("http://127.0.0.1:99999/feed.xml", "not a valid URL: port 99999 is out of range (1-65535)"),
+        ("/moved.xml", "not a valid URL: port 70000 is out of range (1-65535)"),  # a redirect there
+    ],
+)
 def test_a_malformed_url_fails_that_source_only(
-    feed_server: FeedServer, write_config: WriteConfig, store: Store
+    feed_server: FeedServer, write_config: WriteConfig, store: Store, where: str, reason: str
 ) -> None:
     fine = feed_server.route("/fine.xml", Reply(200, FEED))
-    config = write_config(
-        [{"name": "Bad", "url": "http://127.0.0.1:port/feed.xml"}, {"name": "Fine", "url": fine}]
-    )
+    if where.startswith("/"):
+        where = feed_server.route(where, Reply(301, b"", {"Location": "http://127.0.0.1:70000/feed.xml"}))
+    config = write_config([{"name": "Bad", "url": where}, {"name": "Fine", "url": fine}])
     bad, good = fetch_all(config, store)
-    assert bad.error is not None and bad.error.startswith("not a valid URL")
+    assert bad.error is not None and bad.error.startswith(reason), bad.error
     assert good.body == FEED
 
 

@@ -18,7 +18,6 @@ import watchfiles
 
 from ..build import notes_path
 from ..config import Config
-from ..fetch import local_feed_path
 from ..render import builtin_templates
 
 log = logging.getLogger("digest.preview")
@@ -72,7 +71,7 @@ def targets_for(sources: Path, config: Config | None, issue_date: date | None) -
 
 def local_feeds(config: Config) -> list[Path]:
     """The files of ``config``'s local sources: editing one is worth a rebuild too."""
-    return [path for source in config.sources if (path := local_feed_path(source, config))]
+    return [path for source in config.sources if (path := config.local_path(source))]
 
 
 def _existing(folder: Path) -> Path:
