@@ -23,7 +23,14 @@ import pytest
 from digest.dedup import DedupSettings, already_published, cluster_jsonl, dedup, report, retold_takes
 from digest.dedup.cluster import average_link
 from digest.dedup.engine import _enough_shared, normalized_title
-from digest.dedup.pairs import _excess, _exclusive_terms, _positions, _ranks, _shared_neighbors
+from digest.dedup.pairs import (
+    _amount_features,
+    _excess,
+    _exclusive_terms,
+    _positions,
+    _ranks,
+    _shared_neighbors,
+)
 from digest.dedup.text import amounts, canonical_names, event_kinds, headline_subject, weekdays
 from digest.dedup.vectors import prepare
 from digest.models import Item, Link, Story
@@ -60,6 +67,19 @@ def story_of(stories) -> dict[str, str]:
 def together(stories, ids) -> bool:
     where = story_of(stories)
     return len({where[i] for i in ids}) == 1
+
+
+def test_sums_in_two_currencies_do_not_conflict_but_two_sums_in_one_do():
+    leads = [
+        "Mistral raises €600 million from investors in Europe",
+        "Mistral bags $700M to build out European compute",  # the same round, converted
+        "Mistral raises $900M from investors in Europe",
+        "Mistral raises €600 million in 2025, a 12% stake",
+    ]
+    items = [Item(id=str(k), title=t, url=f"https://ex.org/{k}", source="S") for k, t in enumerate(leads)]
+    shared, conflict, numbers = _amount_features(prepare(items), np.array([0, 1, 0]), np.array([1, 2, 3]))
+    assert conflict.tolist() == [0.0, 1.0, 0.0] and numbers.tolist() == [0.0, 1.0, 0.0]
+    assert shared.tolist() == pytest.approx([0.0, 0.0, 1 / 3])
 
 
 @pytest.fixture(scope="module")

@@ -240,10 +240,22 @@ def _amount_features(prep: Prepared, i: np.ndarray, j: np.ndarray) -> tuple[np.n
     for idx, a, b in zip(both.tolist(), i[both].tolist(), j[both].tolist()):
         common = amounts[a] & amounts[b]
         shared[idx] = min(len(common), 3) / 3
+        if _other_currencies(amounts[a], amounts[b]):
+            continue
         numbers[idx] = float(not common)
         if money[a] and money[b] and not any(map(tx.is_money, common)):
             conflict[idx] = 1.0
     return shared, conflict, numbers
+
+
+def _other_currencies(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two items state sums only, in currencies the other never uses ("$700M"
+    against "€600M": one round, converted), which cannot conflict."""
+    kinds_a, kinds_b = {k[0] for k in a}, {k[0] for k in b}
+    return kinds_a <= CURRENCIES and kinds_b <= CURRENCIES and not kinds_a & kinds_b
+
+
+CURRENCIES = frozenset("$€£¥")
 
 
 def _missing_names(prep: Prepared, i: np.ndarray, j: np.ndarray) -> np.ndarray:
