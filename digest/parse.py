@@ -32,6 +32,11 @@ from .models import Entry
 MAX_ENTRIES = 2_000
 MIN_IMAGE = 100  # pixels: an image declared smaller is an icon, an avatar or a tracking pixel
 LENIENT_BYTES = 1_000_000  # the most of a malformed feed read (see ``read_feed``)
+# the most tags read of any feed: feedparser spends 10-40 µs of Python on each element, so
+# 10 MB of "<a/>" (well-formed, and 10 KB gzipped) would hold the build 40 s. A feed's own
+# markup is a few dozen tags an entry (2,000 entries: 50,000); the HTML of its posts is
+# escaped or in CDATA, text to the parser, and not counted
+MAX_TAGS = 100_000
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.I)
 _HTML_PAGE = re.compile(rb"<html[\s>]", re.I)
 # Inside a DOCTYPE: quoted strings and comments are skipped whole; brackets nest.
@@ -48,13 +53,21 @@ class Parsed:
     """A feed's entries, and how much of a malformed feed was left unread."""
 
     entries: list[Entry]
-    unread: int = 0  # bytes past ``LENIENT_BYTES`` of a feed that is not well-formed XML
+    unread: int = (
+        0  # bytes past ``LENIENT_BYTES`` of a feed that is not well-formed XML, or past ``MAX_TAGS``
+    )
     size: int = 0  # the feed's size in bytes (as UTF-8)
     cut_short: bool = False  # the XML ends before its root element closes (see ``_ends_early``)
+    over_tags: bool = False  # read only up to its last entry within ``MAX_TAGS`` tags
 
     @property
     def warning(self) -> str:
         """What the build should say of a feed read only in part, or ""."""
+        if self.unread and self.over_tags:
+            return (
+                f"over {MAX_TAGS:,} XML tags: read up to its last entry within them, "
+                f"{self.unread:,} of its {self.size:,} bytes left unread"
+            )
         if self.unread:
             return (
                 f"not well-formed XML: read leniently up to its last entry in the first "
@@ -76,19 +89,22 @@ def parse_feed(body: bytes, source: str, url: str) -> list[Entry]:
 def read_feed(body: bytes, source: str, url: str) -> Parsed:
     """``parse_feed``, saying how much of a malformed feed was not read.
 
-    Well-formed XML is parsed whole (feedparser's strict parser, about 0.1 µs a byte). A
-    feed that is not goes to feedparser's lenient parser, which takes up to 6 µs a byte
-    on hostile markup (a million unclosed tags): 10 MB would hold the build a minute. So
-    only its first ``LENIENT_BYTES`` are read, cut after the last entry that ends in them:
-    feeds list their newest entries first."""
+    Well-formed XML is parsed whole (feedparser's strict parser, about 0.1 µs a byte of
+    text, but 10-40 µs a tag). A feed that is not goes to feedparser's lenient parser,
+    which takes up to 6 µs a byte on hostile markup (a million unclosed tags): 10 MB would
+    hold the build a minute. So only its first ``LENIENT_BYTES`` are read, and of any feed
+    its first ``MAX_TAGS`` tags, cut after the last entry that ends in them: feeds list
+    their newest entries first."""
     if not _start(body):
         raise ParseError("an empty response: no feed in it")
     if is_json(body):
         return Parsed(_parse_json_feed(body, source, url), size=len(body))
     data = _without_doctype(body)
     size, unread = len(data), 0
-    if size > LENIENT_BYTES and not _well_formed(data):
-        data = _cut_after_last_entry(data[:LENIENT_BYTES])
+    limit = LENIENT_BYTES if size > LENIENT_BYTES and not _well_formed(data) else size
+    over_tags = (tags_end := _tags_end(data[:limit])) < limit
+    if over_tags or limit < size:
+        data = _cut_after_last_entry(data[: min(limit, tags_end)])
         unread = size - len(data)
     # No base for feedparser: links come out as the feed wrote them ("<guid>post-2</guid>"
     # must not become an address) and ``normalize`` resolves them against ``Entry.base``.
@@ -107,7 +123,27 @@ def read_feed(body: bytes, source: str, url: str) -> Parsed:
     declared = parsed.get("version", "").startswith("atom")
     entries = [_from_feedparser(e, source, base, declared) for e in parsed.entries[:MAX_ENTRIES]]
     cut_short = not unread and bool(parsed.get("bozo")) and _ends_early(data)
-    return Parsed(entries, unread, size, cut_short)
+    return Parsed(entries, unread, size, cut_short, over_tags)
+
+
+def _tags_end(data: bytes) -> int:
+    """Where the tag past the first ``MAX_TAGS`` starts, or ``len(data)``. Markup in CDATA
+    is text to the parser, and skipped (each search runs in C: milliseconds a megabyte)."""
+    if data.count(b"<") <= MAX_TAGS:
+        return len(data)
+    seen, at = 0, data.find(b"<")
+    while at != -1:
+        if data.startswith(b"<![CDATA[", at):
+            end = data.find(b"]]>", at)
+            if end == -1:
+                break  # the rest is text
+            at = data.find(b"<", end + 3)
+            continue
+        seen += 1
+        if seen > MAX_TAGS:
+            return at
+        at = data.find(b"<", at + 1)
+    return len(data)
 
 
 def _well_formed(data: bytes) -> bool:
