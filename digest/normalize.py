@@ -76,6 +76,16 @@ _NONCHARACTERS = re.compile(
 # Arabic or Hebrew carry their own direction
 _BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _BIDI_CONTROLS = re.compile(f"[{_BIDI}]")
+# a run of combining marks of the generic diacritic blocks past a few on one letter
+# ("Z̶̷̸á́́́…", "zalgo"): browsers stack them, up over the stories above and the header
+_GENERIC_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_MARK_FLOOD = re.compile(f"([{_GENERIC_MARKS}]{{4}})[{_GENERIC_MARKS}]+")
+# characters that show nothing: "c\u200basino" reads "casino" and escapes exclude: [casino]
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]")
+# of those, what a headline never needs ("P\u200ba\u200by\u200bP\u200ba\u200bl" reads PayPal in the
+# Subject too); joiners (emoji, Persian, Indic) and direction marks stay. Taken out before
+# ``fix_text``, whose word joiner keeps a feed's "%%EMAIL%%" from being filled in
+_INVISIBLE_IN_TITLE = re.compile("[\u00ad\u180e\u200b\u2060-\u2064]")
 # the start of what ``send`` would fill in per reader (``%%EMAIL%%``, ``%%NAME%%``): a
 # word joiner between the two signs leaves it looking the same and filled by nobody. A
 # field with a fallback is broken up at its start, closed or not: the issue puts another
@@ -304,7 +314,7 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
     body_html = sanitize_html(without_boilerplate(unescape_markup(fix_text(entry.content))), entry.base)
     # from the story's first paragraph: not a sponsor's line or a newsletter's invitation
     text = without_wire_marks(_after_promotion(html_to_text(body_html)[:MAX_TEXT]))
-    title = without_bidi(" ".join(fix_text(_characters(entry.title)).split()))
+    title = without_bidi(" ".join(fix_text(_INVISIBLE_IN_TITLE.sub("", _characters(entry.title))).split()))
     title = _ARXIV_TITLE_TAIL.sub("", title)
     title = _FLAIR.sub("", title) or title
     title = without_shouting_tags(title)
@@ -389,7 +399,9 @@ def fix_text(text: str) -> str:
     else:  # nothing for ftfy to do but the normal form
         text = unicodedata.normalize("NFC", text)
     # isascii() reads a flag of the string; a noncharacter or a surrogate is never ASCII
-    return _unfillable(text if text.isascii() else _NONCHARACTERS.sub("", text))
+    if not text.isascii():
+        text = _MARK_FLOOD.sub(r"\1", _NONCHARACTERS.sub("", text))
+    return _unfillable(text)
 
 
 def _unfillable(text: str) -> str:
@@ -680,7 +692,7 @@ def _first_picture(body_html: str) -> str:
 
 
 def _passes_filters(item: Item, source: SourceConfig) -> bool:
-    haystack = f"{item.title}\n{item.summary}".lower()
+    haystack = _INVISIBLE.sub("", f"{item.title}\n{item.summary}").lower()
     if source.include and not any(k.lower() in haystack for k in source.include):
         return False
     return not any(k.lower() in haystack for k in source.exclude)

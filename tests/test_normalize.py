@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -448,6 +449,36 @@ def test_source_weight_and_section_are_carried() -> None:
 def test_a_headline_cannot_reorder_itself_with_bidi_controls() -> None:
     item = one(entry("Invoice \u202egpj.exe\u202c and \u2067isolated\u2069 שלום"))
     assert item.title == "Invoice gpj.exe and isolated שלום"  # Hebrew keeps its own direction
+
+
+def test_a_pile_of_accents_on_one_letter_cannot_draw_over_the_issue() -> None:
+    # "zalgo": Chromium stacked 400 marks into a line 1,000 px tall, over the header
+    item = one(
+        entry("Z" + "\u0301\u0336" * 200 + " volcano", summary="Volcano a" + "\u0300" * 300 + " erupts.")
+    )
+    marks = [sum(unicodedata.combining(c) > 0 for c in text) for text in (item.title, item.summary)]
+    assert marks == [4, 4] and item.title.endswith(" volcano") and item.summary.endswith(" erupts.")
+    # marks of a script's own (Vietnamese stacks two, Hebrew points, Devanagari signs) stay
+    for word in (
+        "Vi\u1ec7t Nam",
+        "\u05e9\u05b8\u05c1\u05dc\u05d5\u05b9\u05dd",
+        "\u0939\u093f\u0902\u0926\u0940",
+    ):
+        assert one(entry(f"News {word}")).title == f"News {word}"
+
+
+def test_invisible_characters_cannot_hide_a_word_from_a_filter_or_spell_one_in_a_headline() -> None:
+    for hidden in ("\u200b", "\u00ad", "\u2060", "\u200d"):
+        spam = entry(f"Best c{hidden}asino bonuses", link="https://spam.example/a")
+        assert normalize([spam], source(exclude=["casino"]), FETCHED_AT, "top-news") == []
+    assert one(entry("P\u200ba\u200by\u200bP\u200ba\u200bl account alert")).title == "PayPal account alert"
+    family, persian = (
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+    )
+    assert (
+        one(entry(f"Family {family} and {persian}")).title == f"Family {family} and {persian}"
+    )  # joiners stay
 
 
 def test_summary_text_and_author_cannot_reorder_what_follows_them() -> None:
