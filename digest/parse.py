@@ -102,9 +102,10 @@ def read_feed(body: bytes, source: str, url: str) -> Parsed:
     data = _without_doctype(body)
     size, unread = len(data), 0
     limit = LENIENT_BYTES if size > LENIENT_BYTES and not _well_formed(data) else size
-    over_tags = (tags_end := _tags_end(data[:limit])) < limit
-    if over_tags or limit < size:
-        data = _cut_after_last_entry(data[: min(limit, tags_end)])
+    tags_end = _tags_end(data[:limit])
+    over_tags = tags_end < limit == size  # a malformed feed past LENIENT_BYTES says that first
+    if tags_end < size:
+        data = _cut_after_last_entry(data[:tags_end])
         unread = size - len(data)
     # No base for feedparser: links come out as the feed wrote them ("<guid>post-2</guid>"
     # must not become an address) and ``normalize`` resolves them against ``Entry.base``.
