@@ -465,6 +465,8 @@ def _parse_json_feed(body: bytes, source: str, url: str) -> list[Entry]:
         raise ParseError(f"not valid JSON (line {exc.lineno}): {exc.msg}") from None
     except RecursionError:
         raise ParseError("JSON nested too deep to be a feed") from None
+    except ValueError:  # Python's own limit, not the feed's mistake: say nothing of Python's settings
+        raise ParseError("not valid JSON for a feed: a number of more than 4,300 digits") from None
     if not isinstance(feed, dict) or "jsonfeed.org" not in str(feed.get("version", "")):
         raise ParseError("JSON, but not a JSON Feed (no 'version' naming jsonfeed.org)")
     items = feed.get("items")

@@ -333,6 +333,13 @@ def test_json_nested_too_deep_is_a_parse_error() -> None:
         parse_feed(b"[" * 200_000 + b"]" * 200_000, "S", REMOTE)
 
 
+def test_a_json_number_too_long_for_python_is_a_parse_error_that_speaks_of_the_feed() -> None:
+    body = b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": ' + b"9" * 5000 + b"}]}"
+    with pytest.raises(ParseError) as caught:
+        parse_feed(body, "S", REMOTE)
+    assert str(caught.value) == "not valid JSON for a feed: a number of more than 4,300 digits"
+
+
 @pytest.mark.parametrize("body", [b"", b" \r\n\t", b"\xef\xbb\xbf\n"])
 def test_an_empty_response_says_so(body: bytes) -> None:
     with pytest.raises(ParseError, match="^an empty response: no feed in it$"):
