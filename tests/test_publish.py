@@ -18,7 +18,10 @@ import pytest
 from test_build import DEMO_DATE, demo, digest_process  # noqa: F401 (demo: a fixture)
 
 from digest.config import load_config
+from digest.dedup import report as dedup_report
+from digest.models import Item, Link, Story
 from digest.publish import refresh_archive
+from digest.render import render_page
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -118,6 +121,26 @@ def test_the_dedup_report_fits_a_phone(browser: Browser, demo: Path) -> None:  #
         browser, report, "() => [...document.querySelectorAll('.term')].map(t => t.getClientRects().length)"
     )
     assert lines and set(lines) == {1}  # each shared term ("$10 billion") whole on its line
+
+
+def test_the_dedup_report_fits_a_small_window_with_a_long_shared_term(
+    browser: Browser, tmp_path: Path
+) -> None:
+    # wider than a phone, the report is a table, and a term cannot break: a 600 px window
+    # scrolled sideways (690 px) for one long word two takes shared
+    a, b = (Item(id=k, title=f"{LONG_WORD * 2} ships", url=f"https://{k}.example/", source=k) for k in "ab")
+    story = Story(id="s-1", items=[a, b], links=[Link("a", "b", "same-event", 0.9, (LONG_WORD * 2, "ships"))])
+    config = load_config(archive(tmp_path, [{"date": "2025-06-14"}]).parent / "sources.yaml")
+    html = render_page(config, "report.html", report=dedup_report([story]), newsletter="N", date="2025-06-14")
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    context = browser.new_context(viewport={"width": 600, "height": 800})
+    try:
+        tab = context.new_page()
+        tab.goto(page.as_uri())
+        assert tab.evaluate(WIDTH_JS) == [600, 600]
+    finally:
+        context.close()
 
 
 def test_the_archive_opened_from_disk_opens_each_issue(browser: Browser, tmp_path: Path) -> None:
