@@ -13,6 +13,7 @@ stops of Chinese and Japanese (。！？) need no space after them, and Arabic's
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 
 # Words whose full stop does not end a sentence: titles, company forms, months, "etc";
@@ -116,8 +117,30 @@ def shorten(text: str, limit: int = 200) -> str:
     text = str(text or "")
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1]
+    cut = text[: _grapheme_start(text, limit - 1)]
     at_word = cut.rsplit(" ", 1)[0]
     if len(cut) - len(at_word) > LONG_TOKEN:
         at_word = cut
     return at_word.rstrip(",;:—- ") + "…"
+
+
+def _grapheme_start(text: str, at: int) -> int:
+    """``at``, moved back to where what a reader sees as one character starts: not inside
+    an emoji of several code points (joined, toned, a flag) or a letter and its accents."""
+    while 0 < at < len(text) and (_continues(text[at]) or text[at - 1] == "\u200d"):
+        at -= 1
+    start = at  # a flag is two regional indicators: an odd run before the cut is half of one
+    while start > 0 and "\U0001f1e6" <= text[start - 1] <= "\U0001f1ff":
+        start -= 1
+    return at - (at - start) % 2
+
+
+def _continues(char: str) -> bool:
+    """Whether ``char`` belongs to the character before it: an accent, a joiner, a
+    variation selector, a skin tone, a tag of a subdivision flag."""
+    return (
+        unicodedata.combining(char) > 0
+        or char in "\u200d\ufe0e\ufe0f"
+        or "\U0001f3fb" <= char <= "\U0001f3ff"
+        or "\U000e0020" <= char <= "\U000e007f"
+    )

@@ -114,3 +114,18 @@ def test_first_passes_over_a_byline_for_a_sentence_of_the_story_not_a_credit_or_
 def test_where_sentences_end_in_other_languages(text: str, expected: list[str]) -> None:
     assert sentences.split(text) == expected
     assert first_sentence(text) == expected[0]  # what the list and the cards show
+
+
+@pytest.mark.parametrize(
+    ("text", "last"),
+    [
+        ("x" + "\U0001f1fa\U0001f1f8" * 40, "\U0001f1fa\U0001f1f8"),  # flags: never half of one ("U")
+        ("\U0001f468\u200d\U0001f469\u200d\U0001f467" * 20, "\U0001f467"),  # a family, joined
+        ("\U0001f44d\U0001f3fd" * 40, "\U0001f3fd"),  # a thumb with its skin tone
+        ("e\u0301" * 60, "\u0301"),  # a letter with its accent
+    ],
+)
+def test_a_cut_never_splits_what_a_reader_sees_as_one_character(text: str, last: str) -> None:
+    cut = sentences.shorten(text, 30)
+    assert cut.endswith(last + "…") and len(cut) <= 30
+    assert text.startswith(cut[:-1])
