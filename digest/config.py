@@ -464,9 +464,7 @@ def load_config(path: str | Path) -> Config:
     except RecursionError:
         raise ConfigError(f"{path}: not valid YAML: lists or mappings nested too deep for a config") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(_yaml_error(path, text, exc)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the top level must be a mapping with 'newsletter' and 'sources'")
     for key in data:
@@ -476,6 +474,27 @@ def load_config(path: str | Path) -> Config:
         return Config(**data, root=path.resolve().parent, file=path)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, node, path, text)) from None
+
+
+# "{primary: #6b21a8}": in a flow mapping or list, the rest of the line is a comment
+_FLOW_COMMENT = re.compile(r"[{\[,]\s*(?:[^\s:#,{}\[\]][^:#,{}\[\]]*:\s+)?#")
+
+
+def _yaml_error(path: Path, text: str, exc: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: file:line, the parser's words, and a hint for a
+    color left unquoted in braces or brackets, which comments out their closing."""
+    lines = text.splitlines()
+    mark = getattr(exc, "problem_mark", None)
+    line = min(mark.line + 1, len(lines)) if mark else 0  # "found '<stream end>'": past the last line
+    message = f"not valid YAML: {getattr(exc, 'problem', exc)}"
+    flow = next((n for n, written in enumerate(lines, 1) if _FLOW_COMMENT.search(written)), 0)
+    if flow and (not line or flow <= line):
+        line = flow
+        message += (
+            '; a value starting with # goes in quotes ("#6b21a8"), else YAML reads the rest of the line'
+        )
+        message += " as a comment"
+    return f"{path}:{line}: {message}" if line else f"{path}: {message}"
 
 
 MAX_VALUES = 100_000  # what aliases may expand the file to: a real sources.yaml has hundreds

@@ -443,3 +443,12 @@ def test_a_file_that_is_not_utf8_names_the_line_of_the_first_bad_byte(tmp_path: 
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert str(caught.value) == f"{path}:2: not UTF-8 (byte 0xe9): save the file as UTF-8"
+
+
+def test_an_unquoted_color_in_braces_names_its_line_and_says_to_quote_it(tmp_path: Path) -> None:
+    # the # comments out the closing brace: the parser saw the file end, past its last line
+    message = config_error(tmp_path, MINIMAL + "theme: {primary: #6b21a8}\n")
+    assert ":6: not valid YAML: " in message
+    assert 'a value starting with # goes in quotes ("#6b21a8")' in message
+    message = config_error(tmp_path, MINIMAL + "theme: {primary: '#6b21a8'\n")  # no hint where none fits
+    assert ":6: not valid YAML: " in message and "quotes" not in message  # the last line, not past it
