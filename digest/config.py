@@ -320,7 +320,7 @@ class SmtpConfig(_Strict):
 
 
 class RecipientsConfig(_Strict):
-    csv: str
+    csv: str = Field(min_length=1)
     unsubscribe_url: str = ""
     manage_url: str = ""
     unsubscribe_mailto: MailAddress = ""
@@ -349,10 +349,10 @@ class Config(_Strict):
     smtp: SmtpConfig = SmtpConfig()
     recipients: RecipientsConfig | None = None
     retention: RetentionConfig = RetentionConfig()
-    state: str = ".digest/state.sqlite"
+    state: str = Field(".digest/state.sqlite", min_length=1)
     templates: str | None = None
-    notes: str = "notes/{date}.md"
-    out: str = "out"
+    notes: str = Field("notes/{date}.md", min_length=1)
+    out: str = Field("out", min_length=1)
     root: Path = Path(".")
     file: Path = Path("sources.yaml")
 

@@ -452,3 +452,10 @@ def test_an_unquoted_color_in_braces_names_its_line_and_says_to_quote_it(tmp_pat
     assert 'a value starting with # goes in quotes ("#6b21a8")' in message
     message = config_error(tmp_path, MINIMAL + "theme: {primary: '#6b21a8'\n")  # no hint where none fits
     assert ":6: not valid YAML: " in message and "quotes" not in message  # the last line, not past it
+
+
+@pytest.mark.parametrize("text", ["state: ''\n", "notes: ''\n", "out: ''\n", "recipients: {csv: ''}\n"])
+def test_an_empty_path_names_its_key(tmp_path: Path, text: str) -> None:
+    # "state: ''" was exit 5, "cannot open the state database", naming no key
+    key = text.split(":")[0] + (".csv" if "csv" in text else "")
+    assert f":6: {key}: string should have at least 1 character" in config_error(tmp_path, MINIMAL + text)
