@@ -209,17 +209,20 @@ def check(sources_path: Path) -> None:
 
 def _probe(result: Any) -> str:
     from .ingest import entries as read_entries
+    from .parse import MAX_TAGS
 
     parsed = read_entries(result)
     if isinstance(parsed, str):
         return f"FAILED  {parsed}"
     cached = ", not modified" if result.status == 304 else ""
     if parsed.unread:
-        partly = f" (malformed: {parsed.unread:,} of {parsed.size:,} bytes unread)"
+        why = f"over {MAX_TAGS:,} XML tags" if parsed.over_tags else "malformed"
+        partly = f" ({why}: {parsed.unread:,} of {parsed.size:,} bytes unread)"
     else:
         partly = " (cut short: the XML stops before its end)" if parsed.cut_short else ""
     moved = f" (moved permanently to {result.moved_to}: put that in sources.yaml)" if result.moved_to else ""
-    return f"ok      {len(parsed.entries)} entries{cached}{partly}{moved}"
+    count = len(parsed.entries)
+    return f"ok      {count} entr{'y' if count == 1 else 'ies'}{cached}{partly}{moved}"
 
 
 def _sending_status(config: Config) -> tuple[bool, str]:

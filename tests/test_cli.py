@@ -41,10 +41,10 @@ def test_check_prints_what_works_and_why_not(feed_server, write_config) -> None:
     code, out, _ = invoke("check", "--sources", str(write_config(sources).file))
     assert code == 1
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
-    assert "ok" in lines["Good"] and "1 entries" in lines["Good"]
+    assert "ok" in lines["Good"] and "1 entry" in lines["Good"]
     assert "FAILED" in lines["Missing"] and "404" in lines["Missing"]
     unread = len(broken) - broken.index(b"</item><x>") - len(b"</item>")
-    assert f"ok      1 entries (malformed: {unread:,} of {len(broken):,} bytes unread)" in lines["Large"]
+    assert f"ok      1 entry (malformed: {unread:,} of {len(broken):,} bytes unread)" in lines["Large"]
     assert "2 of 3 sources ok" in out
 
 
