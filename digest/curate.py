@@ -194,15 +194,22 @@ def _after_the_day(story: Story, config: Config, issue_date: Date) -> bool:
 
 
 def _score(issue_date: Date, config: Config):
-    """Rank by weight, by how many outlets covered the story and by how recently (its
-    newest take, as for the window: fresh coverage makes a story current)."""
+    """Rank by how widely the story was covered, each outlet counted by its weight (a
+    wire of weight 2 counts as two blogs), and by how recently (its newest take, as for
+    the window: fresh coverage makes a story current).
+
+    Only the front take's weight counted before, beside the number of outlets: a wire's
+    one take (2 + log2 2 = 3) outranked a launch five blogs covered (1 + log2 6 = 2.6),
+    and a day's biggest stories were cut by a section's cap."""
     end = _window_end(config, issue_date)
 
     def score(story: Story) -> float:
-        outlets = len({i.source for i in story.items})
+        weights: dict[str, float] = {}
+        for item in story.items:
+            weights[item.source] = max(weights.get(item.source, 0.0), item.weight)
         newest = story.newest(end)
         age_hours = (end - newest).total_seconds() / 3600 if newest else 24
-        return story.lead.weight + math.log2(1 + outlets) - age_hours / 48
+        return 2 * math.log2(1 + sum(weights.values())) - age_hours / 48
 
     return score
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -115,6 +116,18 @@ def test_stories_left_out_are_counted_by_reason() -> None:
     assert issue.lead is stories[0] and [s.id for s in issue.sections[0].stories] == ["s2", "s3"]
     counts = (stats.stories, stats.stories_over_cap, stats.stories_too_old, stats.stories_too_new)
     assert counts == (3, 2, 1, 1) and stats.stories_left_out == 4
+
+
+def test_a_story_many_outlets_covered_outranks_fewer_takes_of_heavier_sources() -> None:
+    # only the front take's weight counted: two wires' takes (weight 2) outranked a launch
+    # five outlets covered that morning, and the section's cap left the launch out
+    capped = config(sections=[{"id": "top-news", "title": "Top", "max_stories": 1}])
+    big = Story("big", [take(n, f"Big story, take {n}", NOON, f"Outlet{n}") for n in range(1, 9)])
+    pair = Story("pair", [replace(take(n, f"Wire pair {n}", NOON, f"W{n}"), weight=2.0) for n in (9, 10)])
+    morning = NOON - timedelta(hours=6)
+    launch = Story("launch", [take(n, f"Model launch, take {n}", morning, f"Blog{n}") for n in range(11, 16)])
+    issue = curate([pair, launch, big], capped, DAY, 1, Stats())
+    assert issue.lead is big and [s.id for s in issue.sections[0].stories] == ["launch"]
 
 
 def test_the_editor_s_lead_comes_first_even_from_a_card_or_past_the_lookback() -> None:
