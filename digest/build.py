@@ -223,6 +223,7 @@ def build_issue(
         shown = [s for s in stories if s.id not in published and s.id not in left_out]
         issue = curate(shown, config, issue_date, number, stats, lead.id if lead else None)
         _log_stories_left_out(stats)
+        _log_most_covered_left_out(issue.over_cap)
         if lead and issue.lead is not lead:  # curate passes over a story dated after the day
             why = "dated after the issue's day: it does not lead"
             log.warning("'Lead' in the notes names '%.80s', %s", lead.lead.title, why)
@@ -301,6 +302,22 @@ def _log_stories_left_out(stats: Stats) -> None:
         },
         found=stats.stories + stats.stories_left_out,
     )
+
+
+def _log_most_covered_left_out(over_cap: list[Story], shown: int = 3) -> None:
+    """The stories a section's cap left out that most outlets covered, if any several
+    did: the editor may want one in (``sections[].max_stories``, or ``## Lead``)."""
+    covered = sorted(
+        (s for s in over_cap if len({i.source for i in s.items}) > 1),
+        key=lambda s: len({i.source for i in s.items}),
+        reverse=True,
+    )
+    if covered:
+        named = "; ".join(
+            f"'{s.lead.title:.80}' ({len({i.source for i in s.items})} outlets)" for s in covered[:shown]
+        )
+        more = f" and {len(covered) - shown} more" if len(covered) > shown else ""
+        log.info("over the cap, yet covered by several outlets: %s%s (all in report.html)", named, more)
 
 
 def _log_left_out(what: str, reasons: dict[str, int], found: int | None = None) -> None:

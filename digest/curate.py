@@ -147,7 +147,14 @@ def curate(
         sections=sections,
         stats=stats,
         lead=lead_story,
+        over_cap=_over_cap(ranked, sections),
     )
+
+
+def _over_cap(ranked: Sequence[Story], sections: Sequence[Section]) -> list[Story]:
+    """The stories of the day's window that no section had room for, best ranked first."""
+    shown = {id(story) for section in sections for story in section.stories}
+    return [story for story in ranked if id(story) not in shown]
 
 
 def _count(

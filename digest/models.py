@@ -220,6 +220,7 @@ class Issue:
     sections: list[Section]
     stats: Stats
     lead: Story | None = None
+    over_cap: list[Story] = field(default_factory=list)  # left out by a section's cap, best ranked first
 
     @property
     def stories(self) -> list[Story]:

@@ -60,7 +60,12 @@ def publish(
     }
     if report:  # no dedup report (an issue built without dedup), no report page
         files["report.html"] = render_page(
-            config, "report.html", report=report, newsletter=config.newsletter.name, date=issue.date
+            config,
+            "report.html",
+            report=report,
+            newsletter=config.newsletter.name,
+            date=issue.date,
+            over_cap=issue.over_cap,
         )
     for name, text in files.items():
         (staging / name).write_text(text, encoding="utf-8")

@@ -659,6 +659,43 @@ def test_stories_left_out_are_counted_and_logged(tmp_path: Path, caplog: pytest.
     )
 
 
+def test_stories_over_the_cap_are_named_for_the_editor_most_covered_first(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # "106 over a section's max_stories" named none of them: a launch six outlets covered
+    # could be among them, and nothing in the build told the editor
+    singles = [
+        rss_item(title, f"https://w.example/{k}", at(11))
+        for k, title in enumerate(
+            ["Chess champion wins title", "Bakery chain opens stores", "Orchestra tours Japan"]
+        )
+    ]
+    feeds: dict[str, list[str]] = {"Wire": singles}
+    for outlet, title in [
+        ("A", "Railway strike halts trains across Germany"),
+        ("B", "Train strike stops German rail"),
+    ]:
+        feeds[outlet] = [rss_item(title, f"https://{outlet.lower()}.example/strike", at(6))]
+    sections = [{"id": "top-news", "title": "Top", "max_stories": 1}]
+    weights = {"Wire": 4.0}  # its one takes outrank a story two lighter outlets covered
+    sources = newsletter(
+        tmp_path,
+        feeds,
+        sections=sections,
+        sources=[
+            {"name": name, "path": f"feeds/{name}.xml", "weight": weights.get(name, 1.0)} for name in feeds
+        ],
+    )
+    with caplog.at_level(logging.INFO, logger="digest.build"):
+        built_issue(sources)
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("over the cap")]
+    assert "German" in line and "(2 outlets)" in line and "(all in report.html)" in line
+    report = (sources.parent / "out" / DEMO_DATE / "report.html").read_text(encoding="utf-8")
+    cut = report[report.index('<h2 id="over-cap">') :]
+    assert cut.startswith('<h2 id="over-cap">Left out for a section\'s cap (2)</h2>')
+    assert cut.count("<li>") == 2 and ", 2 outlets" in cut
+
+
 def test_a_source_routed_to_the_lead_section_gives_the_lead(tmp_path: Path) -> None:
     feeds = {
         "News": [rss_item("Robots take over Tokyo factories at night", "https://n.example/1", FRI)],
