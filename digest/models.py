@@ -90,6 +90,7 @@ class Link:
     layer: str  # "same-item", "same-text" or "same-event"
     similarity: float
     shared: tuple[str, ...] = ()
+    doubt: str = ""  # why an editor should look at this join, whatever its score ("" if nothing)
 
 
 @dataclass(frozen=True)

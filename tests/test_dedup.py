@@ -974,6 +974,40 @@ def test_report_page_shows_the_doubtful_merge_first_with_its_weakest_score():
     assert "a score below 0.70" in page
 
 
+def test_two_firms_like_news_joined_on_a_large_day_is_marked_for_a_check_whatever_its_score():
+    # past 100 takes two headlines about two names may join (the rule that keeps them apart
+    # costs recall there); the model was sure of this pair, so no low score marked it
+    rounds = [
+        (
+            "sierra",
+            "Sierra raises $350 million at a $10 billion valuation",
+            "Sierra, the customer-service AI startup, raised $350 million at a $10 billion valuation.",
+        ),
+        (
+            "mercor",
+            "Mercor hits $10 billion valuation with $350 million Series C",
+            "Mercor, which hires experts to train AI, raised $350 million at a $10 billion valuation.",
+        ),
+    ]
+    takes = [
+        Item(id=k, title=t, url=f"https://{k}.example/", source=k, summary=lead, published=T0)
+        for k, t, lead in rounds
+    ]
+    stories = dedup(takes + _filler(120))
+    [joined] = [s for s in stories if len(s.items) > 1]
+    assert {i.id for i in joined.items} == {
+        "sierra",
+        "mercor",
+    }  # two firms, one story: the join to mark
+    [facts] = report(stories)["stories"]
+    assert facts["check"] and facts["links"][0]["doubt"] == "the two headlines are about two names"
+    page = report_page(stories)
+    assert '<span class="check">check</span>' in page and "yet the two headlines are about two names" in page
+    assert "Its weakest join" not in page  # the score is no reason here
+    # the same two in a small batch stay apart
+    assert all(len(s.items) == 1 for s in dedup(takes))
+
+
 def test_report_page_does_not_round_a_doubtful_score_up_to_the_mark():
     take = lambda k: Item(id=k, title=f"Take {k}", url=f"https://x.org/{k}", source=k)  # noqa: E731
     page = report_page([Story("close", [take("a"), take("b")], [Link("a", "b", "same-event", 0.698)])])

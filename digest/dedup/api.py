@@ -233,7 +233,7 @@ def _story_facts(story: Story) -> dict:
     return {
         "id": story.id,
         "weakest": weakest,  # the lowest same-event join score (None: no such join)
-        "check": weakest is not None and weakest < CHECK_BELOW,
+        "check": (weakest is not None and weakest < CHECK_BELOW) or any(link.doubt for link in story.links),
         "items": [{"id": i.id, "title": i.title, "source": i.source, "url": i.url} for i in story.items],
         "links": [
             {
@@ -244,6 +244,7 @@ def _story_facts(story: Story) -> dict:
                 "layer": link.layer,
                 "similarity": link.similarity,
                 "shared": list(link.shared),
+                "doubt": link.doubt,
             }
             for link in story.links
         ],
