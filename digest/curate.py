@@ -136,19 +136,36 @@ def curate(
         lead_story.body = lead_paragraphs(lead_story.lead, config.curate.lead_paragraphs)
         lead_story.takeaways = takeaways(lead_story, config.curate.takeaways, shown=lead_story.body)
     title = lead_story.lead.title if lead_story else f"{config.newsletter.name} #{number}"
-    subtitle = lead_story.lead.summary if lead_story else config.newsletter.tagline
+    subtitle = sentences.first(lead_story.lead.summary if lead_story else config.newsletter.tagline)
+    deck = True
+    if lead_story and lead_story.body:
+        lead_story.body, deck = _after_the_deck(lead_story.body, subtitle)
     return Issue(
         newsletter=config.newsletter.name,
         number=number,
         date=issue_date.isoformat(),
         slug=issue_date.isoformat(),
         title=title,
-        subtitle=sentences.first(subtitle),
+        subtitle=subtitle,
         sections=sections,
         stats=stats,
         lead=lead_story,
         over_cap=_over_cap(ranked, sections),
+        show_subtitle=deck,
     )
+
+
+def _after_the_deck(body: list[str], subtitle: str) -> tuple[list[str], bool]:
+    """The lead's body without the sentence the issue's header already shows under the
+    title (its subtitle), and whether the header shows it: when that sentence is all the
+    body says, the body keeps it and the header does without. A reader saw the same
+    sentence twice within two screens."""
+    said = " ".join(subtitle.split())
+    opening = " ".join(body[0].split())
+    if not said or not opening.startswith(said):
+        return body, True
+    rest = [p for p in [opening[len(said) :].strip(), *body[1:]] if p]
+    return (rest, True) if rest else (body, False)
 
 
 def _over_cap(ranked: Sequence[Story], sections: Sequence[Section]) -> list[Story]:

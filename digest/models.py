@@ -222,6 +222,7 @@ class Issue:
     stats: Stats
     lead: Story | None = None
     over_cap: list[Story] = field(default_factory=list)  # left out by a section's cap, best ranked first
+    show_subtitle: bool = True  # under the title; False when the lead's body is that sentence alone
 
     @property
     def stories(self) -> list[Story]:

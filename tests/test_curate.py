@@ -11,6 +11,7 @@ from test_takeaways import meta_story
 from digest.config import Config
 from digest.curate import FALLBACK_EMOJI, curate, emoji_for, lead_paragraphs
 from digest.models import Item, Stats, Story
+from digest.render import render_issue
 
 DAY = date(2025, 6, 14)
 NOON = datetime(2025, 6, 14, 12, tzinfo=UTC)
@@ -176,6 +177,18 @@ def test_a_lead_section_first_takes_the_sources_without_a_section() -> None:
     issue = curate(stories, config(sections=LEAD_SECTION), DAY, 1, Stats())
     assert issue.lead is stories[0]
     assert [s.id for s in issue.sections[1].stories] == ["s2", "s3"]
+
+
+@pytest.mark.parametrize("more", ["", " Rivals are expected to follow within weeks, analysts said."])
+def test_the_lead_s_opening_sentence_is_shown_once_under_the_title_or_in_its_body(more: str) -> None:
+    # a lead whose text is its one sentence showed it under the title and again as its body
+    said = "Regulators cleared the $2 billion chip merger on Friday after a long review."
+    item = Item("i1", "Chip merger cleared", "https://e.example/1", "E", NOON, said, said + more)
+    issue = curate([Story("s1", [replace(item, section="top-news")])], config(), DAY, 1, Stats())
+    text = render_issue(issue, config(), []).text
+    assert " ".join(text.split()).count(said) == 1 and issue.subtitle == said  # the inbox preview keeps it
+    assert issue.show_subtitle == bool(more)
+    assert issue.lead is not None and issue.lead.body == ([more.strip()] if more else [said])
 
 
 def lead_with_summary(summary: str) -> Story:
