@@ -45,7 +45,10 @@ _FILLER_END = re.compile(
 _OPINION = re.compile(
     r"\b(?:i|i'm|i’m|me|my|we|we're|we’re|our|you|you're|you’re|your|let's|let’s|imagine|"
     r"basically|honestly|arguably|wow|omg|subscribe|newsletter|sign up|click|read more|"
-    r"learn more|can be (?:found|accessed))\b",
+    r"learn more|can be (?:found|accessed))\b"
+    # a sentence that points at the rest of its article: "Here is what the omnibus changes"
+    r"|^(?:here(?:'s|’s| is| are)|this is|below(?:,| is| are)) "
+    r"(?:what|how|why|where|when|who|everything|a look)\b",
     re.I,
 )
 # A figure precise enough to name one fact ("87.4", "60,000", "$3.1bn"), unlike "2" or a year.

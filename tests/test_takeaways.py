@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from digest.models import Item, Story
 from digest.takeaways import is_boilerplate, shorten, split_sentences, takeaways
 
@@ -222,3 +224,18 @@ def test_takeaways_do_not_repeat_a_figure_another_bullet_states() -> None:
 def test_a_blog_platform_footer_is_no_takeaway() -> None:
     assert is_boilerplate("The post Nimbus AI's Orion 2 is out appeared first on AI Daily Brief.")
     assert not any("appeared first" in t.text for t in takeaways(_orion_story(), 5))
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Here is what the omnibus actually changes, and why Parliament should reject it.",
+        "Here’s how the deal works.",
+        "This is why it matters for every cloud customer.",
+        "Below, a look at the numbers behind the round.",
+    ],
+)
+def test_a_sentence_pointing_at_the_rest_of_its_article_is_no_takeaway(sentence: str) -> None:
+    # a bullet read "Here is what the omnibus actually changes…": the reader has no omnibus to read
+    assert is_boilerplate(sentence)
+    assert not is_boilerplate("Here comes a new chip from Intel, due in March.")  # news that opens so
