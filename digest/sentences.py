@@ -121,7 +121,19 @@ def shorten(text: str, limit: int = 200) -> str:
     at_word = cut.rsplit(" ", 1)[0]
     if len(cut) - len(at_word) > LONG_TOKEN:
         at_word = cut
+    elif (clause := _last_clause_end(at_word)) >= CLAUSE_SHARE * limit:
+        at_word = at_word[:clause]  # "…co-led by Radical Ventures…", not "…as it expands deployments…"
     return at_word.rstrip(",;:—- ") + "…"
+
+
+CLAUSE_SHARE = 0.6  # a cut at a clause keeps at least this share of the room, else at a word
+_CLAUSE_END = re.compile(r"[,;:] | [—–] | \(")
+
+
+def _last_clause_end(text: str) -> int:
+    """Where the last clause of ``text`` ends (before ", ", "; ", " — ", " ("), or -1."""
+    ends = [found.start() for found in _CLAUSE_END.finditer(text)]
+    return ends[-1] if ends else -1
 
 
 def _grapheme_start(text: str, at: int) -> int:

@@ -129,3 +129,23 @@ def test_a_cut_never_splits_what_a_reader_sees_as_one_character(text: str, last:
     cut = sentences.shorten(text, 30)
     assert cut.endswith(last + "…") and len(cut) <= 30
     assert text.startswith(cut[:-1])
+
+
+def test_a_cut_ends_at_a_clause_when_one_ends_late_enough() -> None:
+    # most leads ran 210-260 characters, and their teasers ended "…as it expands deployments…"
+    lead = (
+        "Toronto-based Cohere said on Wednesday it had raised $600 million in a round co-led by Radical "
+        "Ventures and Inovia Capital, valuing the enterprise AI company at $7 billion as it expands "
+        "deployments for governments and banks."
+    )
+    assert sentences.shorten(lead, 200) == (
+        "Toronto-based Cohere said on Wednesday it had raised $600 million in a round co-led by Radical "
+        "Ventures and Inovia Capital…"
+    )
+    early = (
+        "Meta, the owner of Facebook, said it would build a new data center in Louisiana for its next models"
+    )
+    assert (
+        sentences.shorten(early, 80)
+        == "Meta, the owner of Facebook, said it would build a new data center in…"
+    )
