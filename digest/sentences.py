@@ -123,7 +123,15 @@ def shorten(text: str, limit: int = 200) -> str:
         at_word = cut
     elif (clause := _last_clause_end(at_word)) >= CLAUSE_SHARE * limit:
         at_word = at_word[:clause]  # "…co-led by Radical Ventures…", not "…as it expands deployments…"
+    else:  # "…a new data center…", not "…a new data center in…"
+        at_word = _DANGLING.sub("", at_word) or at_word
     return at_word.rstrip(",;:—- ") + "…"
+
+
+# words a cut should not end on: they only lead into what was cut
+_DANGLING = re.compile(
+    r"(?:\s+(?:a|an|the|of|in|on|at|to|for|from|by|with|as|and|or|but|after|amid|its|their|his|her))+$", re.I
+)
 
 
 CLAUSE_SHARE = 0.6  # a cut at a clause keeps at least this share of the room, else at a word

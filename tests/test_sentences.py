@@ -147,5 +147,8 @@ def test_a_cut_ends_at_a_clause_when_one_ends_late_enough() -> None:
     )
     assert (
         sentences.shorten(early, 80)
-        == "Meta, the owner of Facebook, said it would build a new data center in…"
+        == "Meta, the owner of Facebook, said it would build a new data center…"  # not "…center in…"
+    )
+    assert sentences.shorten("Google released Gemini 3 Flash a day after its rival shipped", 50) == (
+        "Google released Gemini 3 Flash a day…"  # not "…a day after its…"
     )
