@@ -61,6 +61,16 @@ DEFAULT_EMOJI = {
     "chip": "🔌",
     "gpu": "🔌",
     "nvidia": "🔌",
+    # people: a hire or a departure, before the research and the work its title names
+    # ("OpenAI's Applied Research Chief Is Leaving")
+    "leaving": "💼",
+    "departs": "💼",
+    "departure": "💼",
+    "resigns": "💼",
+    "steps down": "💼",
+    "hires": "💼",
+    "poaches": "💼",
+    "appoints": "💼",
     "photonic": "🔬",
     "research": "🔬",
     "study": "🔬",
@@ -108,6 +118,10 @@ _MINOR_RELEASE = re.compile(
 # Keywords of the rules above that match only as whole words: "fines", not "finest",
 # and "fine", not "fine-tune" nor "fine tuning"; "law", not "Lawrence".
 WHOLE_WORDS = frozenset({"fine", "fines", "sue", "sues", "sued", "law", "laws"})
+# Words a keyword of the rules above must not follow or be followed by: "scaling laws" are
+# machine learning's, and "fine print" is no fine; "fine-tune" and "fine tuning" neither.
+_NOT_AFTER = r"(?<!scaling )(?<!power )"
+_NOT_BEFORE = r"(?!\s+tun)(?!\s+print)"
 
 
 def curate(
@@ -319,8 +333,8 @@ def emoji_for(headline: str, rules: dict[str, str]) -> str:
     lowered = headline.lower()
     defaults = [(k, e, k in WHOLE_WORDS) for k, e in DEFAULT_EMOJI.items()]
     for keyword, emoji, whole in [*((k, e, False) for k, e in rules.items()), *defaults]:
-        end = r"(?![\w-])(?!\s+tun)" if whole else ""
-        if re.search(rf"\b{re.escape(keyword.lower())}{end}", lowered):
+        start, end = (_NOT_AFTER, rf"(?![\w-]){_NOT_BEFORE}") if whole else ("", "")
+        if re.search(rf"{start}\b{re.escape(keyword.lower())}{end}", lowered):
             return emoji
     return FALLBACK_EMOJI
 

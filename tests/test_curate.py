@@ -286,6 +286,21 @@ def test_research_words_near_the_law_keywords_are_not_the_law() -> None:
     assert emoji_for("FTC opens investigation into AI chatbot ads", {}) == "⚖️"
 
 
+@pytest.mark.parametrize(
+    ("headline", "emoji"),
+    [
+        ("Scaling Laws for Sparse Autoencoders", FALLBACK_EMOJI),  # machine learning's laws
+        ("The weights are open; the license fine print is not", FALLBACK_EMOJI),  # no fine
+        ("OpenAI's Applied Research Chief Is Leaving", "💼"),  # a departure, not research
+        ("Meta hires OpenAI researcher to lead its lab", "💼"),
+        ("New AI law passes the Senate", "⚖️"),
+        ("EU fines Apple $500 million", "⚖️"),
+    ],
+)
+def test_an_emoji_tells_what_happened_not_a_word_in_passing(headline: str, emoji: str) -> None:
+    assert emoji_for(headline, {}) == emoji
+
+
 def test_a_job_post_an_event_a_sponsors_post_or_a_patch_release_ranks_after_the_news() -> None:
     # the notices are the day's freshest posts; the news is hours older
     notices = [
