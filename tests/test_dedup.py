@@ -1529,3 +1529,38 @@ def test_amounts_are_shown_as_an_editor_writes_them():
 )
 def test_a_headline_s_subject_is_an_early_name_its_lead_repeats(title, lead, subject):
     assert headline_subject(title, lead) == subject
+
+
+@pytest.mark.parametrize(
+    ("other", "why"),
+    [
+        ("Llama 5 (ai.meta.com)", "a forum's post of a link"),
+        ("Show HN: I ran Llama 5 on my laptop", "a forum's post"),
+        ("Is Llama 5 the open model to beat?", "a question"),
+    ],
+)
+def test_a_report_fronts_its_story_over_a_take_that_only_points_at_the_event(other: str, why: str) -> None:
+    # one weight, and the other take's text two characters longer: it fronted the story
+    report_take = Item(
+        id="report",
+        title="Meta releases Llama 5 open-weight models",
+        url="https://news.example/llama-5",
+        source="News",
+        summary="Meta released Llama 5 on Tuesday, its first open-weight models since Llama 4.",
+    )
+    pointer = Item(
+        id="pointer",
+        title=other,
+        url="https://forum.example/llama-5",
+        source="Forum",
+        summary="Meta released Llama 5 on Tuesday, its first open-weight models since Llama 4 came out.",
+    )
+    [story] = dedup([pointer, report_take], together=[["pointer", "report"]])
+    assert [i.id for i in story.items] == ["report", "pointer"], why
+    opinion = replace(
+        pointer,
+        title="Meta's Llama 5 and the open model race",
+        summary="I think Meta got it right this time.",
+    )
+    [story] = dedup([opinion, report_take], together=[["pointer", "report"]])
+    assert story.items[0].id == "report"  # a lead in the first person is a column's

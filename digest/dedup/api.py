@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from .. import sentences
 from ..models import Item, Link, Story
 from .cluster import UnionFind
 from .engine import Params, cluster, collector_paused, normalized_title, two_posts
@@ -45,10 +47,31 @@ class DedupSettings:
 
 
 def _display_key(item: Item, position: int) -> tuple:
-    """Representative first: source weight, then completeness, then earliest, then input order."""
-    completeness = (bool(item.summary), bool(item.image), len(item.text or item.summary or ""))
+    """Representative first: source weight, then a report over a take that is not one,
+    then completeness, then earliest, then input order."""
+    completeness = (
+        _reports(item),
+        bool(item.summary),
+        bool(item.image),
+        len(item.text or item.summary or ""),
+    )
     when = item.published.timestamp() if item.published else float("inf")
     return (-item.weight, *(-int(c) for c in completeness), when, position)
+
+
+# what tells of an event without reporting it: a question for a headline, a forum's post
+# of a link ("Show HN: …", "Llama 5 (ai.meta.com)"), a lead in the first person ("On
+# balance I think…"). Such a take fronted a story when its text was two characters longer
+_NOT_A_REPORT_TITLE = re.compile(
+    r"\?[\s\"'”’]*$|^(?:show|ask|tell) hn\b|\s\((?:[\w-]+\.)+[a-z]{2,}(?:/\S*)?\)$", re.I
+)
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I've|I’ve|I'd|I’d|me|my)\b")
+
+
+def _reports(item: Item) -> bool:
+    """Whether ``item`` reads as a report of its event (see ``_NOT_A_REPORT_TITLE``)."""
+    lead = sentences.first(item.summary or item.text or "")
+    return not (_NOT_A_REPORT_TITLE.search(item.title or "") or _FIRST_PERSON.search(lead))
 
 
 def story_id(items: Sequence[Item]) -> str:
