@@ -1560,7 +1560,12 @@ def test_a_report_fronts_its_story_over_a_take_that_only_points_at_the_event(oth
     opinion = replace(
         pointer,
         title="Meta's Llama 5 and the open model race",
-        summary="I think Meta got it right this time.",
+        summary="Meta released Llama 5 on Tuesday, its first open models in a year. I think it got it right.",
     )
     [story] = dedup([opinion, report_take], together=[["pointer", "report"]])
     assert story.items[0].id == "report"  # a lead in the first person is a column's
+    quoted = replace(
+        opinion, summary='"I think we got it right," Mark Zuckerberg said of Llama 5 on Tuesday at length.'
+    )
+    [story] = dedup([quoted, report_take], together=[["pointer", "report"]])
+    assert story.items[0].id == "pointer"  # a quote's "I" is its speaker's: the longer take fronts

@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from .. import sentences
 from ..models import Item, Link, Story
 from .cluster import UnionFind
 from .engine import Params, cluster, collector_paused, normalized_title, two_posts
@@ -66,11 +65,13 @@ _NOT_A_REPORT_TITLE = re.compile(
     r"\?[\s\"'”’]*$|^(?:show|ask|tell) hn\b|\s\((?:[\w-]+\.)+[a-z]{2,}(?:/\S*)?\)$", re.I
 )
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I've|I’ve|I'd|I’d|me|my)\b")
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")  # a quote's "I" is its speaker's, not the writer's
+LEAD_CHARS = 400  # of the summary (or text) where a column shows itself
 
 
 def _reports(item: Item) -> bool:
     """Whether ``item`` reads as a report of its event (see ``_NOT_A_REPORT_TITLE``)."""
-    lead = sentences.first(item.summary or item.text or "")
+    lead = _QUOTED.sub("", (item.summary or item.text or "")[:LEAD_CHARS])
     return not (_NOT_A_REPORT_TITLE.search(item.title or "") or _FIRST_PERSON.search(lead))
 
 
