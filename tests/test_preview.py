@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -624,7 +625,12 @@ def test_ctrl_c_stops_cleanly(site: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "digest.cli", "preview", "--sources", str(site), "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a shell's background job ignores Ctrl-C, and a child would inherit that: start it as
+    # a terminal starts a command, with Ctrl-C's default
+    default = partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default
+    )
     try:
         assert "serving http://127.0.0.1:" in process.stdout.readline()
         process.send_signal(signal.SIGINT)
