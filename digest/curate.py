@@ -236,9 +236,10 @@ def _score(issue_date: Date, config: Config):
     wire of weight 2 counts as two blogs), and by how recently (its newest take, as for
     the window: fresh coverage makes a story current).
 
-    Only the front take's weight counted before, beside the number of outlets: a wire's
-    one take (2 + log2 2 = 3) outranked a launch five blogs covered (1 + log2 6 = 2.6),
-    and a day's biggest stories were cut by a section's cap."""
+    Only the front take's weight counted before, beside the number of outlets: two
+    wires' takes (2 + log2 3 = 3.6) outranked a launch five blogs covered six hours
+    earlier (1 + log2 6 - 1/8 = 3.5), and a day's biggest stories were cut by a
+    section's cap."""
     end = _window_end(config, issue_date)
 
     def score(story: Story) -> float:

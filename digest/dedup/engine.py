@@ -26,9 +26,7 @@ EXCLUSIVE_ENOUGH = 0.5  # exclusive_terms at which two dated items may share one
 FEWER_TERMS_FROM = 100  # takes a batch needs before its word counts can tell an exclusive word
 NAMELESS = 0.1  # cos_names under which two takes share no name worth the word
 SURE_WITHOUT_NAMES = 0.7  # what such a pair needs in a small batch (the report's "check" mark)
-DOUBTS_UNDER = (
-    5_000  # takes of a batch an editor reads the report of (a day's, not an archive's): see _doubts
-)
+DOUBTS_UNDER = 5_000  # takes of a batch whose report an editor reads (a day's): see _doubts
 SURE_OF_STRANGERS = 0.8  # what a pair needs in a small batch when each names someone the other never does
 
 
