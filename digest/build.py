@@ -307,15 +307,9 @@ def _log_stories_left_out(stats: Stats) -> None:
 def _log_most_covered_left_out(over_cap: list[Story], shown: int = 3) -> None:
     """The stories a section's cap left out that most outlets covered, if any several
     did: the editor may want one in (``sections[].max_stories``, or ``## Lead``)."""
-    covered = sorted(
-        (s for s in over_cap if len({i.source for i in s.items}) > 1),
-        key=lambda s: len({i.source for i in s.items}),
-        reverse=True,
-    )
+    covered = sorted(((len(s.outlets), s) for s in over_cap if len(s.outlets) > 1), key=lambda c: -c[0])
     if covered:
-        named = "; ".join(
-            f"'{s.lead.title:.80}' ({len({i.source for i in s.items})} outlets)" for s in covered[:shown]
-        )
+        named = "; ".join(f"'{s.lead.title:.80}' ({count} outlets)" for count, s in covered[:shown])
         more = f" and {len(covered) - shown} more" if len(covered) > shown else ""
         log.info("over the cap, yet covered by several outlets: %s%s (all in report.html)", named, more)
 

@@ -243,12 +243,9 @@ def _score(issue_date: Date, config: Config):
     end = _window_end(config, issue_date)
 
     def score(story: Story) -> float:
-        weights: dict[str, float] = {}
-        for item in story.items:
-            weights[item.source] = max(weights.get(item.source, 0.0), item.weight)
         newest = story.newest(end)
         age_hours = (end - newest).total_seconds() / 3600 if newest else 24
-        return 2 * math.log2(1 + sum(weights.values())) - age_hours / 48
+        return 2 * math.log2(1 + sum(story.outlets.values())) - age_hours / 48
 
     return score
 

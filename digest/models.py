@@ -124,6 +124,14 @@ class Story:
         return self.items[0]
 
     @property
+    def outlets(self) -> dict[str, float]:
+        """Each outlet that covered the story, with the weight of its heaviest take."""
+        weights: dict[str, float] = {}
+        for item in self.items:
+            weights[item.source] = max(weights.get(item.source, 0.0), item.weight)
+        return weights
+
+    @property
     def also(self) -> list[Item]:
         """The other takes, shown as "also covered by": not the front take's own article
         relayed by an aggregator ("The Verge (via Google News)" under The Verge's take of

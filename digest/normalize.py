@@ -301,12 +301,17 @@ def _told_apart(items: list[Item], entries: Sequence[Entry], source: SourceConfi
                 out[k] = replace(out[k], id=_item_id(url), url=url)
         elif all(guids) and len(set(guids)) > 1:
             for k, guid in zip(ks, guids):
-                out[k] = replace(out[k], id=_item_id(f"{source.name}\n{guid}"))
+                out[k] = replace(out[k], id=_item_id(_guid_key(source, guid)))
     return out
 
 
 def _item_id(key: str) -> str:
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _guid_key(source: SourceConfig, guid: str) -> str:
+    """An item's key by its GUID, which is unique in its own feed only ("1", "post-2")."""
+    return f"{source.name}\n{guid}"
 
 
 def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str) -> Item:
@@ -337,8 +342,7 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
     title = shorten(title, MAX_TITLE) or _first_words(summary or text)
     if untitled and summary.startswith(title):
         summary = summary[len(title) :].strip()
-    # a guid is unique in its own feed only ("1", "post-2"): another feed's is another item
-    key = url or (f"{source.name}\n{entry.guid}" if entry.guid else f"{source.name}\n{title}")
+    key = url or (_guid_key(source, entry.guid) if entry.guid else f"{source.name}\n{title}")
     return Item(
         id=_item_id(key),
         title=title,

@@ -53,9 +53,7 @@ class Parsed:
     """A feed's entries, and how much of a malformed feed was left unread."""
 
     entries: list[Entry]
-    unread: int = (
-        0  # bytes past ``LENIENT_BYTES`` of a feed that is not well-formed XML, or past ``MAX_TAGS``
-    )
+    unread: int = 0  # bytes past ``LENIENT_BYTES`` of malformed XML, or past ``MAX_TAGS`` tags
     size: int = 0  # the feed's size in bytes (as UTF-8)
     cut_short: bool = False  # the XML ends before its root element closes (see ``_ends_early``)
     over_tags: bool = False  # read only up to its last entry within ``MAX_TAGS`` tags
