@@ -146,6 +146,13 @@ class Story:
         ]
 
     @property
+    def pictured(self) -> Item | None:
+        """The take whose picture the story shows: the front take when it has one, else
+        the first other take that has one (the lead showed none when only another
+        outlet's feed carried a picture); None when no take has one."""
+        return next((item for item in self.items if item.image), None)
+
+    @property
     def published(self) -> datetime | None:
         """The earliest publication time among the takes."""
         dates = [i.published for i in self.items if i.published]

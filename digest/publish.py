@@ -165,7 +165,7 @@ def _story_json(story: Story) -> dict[str, Any]:
         "takeaways": [t.text for t in story.takeaways],
         "emoji": story.emoji,
         "published": _iso(lead),
-        "image": lead.image,
+        "image": story.pictured.image if story.pictured else None,
         "items": [
             {"id": i.id, "url": i.url, "title": i.title, "source": i.source, "published": _iso(i)}
             for i in story.items

@@ -339,6 +339,34 @@ def test_logo_and_lead_image_have_alt_text() -> None:
     }
 
 
+def test_a_lead_without_a_picture_shows_another_takes_linked_to_that_take(tmp_path: Path) -> None:
+    issue = make_issue()
+    pictured = replace(
+        issue.lead.items[3], image="https://img.example.com/scale.jpg", title="Scale AI's chief"
+    )
+    issue.lead.items[3] = pictured
+    issue.lead.items[4] = replace(issue.lead.items[4], image="https://img.example.com/later.jpg")
+    config = make_config()
+    rendered = render_issue(issue, config, [])
+    images = [i for i in _Tags(rendered.html).all("img") if "img.example.com" in i["src"]]
+    assert [(i["src"], i["alt"]) for i in images] == [
+        ("https://img.example.com/scale.jpg", "Scale AI's chief")
+    ]
+    before_image = _block(rendered.html, "lead").split('src="https://img.example.com/scale.jpg"')[0]
+    assert re.findall(r'href="([^"]+)"', before_image)[-1] == pictured.url
+    folder = publish(issue, rendered, {}, config, tmp_path)
+    lead = next(s for s in json.loads((folder / "issue.json").read_text())["sections"] if s["id"] == "lead")
+    assert lead["stories"][0]["image"] == "https://img.example.com/scale.jpg"
+    # the front take's own picture comes first
+    issue.lead.items[0] = replace(issue.lead.items[0], image="https://img.example.com/meta.jpg")
+    images = [
+        i["src"]
+        for i in _Tags(render_issue(issue, config, []).html).all("img")
+        if "img.example.com" in i["src"]
+    ]
+    assert images == ["https://img.example.com/meta.jpg"]
+
+
 def test_a_single_takeaway_is_a_sentence_of_the_lead_not_a_box_of_one_bullet() -> None:
     issue = make_issue()
     one = Takeaway("Scale AI will label data for Llama.", issue.lead.items[2].url, "Outlet 2")
