@@ -60,11 +60,16 @@ def _display_key(item: Item, position: int) -> tuple:
 
 # what tells of an event without reporting it: a question for a headline, a forum's post
 # of a link ("Show HN: …", "Llama 5 (ai.meta.com)"), a lead in the first person ("On
-# balance I think…"). Such a take fronted a story when its text was two characters longer
+# balance I think…"; "Today we're releasing o5, our…", a firm's own post, whose headline,
+# "Introducing o5", does not say whose). Such a take fronted a story when its text was two
+# characters longer. On a labeled day of AI news, "we" changed 7 of 48 front takes, each
+# to a report that names who did what
 _NOT_A_REPORT_TITLE = re.compile(
     r"\?[\s\"'”’]*$|^(?:show|ask|tell) hn\b|\s\((?:[\w-]+\.)+[a-z]{2,}(?:/\S*)?\)$", re.I
 )
-_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I've|I’ve|I'd|I’d|me|my)\b")
+_FIRST_PERSON = re.compile(
+    r"\b(?:I|I'm|I’m|I've|I’ve|I'd|I’d|me|my|[Ww]e|[Ww]e['’](?:re|ve|d|ll)|[Oo]ur|us)\b"
+)
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")  # a quote's "I" is its speaker's, not the writer's
 LEAD_CHARS = 400  # of the summary (or text) where a column shows itself
 
