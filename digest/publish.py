@@ -210,7 +210,8 @@ def _archived(out: Path) -> list[dict[str, Any]]:
 
 def _web_links(config: Config) -> dict[str, str]:
     """What the per-recipient placeholders become in the public web version: the
-    configured pages, else the archive, else a mail to the newsletter (never a dead link).
+    configured pages; else, to unsubscribe, a mail asking for it (the archive's page
+    unsubscribed nobody), and to manage, the archive; else the other (never a dead link).
     A page whose address is made per reader (``?u={email}&t={token}``) has no address
     for the public, so the fallback stands in for it."""
     recipients = config.recipients
@@ -220,15 +221,15 @@ def _web_links(config: Config) -> dict[str, str]:
         or newsletter.reply_to
         or newsletter.sender.email
     )
-    fallback = newsletter.url or f"mailto:{mail.removeprefix('mailto:')}?subject=unsubscribe"
+    by_mail = f"mailto:{mail.removeprefix('mailto:')}?subject=unsubscribe" if mail else ""
     unsubscribe, manage = (
         (url if "{" not in url else "" for url in (recipients.unsubscribe_url, recipients.manage_url))
         if recipients
         else ("", "")
     )
     return {
-        UNSUBSCRIBE: unsubscribe or fallback,
-        MANAGE: manage or newsletter.url or fallback,
+        UNSUBSCRIBE: unsubscribe or by_mail or newsletter.url,
+        MANAGE: manage or newsletter.url or by_mail,
         RECIPIENT: "",
     }
 

@@ -97,7 +97,36 @@ def test_phone_layout_keeps_text_large_enough(browser, email_html: str) -> None:
         )
     finally:
         page.close()
-    assert sizes and min(sizes) >= 12  # the "Sponsored" label is the smallest
+    assert sizes and min(sizes) >= 13  # the "Sponsored" label is the smallest
+
+
+# What a finger taps: each button, poll answer and footer link, as [text, height, width].
+TAP_TARGETS_JS = """() => [...document.querySelectorAll('.btn a, a.answer, a.footer-link')].map(el => {
+  const box = el.getBoundingClientRect();
+  return [el.textContent.trim(), Math.round(box.height), Math.round(box.width)];
+})"""
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_buttons_and_footer_links_are_big_enough_for_a_finger(browser, email_html: str, width: int) -> None:
+    # A sponsor's button was 38 px tall, a poll answer 40 px (wrapping inside its button
+    # at 320 px), and the footer's links, Unsubscribe among them, 15 px: under the 44 px
+    # a phone needs
+    targets = _in_page(browser, email_html, TAP_TARGETS_JS, width=width)
+    names = [name for name, _, _ in targets]
+    assert names == [
+        "Learn more",
+        "Yes, open",
+        "No, closed",
+        "Learn more",
+        "Share",
+        "Past issues",
+        "Manage preferences",
+        "Unsubscribe",
+    ]
+    assert [name for name, height, _ in targets if height < 44] == []
+    answers = [t for t in targets if t[0] in ("Yes, open", "No, closed")]
+    assert all(height < 60 for _, height, _ in answers)  # one line each: no answer wraps
 
 
 def _in_page(browser, html: str, script: str, width: int = 600):

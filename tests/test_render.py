@@ -295,6 +295,22 @@ def test_oversized_issue_warns(caplog: pytest.LogCaptureFixture) -> None:
     assert any("Gmail clips" in r.getMessage() for r in caplog.records)
 
 
+def test_outlook_gets_cell_buttons_list_margins_and_card_spacers() -> None:
+    # Outlook for Windows ignores a link's padding, margin and background, a list's
+    # padding and a table's margin: the poll's answers were colored words jammed
+    # together, bullets fell on the column's edge, and the tool cards touched
+    html = render_issue(make_issue(), make_config(), parse_notes(NOTES)).html
+    cells = re.findall(
+        r'<td class="answer-cell" bgcolor="#1a56db" style="[^"]*mso-padding-alt:10px 14px[^"]*">', html
+    )
+    assert len(cells) == 2
+    lists = re.findall(r"<ul[^>]*>", html)
+    assert lists and all(re.search(r"margin:0 0 (?:0|\d+px) 22px; padding:0\b", ul) for ul in lists), lists
+    spacer = '<!--[if mso]><table role="presentation" width="100%"'
+    assert _block(html, "cards").count(spacer) == 2  # between three cards
+    assert '<meta name="x-apple-disable-message-reformatting">' in html
+
+
 def test_accessibility_basics(rendered) -> None:
     tags = _Tags(rendered.html)
     html_tag = tags.all("html")[0]
@@ -685,7 +701,9 @@ def test_web_version_archive_and_feed(tmp_path: Path) -> None:
     web = (tmp_path / "2025-06-14" / "index.html").read_text(encoding="utf-8")
     email = (tmp_path / "2025-06-14" / "email.html").read_text(encoding="utf-8")
     assert UNSUBSCRIBE in email and UNSUBSCRIBE not in web and MANAGE not in web
-    public = email.replace(UNSUBSCRIBE, config.newsletter.url).replace(MANAGE, config.newsletter.url)
+    # on the web, "Unsubscribe" asks for it by mail: the archive's page unsubscribed nobody
+    by_mail = "mailto:editor@futureblueprint.example.com?subject=unsubscribe"
+    public = email.replace(UNSUBSCRIBE, by_mail).replace(MANAGE, config.newsletter.url)
     assert web == web_page(public)
     archive = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert archive.index('href="2025-06-14/index.html"') < archive.index('href="2025-06-13/index.html"')
