@@ -727,6 +727,15 @@ def test_feed_without_a_site_url_is_still_valid_atom(tmp_path: Path) -> None:
     assert 'href="mailto:editor@futureblueprint.example.com?subject=unsubscribe"' in web
 
 
+def test_plaintext_draws_one_rule_between_a_sponsor_and_the_next_section() -> None:
+    # a sponsor's closing rule ran into the next section's opening one: two rules in a row
+    text = render_issue(make_issue(), make_config(), parse_notes(NOTES)).text
+    lines = text.splitlines()
+    rules = [k for k, line in enumerate(lines) if line == "-" * 72]
+    assert "SPONSORED" in text and len(rules) >= 6
+    assert [k for k in rules if k + 2 in rules and not lines[k + 1].strip()] == []
+
+
 def test_plaintext_lines_fit_with_a_long_name_source_or_word() -> None:
     # The header line (name, date, number), "Read the full story at <source>" and the
     # sponsor's call to action were not wrapped, and a word longer than a line stayed whole.
