@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from digest.dedup import DedupSettings, already_published, cluster_jsonl, dedup, engine, report, retold_takes
+from digest.dedup.api import item_from_json
 from digest.dedup.cluster import average_link
 from digest.dedup.engine import _enough_shared, normalized_title
 from digest.dedup.pairs import (
@@ -802,6 +803,25 @@ def test_dedup_leaves_no_cycle_for_the_paused_collector(background):
         assert not [obj for obj in gc.get_objects() if isinstance(obj, engine.Headlines)]
     finally:
         gc.enable()
+
+
+def test_dedup_drops_arxivs_listing_line_as_the_build_does():
+    # every arXiv listing opens "arXiv:2603.07120v1 Announce Type: new Abstract:": read
+    # as words of the text, it joined unrelated papers posted at one time (five pairs in
+    # a labeled day of 167 takes); the build's normalize drops it, and so does dedup
+    papers = json.loads((FIXTURES / "arxiv_papers.json").read_text(encoding="utf-8"))
+    rows = [
+        {
+            "id": f"p{k}",
+            "title": title,
+            "text": f"arXiv:2603.0{7100 + k}v1 Announce Type: new Abstract: {lead}",
+        }
+        for k, (title, lead) in enumerate(papers)
+    ]
+    items = [item_from_json(row, k) for k, row in enumerate(rows, 1)]
+    assert [item.text for item in items] == [lead for _, lead in papers]
+    stories = [json.loads(line)["story"] for line in cluster_jsonl(map(json.dumps, rows), DedupSettings())]
+    assert len(set(stories)) == len(papers)
 
 
 def test_cluster_jsonl_contract():

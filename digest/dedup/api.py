@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from ..models import Item, Link, Story
+from ..normalize import without_boilerplate
 from .cluster import UnionFind
 from .engine import Params, cluster, collector_paused, normalized_title, two_posts
 
@@ -306,7 +307,9 @@ def item_from_json(row: object, line_number: int) -> Item:
     title = row["title"]
     if not isinstance(title, str) or not title.strip():
         raise ValueError(f'line {line_number}: "title" must be a non-empty string, not {_shown(title)}')
-    text = lambda key: row.get(key) if isinstance(row.get(key), str) else ""  # noqa: E731
+    # what a publishing platform adds to every post goes, as the build's normalize drops
+    # it: arXiv's "arXiv:2603.01234v1 Announce Type: new Abstract:" joined unrelated papers
+    text = lambda key: without_boilerplate(row[key]) if isinstance(row.get(key), str) else ""  # noqa: E731
     return Item(
         id=str(row["id"]),
         title=title,
