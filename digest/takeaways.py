@@ -85,14 +85,19 @@ def takeaways(story: Story, most: int = 5, shown: Sequence[str] = ()) -> list[Ta
     """Up to ``most`` short, distinct bullets for ``story`` (fewer if its takes say less).
 
     ``shown`` is the text the reader has just read above the bullets (the lead's
-    paragraphs): a sentence of it is not repeated word for word as a bullet."""
+    paragraphs): no bullet repeats a sentence of it, word for word or in other words
+    (two fifths of the bullet's terms in one of its sentences: "NVIDIA today announced it has
+    entered into a definitive agreement to acquire Lumora Systems" under "Nvidia said on
+    Monday it would acquire Lumora Systems … for about $6.5 billion in cash")."""
     vocabularies = [_terms(f"{i.title} {i.summary} {i.text}") for i in story.items]
     topic = _topic_terms(vocabularies)
     above = " ".join(" ".join(paragraph.split()) for paragraph in shown)
+    said = [_terms(sentence) for _, sentence in split_sentences(above)]
     candidates = [
         c
         for take, item in enumerate(story.items)
         for c in _candidates(item, take, vocabularies, topic, above)
+        if not any(_restates(c.terms, terms) for terms in said)
     ]
     # Sentences opening on "It", "This", "They"... or pointing back ("that strategy") need
     # their context, and guesses ("may redefine") are not facts: only as a last resort.
@@ -255,6 +260,14 @@ def _stem(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         word = word[:-1]
     return re.sub(r"(?<=\w{4})(?:ment|ing|ed)$", "", word)
+
+
+def _restates(bullet: frozenset[str], sentence: frozenset[str]) -> bool:
+    """Whether a bullet of ``bullet``'s terms says again what a sentence of ``sentence``'s
+    terms said: two fifths of its terms are the sentence's (a bullet adding a new fact to
+    a figure already read, "…for $6.5 billion in cash, betting that light-based
+    connections will be needed…", is kept: a quarter of its terms)."""
+    return bool(bullet) and len(bullet & sentence) / len(bullet) >= 0.4
 
 
 def _redundant(a: frozenset[str], b: frozenset[str]) -> bool:

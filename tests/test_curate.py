@@ -279,14 +279,17 @@ def test_takeaways_do_not_repeat_a_sentence_of_the_lead_body() -> None:
         "Nimbus AI is in talks with investors to raise new funding at a $90 billion valuation, "
         "people familiar with the matter said."
     )
+    chips = "Nimbus AI will spend most of the money on 400,000 Nvidia chips for a data center in Texas."
     items = [
         Item("w", "Nimbus AI raises $6 billion", "https://w.example/1", "Wire", NOON, closed, closed),
         Item("u", "Nimbus AI in talks to raise", "https://u.example/1", "Ledger", NOON, talks, talks),
+        Item("c", "Nimbus AI's $6 billion buys chips", "https://c.example/1", "Chips", NOON, chips, chips),
     ]
     issue = curate([Story("nimbus", items)], config(), DAY, 1, Stats())
     lead = issue.lead
     assert lead is not None and lead.body == [closed]
-    assert lead.takeaways and all(t.text != closed for t in lead.takeaways)
+    # neither the body's sentence nor the talks before it, told in other words: the new fact
+    assert [t.text for t in lead.takeaways] == [chips]
 
 
 def test_research_words_near_the_law_keywords_are_not_the_law() -> None:
