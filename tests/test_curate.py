@@ -53,6 +53,8 @@ def test_emoji_by_topic_with_config_rules_first() -> None:
     assert emoji_for("Teens Are Falling for AI Chatbots. Their Parents Have No Idea", {}) == "👪"
     assert emoji_for("OpenAI, Oracle pick Michigan for Stargate data center", {}) == "🏗️"
     assert emoji_for("Anthropic Finalizes Mega-Round as Revenue Surges", {}) == "💰"
+    assert emoji_for("Nvidia's $6.5bn optics deal faces EU competition probe", {}) == "⚖️"
+    assert emoji_for("Segmentation for Laparoscopic Surgical Video", {}) == "🩺"
     # whole words only: a roundup raises nothing, an officer opens no office
     assert emoji_for("Weekly roundup of papers", {}) == FALLBACK_EMOJI
     assert emoji_for("Chief officer named", {}) == FALLBACK_EMOJI
