@@ -1029,9 +1029,8 @@ def test_two_firms_like_news_joined_on_a_large_day_is_marked_for_a_check_whateve
 
 
 def test_a_join_the_headlines_doubt_is_undone_under_its_bar(monkeypatch: pytest.MonkeyPatch):
-    # Sierra's and Mercor's rounds join at a score above the bar (0.9): marked, kept.
-    # Under it, such joins were wrong as often as right on allsides-train: undone, the
-    # two takes are two stories, and no link or mark is left of the join
+    # Sierra's and Mercor's rounds join at a score above the bar (0.7): marked, kept.
+    # Under it, undone: the two takes are two stories, and no link or mark is left of the join
     takes = [
         Item(id=k, title=t, url=f"https://{k}.example/", source=k, summary=lead, published=T0)
         for k, t, lead in (
