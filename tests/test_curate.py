@@ -43,21 +43,30 @@ def test_emoji_by_topic_with_config_rules_first() -> None:
     assert emoji_for("AI Helps Radiologists Work Faster", {}) == "🩻"
     assert emoji_for("Something else entirely", {}) == FALLBACK_EMOJI
     assert emoji_for("UK Pushes AI Skills for Students", {"uk": "🇬🇧"}) == "🇬🇧"
-    # a day of AI news got the fallback for 93 of 220 headlines; these are such topics
-    assert emoji_for("Mistral bags $700M to build out European AI compute", {}) == "💰"
-    assert emoji_for("Irish regulator fines Musk's X €90m over Grok", {}) == "⚖️"  # the law before the sum
-    assert emoji_for("OpenAI, Microsoft Must Face NYT Suit, Judge Rules", {}) == "⚖️"
-    assert emoji_for("ChatGPT is down", {}) == "🚨"
-    assert emoji_for("Introducing o5", {}) == "🚀"
-    assert emoji_for("Anthropic's Claude can now take over your Chrome browser", {}) == "💬"
-    assert emoji_for("Teens Are Falling for AI Chatbots. Their Parents Have No Idea", {}) == "👪"
-    assert emoji_for("OpenAI, Oracle pick Michigan for Stargate data center", {}) == "🏗️"
-    assert emoji_for("Anthropic Finalizes Mega-Round as Revenue Surges", {}) == "💰"
-    assert emoji_for("Nvidia's $6.5bn optics deal faces EU competition probe", {}) == "⚖️"
-    assert emoji_for("Segmentation for Laparoscopic Surgical Video", {}) == "🩺"
-    # whole words only: a roundup raises nothing, an officer opens no office
-    assert emoji_for("Weekly roundup of papers", {}) == FALLBACK_EMOJI
-    assert emoji_for("Chief officer named", {}) == FALLBACK_EMOJI
+
+
+# a day of AI news got the fallback for 93 of 220 headlines: such topics, and whole words
+# only ("round", "office": a roundup raises nothing, an officer opens no office)
+@pytest.mark.parametrize(
+    ("headline", "emoji"),
+    [
+        ("Mistral bags $700M to build out European AI compute", "💰"),
+        ("Irish regulator fines Musk's X €90m over Grok", "⚖️"),
+        ("OpenAI, Microsoft Must Face NYT Suit, Judge Rules", "⚖️"),
+        ("ChatGPT is down", "🚨"),
+        ("Introducing o5", "🚀"),
+        ("Anthropic's Claude can now take over your Chrome browser", "💬"),
+        ("Teens Are Falling for AI Chatbots. Their Parents Have No Idea", "👪"),
+        ("OpenAI, Oracle pick Michigan for Stargate data center", "🏗️"),
+        ("Anthropic Finalizes Mega-Round as Revenue Surges", "💰"),
+        ("Nvidia's $6.5bn optics deal faces EU competition probe", "⚖️"),
+        ("Segmentation for Laparoscopic Surgical Video", "🩺"),
+        ("Weekly roundup of papers", FALLBACK_EMOJI),
+        ("Chief officer named", FALLBACK_EMOJI),
+    ],
+)
+def test_emoji_for_the_topics_of_a_day_of_ai_news(headline: str, emoji: str) -> None:
+    assert emoji_for(headline, {}) == emoji
 
 
 def test_lead_paragraphs_skip_headings_and_calls_to_action() -> None:

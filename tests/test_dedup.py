@@ -1621,25 +1621,19 @@ def test_a_report_fronts_its_story_over_a_take_that_only_points_at_the_event(oth
 def test_a_report_fronts_its_story_over_the_firm_s_own_announcement() -> None:
     # "Introducing o5" fronted o5's story: its headline does not say whose o5, and its
     # lead speaks as "we"; a report of one weight says who did what
+    said = "OpenAI on Tuesday released o5, a reasoning model it says leads coding benchmarks."
     report_take = Item(
-        id="report",
-        title="OpenAI debuts o5, claiming top marks on coding benchmarks",
-        url="https://news.example/o5",
-        source="News",
-        summary="OpenAI on Tuesday released o5, a reasoning model it says leads coding benchmarks.",
+        "report", "OpenAI debuts o5, claiming top marks", "https://news.example/o5", "News", summary=said
     )
-    announcement = Item(
-        id="own",
-        title="Introducing o5",
-        url="https://openai.example/o5",
-        source="OpenAI",
-        summary="Today we're releasing o5, our most capable reasoning model yet, to every paid plan at once.",
-    )
-    [story] = dedup([announcement, report_take], together=[["own", "report"]])
-    assert [i.id for i in story.items] == ["report", "own"]
-    # "US" is a country, not "us": a wire's lead that names it is still a report
-    wire = replace(
-        announcement, title="OpenAI releases o5 in the US", summary=report_take.summary + " In the US first."
-    )
-    [story] = dedup([wire, report_take], together=[["own", "report"]])
-    assert story.items[0].id == "own"  # the longer report fronts
+    own = "Today we're releasing o5, our most capable reasoning model yet, to every paid plan at once."
+    announcement = Item("own", "Introducing o5", "https://openai.example/o5", "OpenAI", summary=own)
+    assert _front(announcement, report_take) == "report"
+    # "US" is a country, not "us": a longer report that names it still fronts
+    wire = replace(announcement, title="OpenAI releases o5 in the US", summary=f"{said} In the US first.")
+    assert _front(wire, report_take) == "own"
+
+
+def _front(*takes: Item) -> str:
+    """The id of the take in front of the story the editor made of ``takes``."""
+    [story] = dedup(list(takes), together=[[take.id for take in takes]])
+    return story.items[0].id
