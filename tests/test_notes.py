@@ -219,8 +219,8 @@ def test_notes_without_a_lead_story_are_a_block_of_their_own() -> None:
 def test_no_notes_and_no_lead_leave_no_block() -> None:
     rendered = render_issue(make_issue(lead=False), make_config(), [])
     assert "block-notes" not in rendered.html
-    # the three sections' banners only, beside the sponsor's two rules and the closing's
-    assert rendered.text.count("-" * 72 + "\n") == 2 * 3 + 2 + 2
+    # the three sections' banners only, beside the sponsor's opening rule and the closing's
+    assert rendered.text.count("-" * 72 + "\n") == 2 * 3 + 1 + 2
     only_intro = render_issue(make_issue(lead=False), make_config(), parse_notes("## Intro\nHi.\n"))
     assert "block-notes" not in only_intro.html and "Hi." in only_intro.html
 

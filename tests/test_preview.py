@@ -549,6 +549,9 @@ def test_connections_past_the_caps_are_answered_503_at_once_and_the_editor_is_st
 ) -> None:
     monkeypatch.setattr(PreviewServer, "max_per_client", 6)
     monkeypatch.setattr(PreviewServer, "max_connections", 9)
+    # the idle connections must outlive the test: on a loaded machine it took more than the
+    # 10 s after which the server cuts a silent one, and the count of those served fell
+    monkeypatch.setattr(PreviewServer, "idle_timeout", 120.0)
     for app in previewing(site):
         flood = [_connect(app, "127.0.0.2") for _ in range(6)]  # idle: each holds a thread
         _serving(app, 6)
