@@ -1637,3 +1637,31 @@ def _front(*takes: Item) -> str:
     """The id of the take in front of the story the editor made of ``takes``."""
     [story] = dedup(list(takes), together=[[take.id for take in takes]])
     return story.items[0].id
+
+
+def test_a_firm_s_own_post_is_about_the_firm_its_source_names():
+    # Vexa's own post does not name Vexa in its lead ("We are announcing a Series D…"), so
+    # its headline had no subject, and the two-names rule let it join another firm's round
+    # that shared "Series", "raises" and "led"
+    own = "We are announcing a Series D of €2.7B, led by ASML and MGX, with our existing investors."
+    other = "Quillo, whose app summarizes meetings, has raised an $80 million Series B led by Index Ventures."
+    takes = [
+        Item(
+            "own",
+            "Vexa AI raises €2.7B Series D",
+            "https://vexa.example/news",
+            "Vexa AI News",
+            T0,
+            summary=own,
+        ),
+        Item(
+            "other",
+            "AI notetaker Quillo raises $80M Series B",
+            "https://tc.example/q",
+            "TechCrunch",
+            T0,
+            summary=other,
+        ),
+    ]
+    for filler in (0, 96):
+        assert all(len(story.items) == 1 for story in dedup(takes + _filler(filler))), filler

@@ -216,7 +216,11 @@ class Headlines:
 def _read_headline(takes: Sequence[Item], k: int) -> Headline:
     take = takes[k]
     title = tx.canonical_names(take.title)
-    lead = tx.canonical_names(" ".join(x for x in (take.summary, take.text) if x)[:LEAD_CHARS])
+    # the source opens the lead: a firm's own post names itself there, not in a lead that
+    # says "we" ("Mistral AI raises €2.7B Series D", "We are announcing…", Mistral AI
+    # News), and its headline had no subject for the two-names rule. Held out, no eval
+    # figure moves; a labeled AI day of 98 takes lost a wrong join (0.919 -> 0.927)
+    lead = tx.canonical_names(" ".join(x for x in (take.source, take.summary, take.text) if x)[:LEAD_CHARS])
     found = tx.headline_names(title, lead)
     names = frozenset(name for _, name in found)
     return Headline(tx.first_name(found), names, f"{title}\n{lead}".lower())
