@@ -1665,3 +1665,39 @@ def test_a_firm_s_own_post_is_about_the_firm_its_source_names():
     ]
     for filler in (0, 96):
         assert all(len(story.items) == 1 for story in dedup(takes + _filler(filler))), filler
+
+
+def test_a_forum_s_link_post_joins_its_story_on_its_title_alone():
+    # "Claude Haiku 5 (anthropic.com)" has no text: its title's few terms never made the
+    # three a pair must share, and the link post was a story of its own
+    own = "Claude Haiku 5 is our fastest model yet, with computer use, at $1 per million input tokens."
+    report_lead = (
+        "Anthropic released Claude Haiku 5 on Tuesday, a small model priced at $1 per million input tokens."
+    )
+    takes = [
+        Item(
+            "hn",
+            "Claude Haiku 5 (anthropic.com)",
+            "https://www.anthropic.com/news/haiku-5",
+            "Hacker News",
+            T0,
+        ),
+        Item(
+            "own",
+            "Introducing Claude Haiku 5",
+            "https://anthropic.example/haiku-5",
+            "Anthropic",
+            T0,
+            summary=own,
+        ),
+        Item(
+            "tc",
+            "Anthropic's Claude Haiku 5 undercuts OpenAI",
+            "https://tc.example/h",
+            "TechCrunch",
+            T0,
+            summary=report_lead,
+        ),
+    ]
+    [story] = dedup(takes)
+    assert {item.id for item in story.items} == {"hn", "own", "tc"} and story.items[-1].id == "hn"

@@ -264,9 +264,15 @@ def _counts(rows: np.ndarray, cols: np.ndarray, n: int, size: int) -> sparse.csr
 
 
 def item_fields(item: Item) -> tuple[str, str]:
-    """Title and body text of ``item`` (summary, then text, cut short), name variants unified."""
+    """Title and body text of ``item`` (summary, then text, cut short), name variants unified.
+    A forum's link post names the linked site after its title ("Claude Haiku 5
+    (anthropic.com)"): the site is no word of the event, and is left out."""
     body = " ".join(x for x in (item.summary, item.text) if x)[:BODY_CHARS]
-    return tx.canonical_names((item.title or "")[:TITLE_CHARS]), tx.canonical_names(body)
+    title = _LINKED_SITE.sub("", (item.title or "")[:TITLE_CHARS])
+    return tx.canonical_names(title), tx.canonical_names(body)
+
+
+_LINKED_SITE = re.compile(r"\s+\((?:[\w-]+\.)+[a-z]{2,}(?:/[^\s()]*)?\)\s*$", re.I)
 
 
 def _weighted(
