@@ -65,10 +65,14 @@ _FTFY_WORK = re.compile(  # the look-ahead first: one class test per character
     rf"(?=[\xc2-\xf4\u201a\u0432\u0393{_FTFY_SINGLES}])"
     rf"(?:[\xc2-\xf4][{_CP1252_CONTINUATION}]|\u201a\xc4|\u0432\u0402|\u0393\xc7|[{_FTFY_SINGLES}])"
 )
-# noncharacters (U+FDD0-FDEF and the last two code points of each plane) and surrogates
+# noncharacters (U+FDD0-FDEF and the last two code points of each plane) and surrogates.
+# A class listing the 32 of the planes above the first is tested member by member at each
+# character (150 µs for 2 KB of text, a sixth of normalizing an item): three ranges
+# first, which all but those and the rare characters past U+1FFFD fail at once (16 µs)
+_BMP_NONCHARACTERS = "\ufdd0-\ufdef\ud800-\udfff\ufffe\uffff"
 _NONCHARACTERS = re.compile(
-    "[\ufdd0-\ufdef\ud800-\udfff"
-    + "".join(chr(p + 0xFFFE) + chr(p + 0xFFFF) for p in range(0, 0x110000, 0x10000))
+    f"(?=[{_BMP_NONCHARACTERS}\U0001fffe-\U0010ffff])[{_BMP_NONCHARACTERS}"
+    + "".join(chr(p + 0xFFFE) + chr(p + 0xFFFF) for p in range(0x10000, 0x110000, 0x10000))
     + "]"
 )
 # bidirectional embeddings, overrides and isolates: in a headline (and so a Subject) they

@@ -692,3 +692,17 @@ def test_a_headline_in_capitals_reads_in_sentence_case(title: str, text: str, ex
     # as it does when the description only repeats the headline, as many feeds' do
     repeated = one(entry(title, content=text, summary=f"<p>{title}. More at 11.</p>"))
     assert repeated.title == expected
+
+
+def test_the_noncharacter_pattern_finds_exactly_the_noncharacters_and_surrogates() -> None:
+    # written as a class of 34 members, it cost a sixth of normalizing an item; the faster
+    # form must find the same code points, no more and no fewer
+    from digest.normalize import _NONCHARACTERS
+
+    every = "".join(map(chr, range(0x110000)))
+    expected = [
+        chr(c)
+        for c in range(0x110000)
+        if 0xFDD0 <= c <= 0xFDEF or 0xD800 <= c <= 0xDFFF or c & 0xFFFE == 0xFFFE
+    ]
+    assert _NONCHARACTERS.findall(every) == expected and len(expected) == 32 + 2 + 32 + 2048
