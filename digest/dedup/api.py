@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from ..models import Item, Link, Story
 from ..normalize import without_boilerplate
+from . import text as tx
 from .cluster import UnionFind
 from .engine import Params, cluster, collector_paused, normalized_title, two_posts
 
@@ -65,9 +66,7 @@ def _display_key(item: Item, position: int) -> tuple:
 # "Introducing o5", does not say whose). Such a take fronted a story when its text was two
 # characters longer. On a labeled day of AI news, "we" changed 7 of 48 front takes, each
 # to a report that names who did what
-_NOT_A_REPORT_TITLE = re.compile(
-    r"\?[\s\"'”’]*$|^(?:show|ask|tell) hn\b|\s\((?:[\w-]+\.)+[a-z]{2,}(?:/\S*)?\)$", re.I
-)
+_NOT_A_REPORT_TITLE = re.compile(rf"\?[\s\"'”’]*$|^(?:show|ask|tell) hn\b|{tx.LINKED_SITE}", re.I)
 _FIRST_PERSON = re.compile(
     r"\b(?:I|I'm|I’m|I've|I’ve|I'd|I’d|me|my|[Ww]e|[Ww]e['’](?:re|ve|d|ll)|[Oo]ur|us)\b"
 )

@@ -409,6 +409,8 @@ def _year(key: str) -> bool:
 _HEADLINE_WORD = re.compile(r"[^\W\d_][\w.'’-]*")
 _WORD_RUN = re.compile(r"\w+")
 SUBJECT_WORDS = 4  # the words of a headline its subject is looked for in
+# the site a forum's link post names after its title: "Claude Haiku 5 (anthropic.com)"
+LINKED_SITE = r"\s\((?:[\w-]+\.)+[a-z]{2,}(?:/[^\s()]*)?\)\s*$"
 
 
 def headline_subject(title: str, lead: str) -> str:

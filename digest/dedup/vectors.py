@@ -272,7 +272,7 @@ def item_fields(item: Item) -> tuple[str, str]:
     return tx.canonical_names(title), tx.canonical_names(body)
 
 
-_LINKED_SITE = re.compile(r"\s+\((?:[\w-]+\.)+[a-z]{2,}(?:/[^\s()]*)?\)\s*$", re.I)
+_LINKED_SITE = re.compile(tx.LINKED_SITE, re.I)
 
 
 def _weighted(
