@@ -307,7 +307,8 @@ def _log_stories_left_out(stats: Stats) -> None:
 def _log_most_covered_left_out(over_cap: list[Story], shown: int = 3) -> None:
     """The stories a section's cap left out that most outlets covered, if any several
     did: the editor may want one in (``sections[].max_stories``, or ``## Lead``)."""
-    covered = sorted(((len(s.outlets), s) for s in over_cap if len(s.outlets) > 1), key=lambda c: -c[0])
+    counted = ((len(s.outlets), s) for s in over_cap)
+    covered = sorted(((count, s) for count, s in counted if count > 1), key=lambda c: -c[0])
     if covered:
         named = "; ".join(f"'{s.lead.title:.80}' ({count} outlets)" for count, s in covered[:shown])
         more = f" and {len(covered) - shown} more" if len(covered) > shown else ""

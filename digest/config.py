@@ -491,9 +491,9 @@ def _yaml_error(path: Path, text: str, exc: yaml.YAMLError) -> str:
     if flow and (not line or flow <= line):
         line = flow
         message += (
-            '; a value starting with # goes in quotes ("#6b21a8"), else YAML reads the rest of the line'
+            '; a value starting with # goes in quotes ("#6b21a8"),'
+            " else YAML reads the rest of the line as a comment"
         )
-        message += " as a comment"
     return f"{path}:{line}: {message}" if line else f"{path}: {message}"
 
 

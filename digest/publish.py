@@ -155,7 +155,7 @@ def issue_json(issue: Issue, config: Config) -> dict[str, Any]:
 
 
 def _story_json(story: Story) -> dict[str, Any]:
-    lead = story.lead
+    lead, pictured = story.lead, story.pictured
     return {
         "id": story.id,
         "title": lead.title,
@@ -165,7 +165,7 @@ def _story_json(story: Story) -> dict[str, Any]:
         "takeaways": [t.text for t in story.takeaways],
         "emoji": story.emoji,
         "published": _iso(lead),
-        "image": story.pictured.image if story.pictured else None,
+        "image": pictured.image if pictured else None,
         "items": [
             {"id": i.id, "url": i.url, "title": i.title, "source": i.source, "published": _iso(i)}
             for i in story.items
