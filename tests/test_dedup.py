@@ -1588,34 +1588,23 @@ def test_a_headline_s_subject_is_an_early_name_its_lead_repeats(title, lead, sub
 )
 def test_a_report_fronts_its_story_over_a_take_that_only_points_at_the_event(other: str, why: str) -> None:
     # one weight, and the other take's text two characters longer: it fronted the story
-    report_take = Item(
-        id="report",
-        title="Meta releases Llama 5 open-weight models",
-        url="https://news.example/llama-5",
-        source="News",
-        summary="Meta released Llama 5 on Tuesday, its first open-weight models since Llama 4.",
-    )
-    pointer = Item(
-        id="pointer",
-        title=other,
-        url="https://forum.example/llama-5",
-        source="Forum",
-        summary="Meta released Llama 5 on Tuesday, its first open-weight models since Llama 4 came out.",
-    )
-    [story] = dedup([pointer, report_take], together=[["pointer", "report"]])
-    assert [i.id for i in story.items] == ["report", "pointer"], why
+    said = "Meta released Llama 5 on Tuesday, its first open-weight models since Llama 4"
+    headline = "Meta releases Llama 5 open-weight models"
+    report_take = Item("report", headline, "https://news.example/l5", "News", summary=f"{said}.")
+    pointer = Item("pointer", other, "https://forum.example/l5", "Forum", summary=f"{said} came out.")
+    assert _order(pointer, report_take) == ["report", "pointer"], why
     opinion = replace(
         pointer,
         title="Meta's Llama 5 and the open model race",
         summary="Meta released Llama 5 on Tuesday, its first open models in a year. I think it got it right.",
     )
-    [story] = dedup([opinion, report_take], together=[["pointer", "report"]])
-    assert story.items[0].id == "report"  # a lead in the first person is a column's
+    assert _order(opinion, report_take)[0] == "report"  # a lead in the first person is a column's
     quoted = replace(
         opinion, summary='"I think we got it right," Mark Zuckerberg said of Llama 5 on Tuesday at length.'
     )
-    [story] = dedup([quoted, report_take], together=[["pointer", "report"]])
-    assert story.items[0].id == "pointer"  # a quote's "I" is its speaker's: the longer take fronts
+    assert (
+        _order(quoted, report_take)[0] == "pointer"
+    )  # a quote's "I" is its speaker's: the longer take fronts
 
 
 def test_a_report_fronts_its_story_over_the_firm_s_own_announcement() -> None:
@@ -1627,16 +1616,16 @@ def test_a_report_fronts_its_story_over_the_firm_s_own_announcement() -> None:
     )
     own = "Today we're releasing o5, our most capable reasoning model yet, to every paid plan at once."
     announcement = Item("own", "Introducing o5", "https://openai.example/o5", "OpenAI", summary=own)
-    assert _front(announcement, report_take) == "report"
+    assert _order(announcement, report_take)[0] == "report"
     # "US" is a country, not "us": a longer report that names it still fronts
     wire = replace(announcement, title="OpenAI releases o5 in the US", summary=f"{said} In the US first.")
-    assert _front(wire, report_take) == "own"
+    assert _order(wire, report_take)[0] == "own"
 
 
-def _front(*takes: Item) -> str:
-    """The id of the take in front of the story the editor made of ``takes``."""
+def _order(*takes: Item) -> list[str]:
+    """The ids of ``takes`` in the order of the story the editor made of them, the front first."""
     [story] = dedup(list(takes), together=[[take.id for take in takes]])
-    return story.items[0].id
+    return [item.id for item in story.items]
 
 
 def test_a_firm_s_own_post_is_about_the_firm_its_source_names():
