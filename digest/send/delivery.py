@@ -243,7 +243,8 @@ class _Run:
         while fresh or waiting:
             if waiting and (not fresh or waiting[0][0] <= time.monotonic()):
                 due, _, recipient, message, made = heapq.heappop(waiting)
-                self.sleep(max(0.0, due - time.monotonic()))
+                if (pause := due - time.monotonic()) > 0:
+                    self.sleep(pause)
             else:  # composed once: a retry sends the same message
                 recipient, made = fresh.popleft(), 0
                 message = self.composer.compose(recipient)
