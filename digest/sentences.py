@@ -123,8 +123,8 @@ def shorten(text: str, limit: int = 200) -> str:
         at_word = cut
     elif (clause := _last_clause_end(at_word)) >= CLAUSE_SHARE * limit:
         at_word = at_word[:clause]  # "…co-led by Radical Ventures…", not "…as it expands deployments…"
-    else:  # "…a new data center…", not "…a new data center in…"
-        at_word = _DANGLING.sub("", at_word) or at_word
+    else:  # "…a new data center…", not "…a new data center in…" or "…that meet U.S.…"
+        at_word = _without_lead_ins(at_word)
     return at_word.rstrip(",;:—- ") + "…"
 
 
@@ -132,6 +132,19 @@ def shorten(text: str, limit: int = 200) -> str:
 _DANGLING = re.compile(
     r"(?:\s+(?:a|an|the|of|in|on|at|to|for|from|by|with|as|and|or|but|after|amid|its|their|his|her))+$", re.I
 )
+
+
+def _without_lead_ins(text: str) -> str:
+    """``text`` without the words at its end that only lead into what was cut: "in",
+    "the", and an abbreviation or initials ("U.S.", "Dr.") that name what came next."""
+    while True:
+        shorter = _DANGLING.sub("", text)
+        head, _, word = shorter.rpartition(" ")
+        if head and word.endswith(".") and not ends_sentence(word, "X"):
+            shorter = head
+        if shorter == text or not shorter:
+            return text
+        text = shorter
 
 
 CLAUSE_SHARE = 0.6  # a cut at a clause keeps at least this share of the room, else at a word

@@ -152,3 +152,9 @@ def test_a_cut_ends_at_a_clause_when_one_ends_late_enough() -> None:
     assert sentences.shorten("Google released Gemini 3 Flash a day after its rival shipped", 50) == (
         "Google released Gemini 3 Flash a day…"  # not "…a day after its…"
     )
+    # an abbreviation names what was cut: "…meet U.S.…" and "…led by Dr.…" say nothing
+    assert sentences.shorten("Nvidia will sell the H20 chips that meet U.S. export rules to China", 50) == (
+        "Nvidia will sell the H20 chips that meet…"
+    )
+    lab = "The lab is led by Dr. Fei-Fei Li of Stanford since 2024"
+    assert sentences.shorten(lab, 30) == "The lab is led…"
