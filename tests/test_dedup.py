@@ -32,7 +32,15 @@ from digest.dedup.pairs import (
     _ranks,
     _shared_neighbors,
 )
-from digest.dedup.text import amounts, canonical_names, event_kinds, headline_subject, weekdays
+from digest.dedup.text import (
+    amounts,
+    canonical_names,
+    event_kinds,
+    headline_names,
+    headline_subject,
+    subject_names,
+    weekdays,
+)
 from digest.dedup.vectors import prepare
 from digest.models import Item, Link, Story
 
@@ -1576,6 +1584,39 @@ def test_amounts_are_shown_as_an_editor_writes_them():
 )
 def test_a_headline_s_subject_is_an_early_name_its_lead_repeats(title, lead, subject):
     assert headline_subject(title, lead) == subject
+
+
+@pytest.mark.parametrize(
+    ("title", "lead", "ways"),
+    [
+        ("China's DeepSeek releases V4 model", "China's DeepSeek released V4.", ("china", "deepseek")),
+        ("Musk's xAI releases Grok 5", "Musk's xAI released Grok 5.", ("musk", "xai")),
+        ("DeepSeek-V4 (huggingface.co)", "DeepSeek-V4 is out.", ("deepseek-v4", "deepseek")),
+        ("Nvidia shares jump", "Nvidia stock rose.", ("nvidia",)),
+        ("Nvidia's Huang says little", "Nvidia stock rose.", ("nvidia",)),  # Huang: not in the lead
+        ("Researchers find a flaw", "A team at MIT found it.", ()),
+    ],
+)
+def test_a_headline_writes_its_subject_as_an_owner_s_name_or_a_compound(title, lead, ways):
+    assert subject_names(title, headline_names(title, lead)) == ways
+
+
+def test_one_firm_s_release_told_as_a_compound_and_with_its_country_is_one_story():
+    # "China's DeepSeek" had the subject "china", and "DeepSeek-V4" one "deepseek" never
+    # wrote as such: the two-names rule parted a forum's link post from the wire's report
+    link = Item(
+        "link", "DeepSeek-V4 (huggingface.co)", "https://forum.example/1", "Forum", text="DeepSeek-V4."
+    )
+    wire = Item(
+        "wire",
+        "China's DeepSeek releases V4 model, says it rivals top US systems",
+        "https://wire.example/v4",
+        "Wire",
+        summary="China's DeepSeek on Tuesday released V4, a new version of its flagship AI model.",
+    )
+    for others in ([], _filler(30)):
+        stories = dedup([link, wire, *others])
+        assert together(stories, ["link", "wire"]) and len(stories) == len(others) + 1
 
 
 @pytest.mark.parametrize(

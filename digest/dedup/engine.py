@@ -197,6 +197,7 @@ class Headline:
     ("Facebook parent" is Meta)."""
 
     subject: str  # tx.headline_subject: an early name of the headline its lead repeats
+    subjects: tuple[str, ...]  # tx.subject_names: the subject as the headline may write it
     names: frozenset[str]  # tx.headline_names: each name of the headline its lead repeats
     said: str  # title and lead, lower-cased
 
@@ -224,7 +225,7 @@ def _read_headline(takes: Sequence[Item], k: int) -> Headline:
     lead = tx.canonical_names(" ".join(x for x in (take.source, take.summary, take.text) if x)[:LEAD_CHARS])
     found = tx.headline_names(title, lead)
     names = frozenset(name for _, name in found)
-    return Headline(tx.first_name(found), names, f"{title}\n{lead}".lower())
+    return Headline(tx.first_name(found), tx.subject_names(title, found), names, f"{title}\n{lead}".lower())
 
 
 def _subjects_apart(heads: Headlines, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -241,7 +242,9 @@ def _subjects_apart(heads: Headlines, i: np.ndarray, j: np.ndarray) -> np.ndarra
 
     def apart(a: Headline, b: Headline) -> bool:
         sa, sb = a.subject, b.subject
-        return bool(sa and sb and sa != sb) and not named_in(sa, b) and not named_in(sb, a)
+        if not (sa and sb and sa != sb):
+            return False
+        return not any(named_in(s, b) for s in a.subjects) and not any(named_in(s, a) for s in b.subjects)
 
     read = heads.read
     return np.fromiter((apart(read(a), read(b)) for a, b in zip(i.tolist(), j.tolist())), bool, i.size)

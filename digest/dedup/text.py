@@ -427,6 +427,22 @@ def first_name(names: list[tuple[int, str]]) -> str:
     return next((name for place, name in names if place < SUBJECT_WORDS), "")
 
 
+def subject_names(title: str, names: list[tuple[int, str]]) -> tuple[str, ...]:
+    """The ways a headline (with its ``headline_names``) writes who it is about: the
+    subject; the name right after it when the subject is an owner or a place in the
+    possessive ("China's DeepSeek releases V4", "Musk's xAI"); and the first part of a
+    compound ("DeepSeek-V4" is DeepSeek's). () when there is no subject."""
+    place, subject = next(((k, name) for k, name in names if k < SUBJECT_WORDS), (-1, ""))
+    if not subject:
+        return ()
+    ways = [subject]
+    written = [found.group() for found in _HEADLINE_WORD.finditer(title.strip())]
+    if re.search(r"['’]s$", written[place]):
+        ways += [name for k, name in names if k == place + 1]
+    ways += [way.split("-", 1)[0] for way in ways if re.fullmatch(r"[^\W\d_]{2,}-\w.*", way)]
+    return tuple(dict.fromkeys(ways))
+
+
 def headline_names(title: str, lead: str) -> list[tuple[int, str]]:
     """The words of a headline written with a capital that its lead names again as
     written, each with its place among the headline's words, lower-cased, in order."""
