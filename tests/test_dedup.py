@@ -39,6 +39,7 @@ from digest.dedup.text import (
     headline_names,
     headline_subject,
     subject_names,
+    versions,
     weekdays,
 )
 from digest.dedup.vectors import prepare
@@ -1731,3 +1732,24 @@ def test_a_forum_s_link_post_joins_its_story_on_its_title_alone():
     ]
     [story] = dedup(takes)
     assert {item.id for item in story.items} == {"hn", "own", "tc"} and story.items[-1].id == "hn"
+
+
+def test_a_link_post_of_a_name_and_its_version_joins_the_story_of_that_version():
+    # "Grok 5 (x.ai)" has one term, "grok", a number being none: it stayed a story of its
+    # own however sure the model was. The name with its version is its second term, and
+    # the post of another version stays apart
+    lead = "Elon Musk's xAI released Grok 5 on Tuesday, claiming it beats every rival on reasoning tests."
+    takes = [
+        Item("hn", "Grok 5 (x.ai)", "https://x.ai/news/grok-5", "Hacker News", T0),
+        Item("tc", "Musk's xAI releases Grok 5, claiming it beats its rivals", "https://tc.example/g5",
+             "TechCrunch", T0, summary=lead),
+        Item("bi", "Elon Musk says Grok 5 is the 'smartest AI in the world'", "https://bi.example/g5",
+             "Business Insider", T0, summary=lead.replace("released", "launched")),
+        Item("old", "Grok 4 (x.ai)", "https://x.ai/news/grok-4", "Lobsters", T0),
+    ]  # fmt: skip
+    for filler in (0, 120):
+        stories = dedup(takes + _filler(filler))
+        assert together(stories, ["hn", "tc", "bi"]), filler
+        assert not together(stories, ["old", "tc"]) and not together(stories, ["old", "hn"]), filler
+    assert versions("OpenAI launches GPT-5.5 with a 2M context") == {("gpt", "5.5")}
+    assert versions("Mistral raises 500 million") == versions("Shares up 5% on Tuesday") == set()

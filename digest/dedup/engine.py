@@ -211,6 +211,7 @@ class Headlines:
         self.takes = takes
         self.read = functools.cache(functools.partial(_read_headline, takes))
         self.kinds = functools.cache(lambda k: tx.event_kinds(takes[k].title))
+        self.versions = functools.cache(lambda k: tx.versions(takes[k].title))
         # the kinds of event title and lead speak of (with hints): only the kinds rule asks
         self.told = functools.cache(lambda k, read=self.read: tx.event_kinds(read(k).said, hints=True))
 
@@ -287,7 +288,12 @@ def _doubts(heads: Headlines, joins: list[tuple[int, int, float, float]]) -> lis
 
 
 def _enough_shared(
-    prep: Prepared, i: np.ndarray, j: np.ndarray, exclusive: np.ndarray, least: int
+    prep: Prepared,
+    i: np.ndarray,
+    j: np.ndarray,
+    exclusive: np.ndarray,
+    least: int,
+    heads: Headlines | None = None,
 ) -> np.ndarray:
     """Whether each pair shares at least ``least`` terms of title and lead, or every term
     of a take that has fewer (two at least): in a small batch, idf makes one shared word
@@ -310,7 +316,16 @@ def _enough_shared(
     # a story of its own: it shares both. Held out, no eval figure moves; a labeled AI day
     # of 209 takes rose from 0.900 to 0.914 (its first day's 98 from 0.927 to 0.946)
     terms = np.diff(prep.headline.indptr)
-    return shared >= np.maximum(np.minimum(need, np.minimum(terms[i], terms[j])), MIN_SHARED_EVER)
+    enough = shared >= np.maximum(np.minimum(need, np.minimum(terms[i], terms[j])), MIN_SHARED_EVER)
+    if heads is not None:
+        # a take of one term and a version ("Grok 5 (x.ai)", "Llama 5 (ai.meta.com)") has
+        # one term to share, a number being none: the name with its version is its second
+        fewest = np.minimum(terms[i], terms[j])
+        for n in np.flatnonzero(~enough & (shared >= 1) & (fewest < MIN_SHARED_EVER)).tolist():
+            a, b = (i[n], j[n]) if terms[i[n]] <= terms[j[n]] else (j[n], i[n])
+            said = heads.read(b).said
+            enough[n] = any(tx.names_version(said, *version) for version in heads.versions(a))
+    return enough
 
 
 @dataclass
@@ -383,13 +398,13 @@ def _cluster(
     numbers, names = x[:, FEATURES.index("number_conflict")], x[:, FEATURES.index("title_name_missing")]
     keep &= ~((numbers > 0) & (names > 0))
     exclusive = x[keep, FEATURES.index("exclusive_terms")]
-    keep[keep] = _enough_shared(prep, i[keep], j[keep], exclusive, params.min_shared_terms)
+    heads = Headlines([items[k] for k in first.tolist()])
+    keep[keep] = _enough_shared(prep, i[keep], j[keep], exclusive, params.min_shared_terms, heads)
     gap = np.nan_to_num(np.abs(prep.days[i] - prep.days[j])) / max(params.window_days, 1e-9)
     p = np.zeros(i.size)
     if keep.any():
         p[keep] = model.probability(x[keep], offset=-params.time_penalty * gap[keep])
     keep &= p >= 0.05  # negligible scores only dilute averages; dropping them saves time
-    heads = Headlines([items[k] for k in first.tolist()])
     if first.size < FEWER_TERMS_FROM:
         # a day of a few dozen takes: its idf makes a beat's common words ("robots",
         # "evals") look rare, so two stories of one topic look like one event. Takes of one

@@ -443,6 +443,29 @@ def subject_names(title: str, names: list[tuple[int, str]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ways))
 
 
+# a name and its version, as a headline writes them: "Grok 5", "Gemini 3.5", "GPT-5.5",
+# "Llama v4"; not a sum ("Raises 500 million") or a share ("Up 5%")
+_VERSIONED = re.compile(
+    r"\b([^\W\d_][\w'’]*?)(?:['’]s)?[\s-]+v?(\d+(?:\.\d+)?)\b(?![.,]?\d|\s*(?:%|percent\b|[mb]illion\b|bn\b))",
+    re.IGNORECASE,
+)
+
+
+def versions(title: str) -> frozenset[tuple[str, str]]:
+    """The names with a version that ``title`` writes with a capital ("Grok 5 (x.ai)"
+    gives ("grok", "5")), lower-cased."""
+    return frozenset(
+        (found[1].lower(), found[2])
+        for found in _VERSIONED.finditer(title)
+        if any(char.isupper() for char in found[1]) and found[1].lower() not in STOPWORDS
+    )
+
+
+def names_version(said: str, name: str, version: str) -> bool:
+    """Whether ``said`` (lower-cased) names ``name`` with ``version`` ("grok 5", "gpt-5.5")."""
+    return re.search(rf"\b{re.escape(name)}[\s-]*v?{re.escape(version)}\b(?![.,]\d)", said) is not None
+
+
 def headline_names(title: str, lead: str) -> list[tuple[int, str]]:
     """The words of a headline written with a capital that its lead names again as
     written, each with its place among the headline's words, lower-cased, in order."""
