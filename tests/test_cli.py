@@ -124,7 +124,9 @@ def test_a_build_against_hostile_servers_finishes_in_time(feed_server, write_con
     code, out, err = invoke("build", "--sources", str(config.file), "--date", "2025-06-14")
     elapsed = time.monotonic() - started
     assert code == 0, err
-    assert elapsed < 8
+    # the 4 s deadline holds the hung and trickling feeds (the trickle alone would take 50 s);
+    # the rest is the build, slower on a loaded machine
+    assert elapsed < 15, elapsed
     issue = json.loads((tmp_path / "out" / "2025-06-14" / "issue.json").read_text(encoding="utf-8"))
     failed = {f["source"]: f["error"] for f in issue["stats"]["feeds_failed"]}
     assert set(failed) == {"Hangs", "Error", "Loop", "Garbage", "Trickle"}

@@ -539,7 +539,7 @@ def test_a_silent_connection_is_closed_after_the_idle_timeout(
             with _connect(app, "127.0.0.2", sent) as raw:
                 started = time.monotonic()
                 assert raw.recv(1024) == b""  # closed by the server, before the 5 s of the client
-                assert 0.9 <= time.monotonic() - started < 3
+                assert 0.9 <= time.monotonic() - started < 4.5  # the client gives up at 5 s
         _serving(app, 0)
         assert get(app, "/_preview/status")[0] == 200
 
@@ -559,7 +559,7 @@ def test_connections_past_the_caps_are_answered_503_at_once_and_the_editor_is_st
             assert seventh.recv(1024).startswith(b"HTTP/1.1 503 Service Unavailable")
         started = time.monotonic()
         assert get(app, "/_preview/status")[0] == 200  # the editor, from another address
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 2  # at once: a thread held by the flood frees in 120 s
         flood += [_connect(app, "127.0.0.3") for _ in range(3)]
         _serving(app, 9)
         with _connect(app, "127.0.0.4") as late:  # all places are taken
