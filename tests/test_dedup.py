@@ -241,6 +241,8 @@ def test_name_variants_and_amounts_are_unified():
     # as Canadian papers write it: "$600-million" was read as $600, a conflict with "$600 million"
     assert amounts("Cohere closes US$600-million round") == amounts("Cohere raises $600 million")
     assert amounts("a $2.5-billion fund") == amounts("a $2.5 billion fund")
+    assert amounts("a EUR 90M penalty") == amounts("fined X €90 million") == amounts("a fine of 90m euros")
+    assert amounts("USD 1.5 billion") == amounts("$1.5bn") and amounts("a Europe-wide 15 years") == ["15"]
     assert amounts("files its 10-K report") == amounts("files its 10 report")  # a hyphen joins words only
     assert "Meta" in canonical_names("Meta Platforms") and "Meta" in canonical_names("the Facebook parent")
     assert canonical_names("The iPhone maker and the TikTok owner") == "The Apple and the ByteDance"

@@ -365,12 +365,18 @@ def _cjk_amount(match: re.Match[str]) -> str | None:
     return _key(CJK_UNIT.get(unit or "", ""), value)
 
 
+# a currency's code before its sum, as some outlets write it ("EUR 90M", "USD 1.5 billion")
+_CODE_BEFORE = re.compile(r"\b(usd|eur|gbp)\s?(?=\d)")
+
+
 def amounts(text: str) -> list[str]:
     """Amounts and numbers in ``text`` in one spelling: "$10B", "$10 billion" and
     "ten billion dollars" all give ``"$1e+10"``; 50% and "50 percent" give ``"%50"``;
     "10億ドル" gives ``"$1e+09"``."""
     text = text.lower()
     found = []
+    if "eur" in text or "usd" in text or "gbp" in text:  # a cheap test first: most texts have none
+        text = _CODE_BEFORE.sub(lambda m: CURRENCY[m[1]], text)
     if not text.isascii() and CJK.search(text):
         found = [_cjk_amount(m) for m in CJK_AMOUNT.finditer(text)]
         text = CJK_AMOUNT.sub(" ", text)
