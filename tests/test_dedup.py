@@ -1755,3 +1755,6 @@ def test_a_link_post_of_a_name_and_its_version_joins_the_story_of_that_version()
         assert not together(stories, ["old", "tc"]) and not together(stories, ["old", "hn"]), filler
     assert versions("OpenAI launches GPT-5.5 with a 2M context") == {("gpt", "5.5")}
     assert versions("Mistral raises 500 million") == versions("Shares up 5% on Tuesday") == set()
+    started = time.monotonic()  # read in one pass: a run of "a'a'a'…" took minutes
+    assert versions("a'" * 50_000 + " 5") == set() and versions("Ab" + " " * 100_000) == set()
+    assert time.monotonic() - started < 2

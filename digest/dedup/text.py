@@ -452,7 +452,7 @@ def subject_names(title: str, names: list[tuple[int, str]]) -> tuple[str, ...]:
 # a name and its version, as a headline writes them: "Grok 5", "Gemini 3.5", "GPT-5.5",
 # "Llama v4"; not a sum ("Raises 500 million") or a share ("Up 5%")
 _VERSIONED = re.compile(
-    r"\b([^\W\d_][\w'’]*?)(?:['’]s)?[\s-]+v?(\d+(?:\.\d+)?)\b(?![.,]?\d|\s*(?:%|percent\b|[mb]illion\b|bn\b))",
+    r"(?<![\w'’])([^\W\d_][\w'’]*+)[\s-]+v?(\d+(?:\.\d+)?)\b(?![.,]?\d|\s*(?:%|percent\b|[mb]illion\b|bn\b))",
     re.IGNORECASE,
 )
 
@@ -460,10 +460,11 @@ _VERSIONED = re.compile(
 def versions(title: str) -> frozenset[tuple[str, str]]:
     """The names with a version that ``title`` writes with a capital ("Grok 5 (x.ai)"
     gives ("grok", "5")), lower-cased."""
+    found = ((re.sub(r"['’]s$", "", m[1]), m[2]) for m in _VERSIONED.finditer(title))  # "Meta's 2"
     return frozenset(
-        (found[1].lower(), found[2])
-        for found in _VERSIONED.finditer(title)
-        if any(char.isupper() for char in found[1]) and found[1].lower() not in STOPWORDS
+        (name.lower(), version)
+        for name, version in found
+        if any(char.isupper() for char in name) and name.lower() not in STOPWORDS
     )
 
 
