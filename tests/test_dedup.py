@@ -290,6 +290,22 @@ def _names(titles: list[str], bodies: list[str]) -> set[str]:
     return {w for w, name in zip(lower, flags) if name}
 
 
+def test_names_are_compared_as_written_not_stemmed():
+    from digest.dedup.vectors import prepare
+
+    takes = [
+        Item("a", "Firefly Image Model 5 arrives in Photoshop", "https://a.example/1", "A",
+             summary="Adobe said Firefly Image Model 5 makes layered images in Photoshop."),
+        Item("b", "The best AI note-taking apps", "https://b.example/2", "B",
+             summary="I tested Otter and Fireflies and Granola. Fireflies was the most accurate."),
+        Item("c", "Adobe's Firefly comes to phones", "https://c.example/3", "C",
+             summary="Adobe's Firefly app is now on Android, Adobe said."),
+    ]  # fmt: skip
+    names = prepare(takes).names
+    assert names[1].nnz > 0 and (names[0] @ names[1].T).sum() == 0  # no name in common
+    assert (names[0] @ names[2].T).sum() > 0  # "Adobe's" is Adobe, "Firefly" Firefly
+
+
 def test_a_name_that_opens_its_sentences_is_still_a_name():
     names = _names(
         ["Clipwise: turn long videos into shorts", "Nvidia to buy Arm", "Atlas rolls out agents"],
