@@ -5,7 +5,8 @@ Stages are functions from one of these to the next; see DESIGN.md for the pipeli
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,7 @@ class Entry:
     image: str = ""
     author: str = ""
     publisher: str = ""  # an aggregator's item: the outlet its RSS <source> names
+    discussion: str = ""  # where readers discuss it (RSS <comments>: a forum's thread)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Item:
     guid: str | None = None
     section: str | None = None
     weight: float = 1.0
+    discussion: str | None = None  # where readers discuss it (a forum's thread), if the feed says
 
 
 @dataclass(frozen=True)
@@ -135,12 +138,15 @@ class Story:
     def also(self) -> list[Item]:
         """The other takes, shown as "also covered by": not the front take's own article
         relayed by an aggregator ("The Verge (via Google News)" under The Verge's take of
-        the same headline), which covers nothing more."""
+        the same headline), which covers nothing more. A forum's post of another take's
+        article ("GPT-5.5 (openai.com)" under OpenAI's post) links to its thread, where
+        the forum covers it, not to the article a second time."""
         lead = self.lead
         relay = relayed(lead.source, "")[:-1]  # "The Verge (via ", any aggregator
         headline = " ".join(lead.title.casefold().split())
+        articles = Counter(item.url for item in self.items)
         return [
-            item
+            replace(item, url=item.discussion) if item.discussion and articles[item.url] > 1 else item
             for item in self.items[1:]
             if not (item.source.startswith(relay) and " ".join(item.title.casefold().split()) == headline)
         ]

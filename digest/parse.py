@@ -301,6 +301,7 @@ def _from_feedparser(entry: Any, source: str, base: str, declared: bool) -> Entr
         content=html or summary,
         image=_feedparser_image(entry),
         author=entry.get("author", ""),
+        discussion=entry.get("comments", "") if isinstance(entry.get("comments"), str) else "",
     )
 
 

@@ -706,3 +706,29 @@ def test_the_noncharacter_pattern_finds_exactly_the_noncharacters_and_surrogates
         if 0xFDD0 <= c <= 0xFDEF or 0xD800 <= c <= 0xDFFF or c & 0xFFFE == 0xFFFE
     ]
     assert _NONCHARACTERS.findall(every) == expected and len(expected) == 32 + 2 + 32 + 2048
+
+
+def test_a_forum_s_thread_is_kept_as_the_take_s_discussion() -> None:
+    def posted(title: str, link: str, comments: str = "") -> str:
+        return rss_item(title, link).replace(
+            "</item>", f"<comments>{comments}</comments></item>" if comments else "</item>"
+        )
+
+    body = rss(
+        posted(
+            "GPT-5.5 (openai.com)",
+            "https://openai.com/index/gpt-5-5/",
+            "https://forum.example/item?id=47211893",
+        ),
+        posted("Relative", "https://a.example/2", "/item?id=9#top"),
+        posted("Hostile", "https://a.example/3", "javascript:alert(1)"),
+        posted("None", "https://a.example/4"),
+    )
+    items = normalize(parse_feed(body, "News", FEED_URL), source(), FETCHED_AT, "top-news")
+    assert [i.discussion for i in items] == [
+        "https://forum.example/item?id=47211893",
+        "https://news.example/item?id=9",  # made absolute, its fragment dropped
+        None,
+        None,
+    ]
+    assert items[0].url == "https://openai.com/index/gpt-5-5/"

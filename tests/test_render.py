@@ -857,6 +857,25 @@ def test_the_front_takes_own_article_relayed_by_an_aggregator_is_no_other_covera
     assert "https://bi.example/1" in rendered.html and "https://bi.example/1" in rendered.text
 
 
+def test_a_forum_s_post_of_another_take_s_article_links_to_its_thread() -> None:
+    # "Hacker News" under OpenAI's own post linked to openai.com a second time: the same
+    # article under two names. Its thread is where the forum covers the story
+    issue = make_issue(1)
+    story = issue.sections[0].stories[0]
+    front = story.lead
+    thread, elsewhere = "https://forum.example/item?id=7", "https://elsewhere.example/a"
+    post = replace(front, id="post", source="Forum", discussion=thread)
+    own = replace(
+        front, id="own", url=elsewhere, source="Forum 2", discussion="https://forum.example/item?id=8"
+    )
+    story.items[1:1] = [post, own]
+    assert [(i.source, i.url) for i in story.also[:2]] == [("Forum", thread), ("Forum 2", elsewhere)]
+    rendered = render_issue(issue, make_config(), [])
+    assert re.search(rf'<a href="{re.escape(thread)}"[^>]*>Forum</a>', rendered.html.replace("&amp;", "&"))
+    assert f"] {thread}" in rendered.text and f"] {elsewhere}" in rendered.text
+    assert "id=8" not in rendered.html + rendered.text  # its own article: no second link
+
+
 # What a German editor translates: every label but the dates, which the language gives.
 GERMAN = {
     "view_in_browser": "Im Browser ansehen",
