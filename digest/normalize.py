@@ -364,7 +364,7 @@ def _item(entry: Entry, source: SourceConfig, fetched_at: datetime, section: str
         guid=entry.guid or None,
         section=section,
         weight=source.weight,
-        discussion=canonical_url(entry.discussion, entry.base) or None,
+        discussion=canonical_url(entry.discussion, entry.base, anchor=True) or None,  # "#comments"
     )
 
 

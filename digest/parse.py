@@ -301,8 +301,22 @@ def _from_feedparser(entry: Any, source: str, base: str, declared: bool) -> Entr
         content=html or summary,
         image=_feedparser_image(entry),
         author=entry.get("author", ""),
-        discussion=entry.get("comments", "") if isinstance(entry.get("comments"), str) else "",
+        discussion=_discussion(entry),
     )
+
+
+def _discussion(entry: Any) -> str:
+    """Where readers discuss the entry: RSS ``<comments>``, else an Atom link to its
+    replies as a page (RFC 4685; not a feed of them)."""
+    comments = entry.get("comments")
+    if isinstance(comments, str) and comments:
+        return comments
+    replies = (
+        link.get("href", "")
+        for link in entry.get("links", [])
+        if link.get("rel") == "replies" and link.get("type", "text/html") in ("text/html", "")
+    )
+    return next((href for href in replies if isinstance(href, str) and href), "")
 
 
 def _plain_title(entry: Any, declared: bool) -> str:

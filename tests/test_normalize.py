@@ -727,8 +727,21 @@ def test_a_forum_s_thread_is_kept_as_the_take_s_discussion() -> None:
     items = normalize(parse_feed(body, "News", FEED_URL), source(), FETCHED_AT, "top-news")
     assert [i.discussion for i in items] == [
         "https://forum.example/item?id=47211893",
-        "https://news.example/item?id=9",  # made absolute, its fragment dropped
+        "https://news.example/item?id=9#top",  # made absolute, its anchor kept (a post's "#comments")
         None,
         None,
     ]
     assert items[0].url == "https://openai.com/index/gpt-5-5/"
+
+
+def test_an_atom_entry_s_replies_page_is_its_discussion_and_a_feed_of_them_is_not() -> None:
+    atom = (
+        b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>F</title>'
+        b"<id>urn:f</id><updated>2025-06-14T08:00:00Z</updated>"
+        b'<entry><title>A</title><id>urn:a</id><updated>2025-06-14T08:00:00Z</updated><link href="/1"/>'
+        b'<link rel="replies" type="text/html" href="/1#comments"/></entry>'
+        b'<entry><title>B</title><id>urn:b</id><updated>2025-06-14T08:00:00Z</updated><link href="/2"/>'
+        b'<link rel="replies" type="application/atom+xml" href="/2/comments.xml"/></entry></feed>'
+    )
+    items = normalize(parse_feed(atom, "News", FEED_URL), source(), FETCHED_AT, "top-news")
+    assert [i.discussion for i in items] == ["https://news.example/1#comments", None]
