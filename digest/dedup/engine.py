@@ -306,7 +306,10 @@ def _enough_shared(
     items use both. Not in an undated pool, which spans years: two such words recur in
     other events of one long story. Nor in a batch of fewer than ``FEWER_TERMS_FROM``
     takes (items once copies are joined), where a word that two of them use may still be
-    a common one ("agents" in 2 of 19)."""
+    a common one ("agents" in 2 of 19).
+
+    With ``heads`` (the takes' headlines), a take of one term counts a name with its
+    version that the other names as well ("Grok 5") as a second."""
     shared = rowwise_dot(prep.headline, prep.headline, i, j)
     fewer = ~np.isnan(prep.days[i]) & ~np.isnan(prep.days[j]) & (exclusive >= EXCLUSIVE_ENOUGH)
     fewer &= prep.days.shape[0] >= FEWER_TERMS_FROM
