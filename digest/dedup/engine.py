@@ -196,10 +196,14 @@ class Headline:
     """What the rules read in a take's headline and lead, name variants made one first
     ("Facebook parent" is Meta)."""
 
-    subject: str  # tx.headline_subject: an early name of the headline its lead repeats
     subjects: tuple[str, ...]  # tx.subject_names: the subject as the headline may write it
     names: frozenset[str]  # tx.headline_names: each name of the headline its lead repeats
     said: str  # title and lead, lower-cased
+
+    @property
+    def subject(self) -> str:
+        """An early name of the headline its lead repeats (tx.headline_subject), "" if none."""
+        return self.subjects[0] if self.subjects else ""
 
 
 class Headlines:
@@ -226,7 +230,7 @@ def _read_headline(takes: Sequence[Item], k: int) -> Headline:
     lead = tx.canonical_names(" ".join(x for x in (take.source, take.summary, take.text) if x)[:LEAD_CHARS])
     found = tx.headline_names(title, lead)
     names = frozenset(name for _, name in found)
-    return Headline(tx.first_name(found), tx.subject_names(title, found), names, f"{title}\n{lead}".lower())
+    return Headline(tx.subject_names(title, found), names, f"{title}\n{lead}".lower())
 
 
 def _subjects_apart(heads: Headlines, i: np.ndarray, j: np.ndarray) -> np.ndarray:

@@ -425,12 +425,13 @@ def headline_subject(title: str, lead: str) -> str:
     jump…", "Nvidia stock rose…" give "nvidia"; "xAI signs…", "Elon Musk's xAI has…" give
     "xai"; "Authors sue Salesforce…", "…sued Salesforce" give "salesforce"); "" when there
     is none. A lead that repeats a name of the headline's opening is about who it names."""
-    return first_name(headline_names(title, lead))
+    return _first(headline_names(title, lead))[1]
 
 
-def first_name(names: list[tuple[int, str]]) -> str:
-    """The subject among ``headline_names``: the first within the first ``SUBJECT_WORDS``."""
-    return next((name for place, name in names if place < SUBJECT_WORDS), "")
+def _first(names: list[tuple[int, str]]) -> tuple[int, str]:
+    """The subject among ``headline_names``, the first within the first ``SUBJECT_WORDS``,
+    with its place among the headline's words; (-1, "") when there is none."""
+    return next(((place, name) for place, name in names if place < SUBJECT_WORDS), (-1, ""))
 
 
 def subject_names(title: str, names: list[tuple[int, str]]) -> tuple[str, ...]:
@@ -438,7 +439,7 @@ def subject_names(title: str, names: list[tuple[int, str]]) -> tuple[str, ...]:
     subject; the name right after it when the subject is an owner or a place in the
     possessive ("China's DeepSeek releases V4", "Musk's xAI"); and the first part of a
     compound ("DeepSeek-V4" is DeepSeek's). () when there is no subject."""
-    place, subject = next(((k, name) for k, name in names if k < SUBJECT_WORDS), (-1, ""))
+    place, subject = _first(names)
     if not subject:
         return ()
     ways = [subject]
