@@ -224,22 +224,8 @@ _MINOR_RELEASE = re.compile(
 # Keywords of the rules above that match only as whole words: "fines", not "finest",
 # and "fine", not "fine-tune" nor "fine tuning"; "law", not "Lawrence".
 WHOLE_WORDS = frozenset(
-    {"fine", "fines", "sue", "sues", "sued", "law", "laws", "rules", "round", "stake", "stakes", "ipo"}
-    | {
-        "hack",
-        "hacked",
-        "hackers",
-        "exit",
-        "exits",
-        "office",
-        "offices",
-        "poll",
-        "polls",
-        "tv",
-        "dj",
-        "adds",
-        "cma",
-    }
+    "fine fines sue sues sued law laws rules round stake stakes ipo hack hacked hackers exit exits "
+    "office offices poll polls tv dj adds cma".split()
 )
 # Words a keyword of the rules above must not follow or be followed by: "scaling laws" are
 # machine learning's, and "fine print" is no fine; "fine-tune" and "fine tuning" neither.
