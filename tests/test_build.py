@@ -569,6 +569,26 @@ def test_two_sources_of_one_article_give_one_story_with_the_better_take_in_front
     assert issue["stats"]["items"] == 2 and issue["title"] == story["title"]
 
 
+def test_a_forum_s_post_of_the_front_take_s_article_links_its_thread_in_the_built_issue(
+    tmp_path: Path,
+) -> None:
+    article, thread = "https://openai.example/gpt-6", "https://forum.example/item?id=4711"
+    said = "OpenAI released GPT-6, which it says can plan multi-step tasks."
+    post = rss_item("GPT-6 (openai.example)", article).replace(
+        "</item>", f"<comments>{thread}</comments></item>"
+    )
+    feeds = {
+        "OpenAI": [rss_item("Introducing GPT-6", article, "Sat, 14 Jun 2025 07:00:00 GMT", said)],
+        "Forum": [post],
+    }
+    sources = newsletter(tmp_path, feeds)
+    [story] = [s for section in built_issue(sources)["sections"] for s in section["stories"]]
+    assert [(i["source"], i["url"]) for i in story["items"]] == [("OpenAI", article), ("Forum", article)]
+    folder = tmp_path / "out" / DEMO_DATE
+    html, text = ((folder / name).read_text(encoding="utf-8") for name in ("index.html", "issue.txt"))
+    assert f'href="{thread}"' in html.replace("&amp;", "&") and f"] {thread}" in text
+
+
 def test_each_day_s_post_of_a_series_is_new_though_it_reads_like_the_last(tmp_path: Path) -> None:
     # three feeds whose daily posts differ from the day before's in their numbers
     topics = ["reasoning with small models", "agents that browse the web", "video diffusion at scale"]
