@@ -52,15 +52,23 @@ class Built:
     @property
     def checks(self) -> tuple[str, ...]:
         """The titles of the issue's merged stories that the dedup report marks for a check
-        (the report lists the day's others too: those left out of the issue need none)."""
+        (the report lists the day's others too: those left out of the issue need none),
+        then each two of its stories that may be one event ("A" / "B")."""
         shown = {story.id for story in self.issue.stories}
         stories = self.report.get("stories", [])
-        return tuple(s["items"][0]["title"] for s in stories if s["check"] and s["id"] in shown)
+        merged = (s["items"][0]["title"] for s in stories if s["check"] and s["id"] in shown)
+        near = (f"“{n['a']['title']}” / “{n['b']['title']}”" for n in self.report.get("near_misses", []))
+        return (*merged, *near)
 
     def to_check(self, report: str = "report.html") -> str:
-        """ ", N merged stories to check in ``report``" for a log line, or "" when none."""
-        n = len(self.checks)
-        return f", {n} merged {'story' if n == 1 else 'stories'} to check in {report}" if n else ""
+        """ ", N merged stories and M pairs of stories to check in ``report``" for a log
+        line, or "" when there are none."""
+        near = len(self.report.get("near_misses", []))
+        merged = len(self.checks) - near
+        said = [f"{merged} merged {'story' if merged == 1 else 'stories'}"] if merged else []
+        if near:
+            said.append(f"{near} {'pair' if near == 1 else 'pairs'} of stories that may be one event")
+        return f", {' and '.join(said)} to check in {report}" if said else ""
 
 
 def collect(
@@ -236,7 +244,7 @@ def build_issue(
                 store.issue_number(day, day, draft)  # the number peeked at: no other build ran meanwhile
                 store.record_issue(number, issue.title, issue.stories)
 
-        facts = report(stories, steer.apart, steer.unknown)
+        facts = report(stories, steer.apart, steer.unknown, {story.id for story in issue.stories})
         folder = publish(issue, rendered, facts, config, out, before_swap=record)
     return Built(issue, rendered, folder, facts)
 

@@ -90,7 +90,7 @@ class Link:
 
     a: str
     b: str
-    layer: str  # "same-item", "same-text" or "same-event"
+    layer: str  # "same-item", "same-text", "same-event" or "editor"; "near-miss" between two stories
     similarity: float
     shared: tuple[str, ...] = ()
     doubt: str = ""  # why an editor should look at this join, whatever its score ("" if nothing)
@@ -117,6 +117,7 @@ class Story:
     id: str
     items: list[Item]
     links: list[Link] = field(default_factory=list)
+    near: list[Link] = field(default_factory=list)  # its takes' near misses with another story's (a first)
     emoji: str = ""
     takeaways: list[Takeaway] = field(default_factory=list)
     body: list[str] = field(default_factory=list)  # the lead story's summary, in paragraphs

@@ -589,6 +589,50 @@ def test_a_forum_s_post_of_the_front_take_s_article_links_its_thread_in_the_buil
     assert f'href="{thread}"' in html.replace("&amp;", "&") and f"] {thread}" in text
 
 
+def test_the_build_asks_about_two_stories_that_may_be_one_event_and_the_notes_join_them(
+    tmp_path: Path,
+) -> None:
+    news, analysis = "https://wire.example/nvidia-arm", "https://wire.example/nvidia-arm-analysis"
+    feeds = {
+        "Wire": [  # one outlet's two takes of one deal never join by themselves
+            rss_item(
+                "Nvidia agrees to buy Arm from SoftBank for $40 billion",
+                news,
+                body="Nvidia said on Sunday it would buy the British chip designer Arm from SoftBank in a "
+                "cash and stock deal worth $40 billion, the largest chip deal ever.",
+            ),
+            rss_item(
+                "What Nvidia's $40 billion Arm deal means for chipmakers",
+                analysis,
+                "Sat, 14 Jun 2025 09:00:00 GMT",
+                "Nvidia's purchase of Arm from SoftBank for $40 billion puts the designer of most phone "
+                "chips under one of its biggest customers' rivals.",
+            ),
+        ],
+        "Daily": [rss_item("Tesla recalls 2 million cars over Autopilot", "https://daily.example/recall")],
+    }
+    sources = newsletter(tmp_path, feeds)
+    folder = tmp_path / "out" / DEMO_DATE
+    code, out, err = build(sources, "--date", DEMO_DATE)
+    assert code == 0, err
+    asked = ", 1 pair of stories that may be one event to check in report.html"
+    assert out.strip().endswith(f"-> {folder}{asked}")
+    [near] = json.loads((folder / "dedup.json").read_text(encoding="utf-8"))["near_misses"]
+    assert {near["a"]["url"], near["b"]["url"]} == {news, analysis}
+    line = f"- {near['a']['url']} {near['b']['url']}"
+    assert f"<code>{line}</code>" in (folder / "report.html").read_text(encoding="utf-8")
+    # the editor pastes the line under "Same story": one story, nothing left to ask
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / f"{DEMO_DATE}.md").write_text(f"## Same story\n{line}\n", "utf-8")
+    code, out, err = build(sources, "--date", DEMO_DATE)
+    assert code == 0, err
+    assert out.strip().endswith(f"-> {folder}")
+    issue = json.loads((folder / "issue.json").read_text(encoding="utf-8"))
+    stories = [s for section in issue["sections"] for s in section["stories"]]
+    assert sorted(len(s["items"]) for s in stories) == [1, 2]
+    assert json.loads((folder / "dedup.json").read_text(encoding="utf-8"))["near_misses"] == []
+
+
 def test_each_day_s_post_of_a_series_is_new_though_it_reads_like_the_last(tmp_path: Path) -> None:
     # three feeds whose daily posts differ from the day before's in their numbers
     topics = ["reasoning with small models", "agents that browse the web", "video diffusion at scale"]

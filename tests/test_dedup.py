@@ -1774,3 +1774,68 @@ def test_a_link_post_of_a_name_and_its_version_joins_the_story_of_that_version()
     started = time.monotonic()  # read in one pass: a run of "a'a'a'…" took minutes
     assert versions("a'" * 50_000 + " 5") == set() and versions("Ab" + " " * 100_000) == set()
     assert time.monotonic() - started < 2
+
+
+ANALYSIS = "What Nvidia's $40 billion Arm deal means for chipmakers"
+
+
+def one_outlet_s_two_takes(second_title: str = ANALYSIS) -> list[Item]:
+    """One wire's news report and analysis of one deal (one outlet, one take: they stay
+    two stories), and an unrelated story."""
+    rows = [
+        {
+            "id": "news",
+            "source": "Wire",
+            "url": "https://wire.example/nvidia-arm",
+            "title": "Nvidia agrees to buy Arm from SoftBank for $40 billion",
+            "text": "Nvidia said on Sunday it would buy the British chip designer Arm from SoftBank in a "
+            "cash and stock deal worth $40 billion, the largest chip deal ever.",
+        },
+        {
+            "id": "analysis",
+            "source": "Wire",
+            "url": "https://wire.example/nvidia-arm-analysis",
+            "title": second_title,
+            "text": "Nvidia's purchase of Arm from SoftBank for $40 billion puts the designer of most "
+            "phone chips under one of its biggest customers' rivals.",
+        },
+        {
+            "id": "recall",
+            "source": "Daily",
+            "title": "Tesla recalls 2 million cars over Autopilot",
+            "text": "Tesla is recalling two million vehicles to fix its Autopilot system, regulators said.",
+        },
+    ]
+    return [item_from_json(row, k) for k, row in enumerate(rows, 1)]
+
+
+def test_two_stories_that_may_be_one_event_are_a_near_miss_in_the_report():
+    stories = dedup(one_outlet_s_two_takes())
+    assert [[i.id for i in s.items] for s in stories] == [["news"], ["analysis"], ["recall"]]
+    [near] = report(stories)["near_misses"]
+    assert (near["a"]["id"], near["b"]["id"]) == ("news", "analysis")
+    assert (near["a"]["story"], near["b"]["story"]) == (stories[0].id, stories[1].id)
+    assert near["similarity"] >= engine.NEAR_MISS and {"nvidia", "arm", "$40 billion"} <= set(near["shared"])
+    assert near["b"]["url"] == "https://wire.example/nvidia-arm-analysis"
+    # only two stories the issue shows can show one event twice
+    assert report(stories, shown={stories[0].id, stories[2].id})["near_misses"] == []
+    # the editor joins them: one story, no near miss
+    [joined, _] = dedup(one_outlet_s_two_takes(), together=[["news", "analysis"]])
+    assert [i.id for i in joined.items] == ["news", "analysis"] and joined.near == []
+    assert report([joined])["near_misses"] == []
+    json.dumps(report(stories))
+
+
+def test_a_near_miss_needs_a_name_both_headlines_share():
+    # the same take, its headline naming no one: scored as high, yet not worth asking
+    stories = dedup(one_outlet_s_two_takes("Chip designer sold for $40 billion in record deal"))
+    assert len(stories) == 3 and report(stories)["near_misses"] == []
+
+
+def test_report_page_gives_the_line_that_joins_a_near_miss():
+    stories = dedup(one_outlet_s_two_takes())
+    page = report_page(stories)
+    assert "Maybe one event, shown as two stories (1)" in page
+    assert "<code>- https://wire.example/nvidia-arm https://wire.example/nvidia-arm-analysis</code>" in page
+    assert "<code>## Same story</code>" in page
+    assert "Maybe one event" not in report_page(stories[2:])

@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -14,7 +14,7 @@ from ..models import Item, Link, Story
 from ..normalize import without_boilerplate
 from . import text as tx
 from .cluster import UnionFind
-from .engine import Params, cluster, collector_paused, normalized_title, two_posts
+from .engine import NEAR_MISS, Params, cluster, collector_paused, normalized_title, two_posts
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +91,18 @@ def _stories(items: Sequence[Item], labels: list[int], links: list[Link]) -> lis
         members.setdefault(label, []).append(position)
     label_of = {items[p].id: label for p, label in enumerate(labels)}
     by_label: dict[int, list[Link]] = {}
+    near: dict[int, list[Link]] = {}  # a near miss joins two stories: the first take's holds it
     for link in links:
-        by_label.setdefault(label_of[link.a], []).append(link)
+        if link.layer != "near-miss":
+            by_label.setdefault(label_of[link.a], []).append(link)
+        elif label_of[link.a] != label_of[link.b]:  # the editor's "Same story" may have joined them
+            near.setdefault(label_of[link.a], []).append(link)
     stories = []
     for label, positions in members.items():  # dicts keep first-seen order: input order
         if len(positions) > 1:
             positions.sort(key=lambda p: _display_key(items[p], p))
         ordered = [items[p] for p in positions]
-        stories.append(Story(story_id(ordered), ordered, by_label.get(label, [])))
+        stories.append(Story(story_id(ordered), ordered, by_label.get(label, []), near.get(label, [])))
     return stories
 
 
@@ -219,14 +223,27 @@ layers, and the editor's joins, are not in doubt."""
 
 
 def report(
-    stories: Sequence[Story], apart: Iterable[Iterable[str]] = (), unknown: Sequence[str] = ()
+    stories: Sequence[Story],
+    apart: Iterable[Iterable[str]] = (),
+    unknown: Sequence[str] = (),
+    shown: Collection[str] | None = None,
 ) -> dict:
     """JSON-able facts for dedup.json: each merged story with its items and links, least
     sure first and marked for a check below ``CHECK_BELOW``; totals; the takes kept apart
     (``apart``, groups of item ids, as given to ``dedup``), each with the story it is in;
-    and the links of the editor's corrections that named no item."""
+    the links of the editor's corrections that named no item; and the near misses, surest
+    first: two stories that may be one event, both among ``shown`` (ids; default: all)."""
     merged = [s for s in stories if len(s.items) > 1]
     where = {item.id: (item, story.id) for story in stories for item in story.items}
+    near = sorted(
+        (
+            link
+            for story in stories
+            for link in story.near
+            if shown is None or (where[link.a][1] in shown and where[link.b][1] in shown)
+        ),
+        key=lambda link: -link.similarity,
+    )
     kept = [
         [{"id": i, "title": where[i][0].title, "url": where[i][0].url, "story": where[i][1]} for i in group]
         for group in ([i for i in group if i in where] for group in apart)
@@ -247,7 +264,17 @@ def report(
         "stories": sorted((_story_facts(s) for s in merged), key=_sureness),  # least sure first
         "kept_apart": kept,
         "unknown_links": list(unknown),
+        "near_miss_from": NEAR_MISS,  # the least pair score of a near miss
+        "near_misses": [_near_facts(link, where) for link in near],
     }
+
+
+def _near_facts(link: Link, where: dict[str, tuple[Item, str]]) -> dict:
+    def take(item_id: str) -> dict:
+        item, story = where[item_id]
+        return {"id": item.id, "title": item.title, "source": item.source, "url": item.url, "story": story}
+
+    return {"a": take(link.a), "b": take(link.b), "similarity": link.similarity, "shared": list(link.shared)}
 
 
 def _sureness(facts: dict) -> float:
