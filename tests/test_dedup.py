@@ -244,6 +244,9 @@ def test_name_variants_and_amounts_are_unified():
     assert amounts("a EUR 90M penalty") == amounts("fined X €90 million") == amounts("a fine of 90m euros")
     assert amounts("USD 1.5 billion") == amounts("$1.5bn") and amounts("a Europe-wide 15 years") == ["15"]
     assert amounts("files its 10-K report") == amounts("files its 10 report")  # a hyphen joins words only
+    # a spoken decimal, as a transcript writes it: "two point four billion" was $4 billion
+    assert amounts("two point four billion dollars") == amounts("$2.4 billion") != amounts("$4 billion")
+    assert amounts("up one point five percent") == amounts("up 1.5%") and amounts("three point one four") == []
     assert "Meta" in canonical_names("Meta Platforms") and "Meta" in canonical_names("the Facebook parent")
     assert canonical_names("The iPhone maker and the TikTok owner") == "The Apple and the ByteDance"
     assert canonical_names("Pella, the windows maker") == "Pella, the windows maker"  # Microsoft: capitalized

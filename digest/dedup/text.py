@@ -286,8 +286,10 @@ DIGIT_AMOUNT = re.compile(  # the lookahead lets the scan skip most positions at
     rf"(?=[\d$€£¥u])(?:(?P<cur>us\$|\$|€|£|¥)\s?)?(?P<num>{NUMBER})"
     rf"(?:(?:\s|-(?=(?:thousand|million|billion|trillion)\b))?(?P<scale>(?:{SCALE_WORDS})\b)\.?)?\s?{UNIT}",
 )  # "$600-million", as Canadian papers write it: a hyphen before a scale spelled out
-WORD_AMOUNT = re.compile(
+DIGIT_WORDS = "zero|one|two|three|four|five|six|seven|eight|nine"
+WORD_AMOUNT = re.compile(  # a spoken decimal's digits one by one: "two point four billion"
     rf"(?P<cur>)\b(?P<words>(?:(?:{NUMBER_WORDS})\b[\s-]?){{1,3}})"
+    rf"(?:point(?P<decimals>(?:\s(?:{DIGIT_WORDS})\b){{1,3}})\s?)?"
     rf"(?P<scale>(?:thousand|million|billion|trillion)\b)?\s?{UNIT}",
 )
 WORD_AMOUNT_HINTS = ("thousand", "illion", "percent", "per cent", "dollar", "euro", "pound")
@@ -328,6 +330,8 @@ def _amount(match: re.Match[str]) -> str | None:
         value = _word_value(spelled or "")
         if value is None:
             return None
+        if groups.get("decimals"):
+            value += float("0." + "".join(str(UNITS[d]) for d in groups["decimals"].split()))
     if scale:
         value *= SCALE[scale.lower()]
     kind = "%" if unit and unit.lower() in PERCENT else CURRENCY.get((cur or unit or "").lower(), "")
