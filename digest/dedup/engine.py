@@ -299,7 +299,7 @@ def _near_misses(
     still be one event: a pair scoring ``NEAR_MISS`` or more whose headlines share a name
     (not joined for the average over the other takes, one outlet's two takes, or a doubt
     undone). Not joined, they show twice, and the report asks the editor. On three labeled
-    days of AI news (167-220 takes), 3-9 such pairs a day, half of them one event each;
+    days of AI news (167-220 takes), 4-9 such pairs a day, 10 of their 19 one event each;
     without the shared name, 13-18 a day, 14 of their 48 one event."""
     best: dict[tuple[int, int], tuple[float, int, int]] = {}
     for a, b, score in zip(i.tolist(), j.tolist(), p.tolist()):
