@@ -246,7 +246,8 @@ def test_name_variants_and_amounts_are_unified():
     assert amounts("files its 10-K report") == amounts("files its 10 report")  # a hyphen joins words only
     # a spoken decimal, as a transcript writes it: "two point four billion" was $4 billion
     assert amounts("two point four billion dollars") == amounts("$2.4 billion") != amounts("$4 billion")
-    assert amounts("up one point five percent") == amounts("up 1.5%") and amounts("three point one four") == []
+    assert amounts("up one point five percent") == amounts("up 1.5%")
+    assert amounts("three point one four") == []  # no unit nor scale: no amount
     assert "Meta" in canonical_names("Meta Platforms") and "Meta" in canonical_names("the Facebook parent")
     assert canonical_names("The iPhone maker and the TikTok owner") == "The Apple and the ByteDance"
     assert canonical_names("Pella, the windows maker") == "Pella, the windows maker"  # Microsoft: capitalized
@@ -1842,3 +1843,43 @@ def test_report_page_gives_the_line_that_joins_a_near_miss():
     assert "<code>- https://wire.example/nvidia-arm https://wire.example/nvidia-arm-analysis</code>" in page
     assert "<code>## Same story</code>" in page
     assert "Maybe one event" not in report_page(stories[2:])
+
+
+def test_two_papers_of_one_topic_from_two_arxiv_feeds_stay_two_stories():
+    said = "coding agents that special-case tests or edit the grader on software engineering benchmarks"
+    rows = [
+        {
+            "id": "probes",
+            "source": "arXiv cs.LG",
+            "url": "https://arxiv.org/abs/2605.09015",
+            "title": "Detecting reward hacking in coding agents with linear probes",
+            "text": f"We show that reward hacking by {said} can be detected from model activations.",
+        },
+        {
+            "id": "audit",
+            "source": "arXiv cs.AI",
+            "url": "https://arxiv.org/abs/2605.08230v2",
+            "title": "Reward hacking in coding agents: a taxonomy and audit of benchmarks",
+            "text": f"We audit benchmarks for reward hacking by {said}, and propose a taxonomy.",
+        },
+        {
+            "id": "news",
+            "source": "Tech Weekly",
+            "url": "https://techweekly.example/reward-hacking-probes",
+            "title": "Linear probes catch coding agents reward hacking, paper finds",
+            "text": f"A new paper shows linear probes on model activations can detect {said}.",
+        },
+    ]
+    stories = dedup([item_from_json(row, k) for k, row in enumerate(rows, 1)])
+    assert sorted(sorted(i.id for i in s.items) for s in stories) == [["audit"], ["news", "probes"]]
+    assert report(stories)["near_misses"] == []  # two papers: nothing to ask
+    # one paper's two versions are one document: its first version, reworded, joins as one event
+    first = {
+        "id": "audit-v1",
+        "source": "arXiv cs.SE",
+        "url": "https://arxiv.org/abs/2605.08230v1",
+        "title": "An audit of reward hacking by coding agents across software benchmarks",
+        "text": f"Auditing benchmarks, we find reward hacking by {said}.",
+    }
+    [both] = dedup([item_from_json(rows[1], 1), item_from_json(first, 2)])
+    assert [link.layer for link in both.links] == ["same-event"]

@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -310,6 +311,38 @@ def _near_misses(
     return sorted(((a, b, score) for score, a, b in best.values()), key=lambda t: -t[2])
 
 
+# a path segment that numbers a document ("2605.09203v2", "1234567"); a version aside
+_DOCUMENT_NUMBER = re.compile(r"\d+(?:[._-]\d+)*(?:v\d+)?")
+_VERSION = re.compile(r"v\d+$")
+
+
+def _numbered(url: str) -> tuple[tuple[str, ...], str] | None:
+    """The place of ``url``'s document in its publisher's numbered series (host and path,
+    the number left out) and its number; None unless exactly one path segment is a number."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    segments = parts.path.split("/")
+    numbered = [k for k, segment in enumerate(segments) if _DOCUMENT_NUMBER.fullmatch(segment)]
+    if len(numbered) != 1:
+        return None
+    k = numbered[0]
+    host = (parts.hostname or "").removeprefix("www.")
+    return (host, *segments[:k], "", *segments[k + 1 :]), _VERSION.sub("", segments[k])
+
+
+def _two_documents(urls: Sequence[str], i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Which pairs link two numbered documents of one publisher ("arxiv.org/abs/2605.09203"
+    and ".../2605.09255"; a document's two versions are one), by the take's link."""
+    read = functools.cache(lambda k: _numbered(urls[k]))
+
+    def two(a: int, b: int) -> bool:
+        da, db = read(a), read(b)
+        return da is not None and db is not None and da[0] == db[0] and da[1] != db[1]
+
+    return np.fromiter((two(a, b) for a, b in zip(i.tolist(), j.tolist())), bool, i.size)
+
+
 def _enough_shared(
     prep: Prepared,
     i: np.ndarray,
@@ -458,6 +491,11 @@ def _cluster(
     apart = check[_kinds_apart(heads, i[check], j[check])]
     money = (any(map(tx.is_money, prep.amounts[a] & prep.amounts[b])) for a, b in zip(i[apart], j[apart]))
     foes = apart[~np.fromiter(money, bool, apart.size)]
+    # two numbered documents of one publisher (two papers of arXiv, two of its cs.CL and
+    # cs.LG feeds) are two events, however alike their topic
+    check = np.flatnonzero(keep)
+    documents = check[_two_documents([items[k].url for k in first.tolist()], i[check], j[check])]
+    foes = np.union1d(foes, documents)
     keep[foes] = False
     # one outlet, one take: a take names its outlet only when all its copies are that
     # outlet's (an aggregator that reposts two outlets' takes of one event must not keep them apart)
