@@ -1883,3 +1883,6 @@ def test_two_papers_of_one_topic_from_two_arxiv_feeds_stay_two_stories():
     }
     [both] = dedup([item_from_json(rows[1], 1), item_from_json(first, 2)])
     assert [link.layer for link in both.links] == ["same-event"]
+    # a link no parser reads is no numbered document, and no error
+    broken = [item_from_json({**row, "url": "http://[2605.09015/abs/1"}, k) for k, row in enumerate(rows, 1)]
+    assert len(dedup(broken)) == 1

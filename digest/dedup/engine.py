@@ -319,9 +319,10 @@ _VERSION = re.compile(r"v\d+$")
 def _numbered(url: str) -> tuple[tuple[str, ...], str] | None:
     """The place of ``url``'s document in its publisher's numbered series (host and path,
     the number left out) and its number; None unless exactly one path segment is a number."""
-    if not url:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[abc": no link of a series (``digest dedup`` reads any text)
         return None
-    parts = urlsplit(url)
     segments = parts.path.split("/")
     numbered = [k for k, segment in enumerate(segments) if _DOCUMENT_NUMBER.fullmatch(segment)]
     if len(numbered) != 1:
