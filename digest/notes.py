@@ -176,11 +176,12 @@ def link_groups(notes: Notes, heading: str) -> list[list[str]]:
         if block.heading != heading:
             continue
         for line in _link_lines(block, split=heading != SAME_STORY):
-            urls = []
+            urls, in_link = [], False
             for token in line.tokens:
-                if token.type == "link_open":
-                    urls.append(str(token.attrs.get("href", "")))
-                elif token.type == "text":
+                if token.type in ("link_open", "link_close"):
+                    in_link = token.type == "link_open"
+                    urls += [str(token.attrs.get("href", ""))] if in_link else []
+                elif token.type == "text" and not in_link:  # a link's own text is no second link
                     urls += [url.rstrip(URL_END) for url in BARE_URL.findall(token.content)]
             urls = list(dict.fromkeys(urls))
             if len(urls) >= least:

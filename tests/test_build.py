@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import html
 import json
 import logging
 import os
@@ -619,8 +620,8 @@ def test_the_build_asks_about_two_stories_that_may_be_one_event_and_the_notes_jo
     assert out.strip().endswith(f"-> {folder}{asked}")
     [near] = json.loads((folder / "dedup.json").read_text(encoding="utf-8"))["near_misses"]
     assert {near["a"]["url"], near["b"]["url"]} == {news, analysis}
-    line = f"- {near['a']['url']} {near['b']['url']}"
-    assert f"<code>{line}</code>" in (folder / "report.html").read_text(encoding="utf-8")
+    line = f"- <{near['a']['url']}> <{near['b']['url']}>"
+    assert f"<code>{html.escape(line)}</code>" in (folder / "report.html").read_text(encoding="utf-8")
     # the editor pastes the line under "Same story": one story, nothing left to ask
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / f"{DEMO_DATE}.md").write_text(f"## Same story\n{line}\n", "utf-8")

@@ -247,7 +247,8 @@ def test_name_variants_and_amounts_are_unified():
     # a spoken decimal, as a transcript writes it: "two point four billion" was $4 billion
     assert amounts("two point four billion dollars") == amounts("$2.4 billion") != amounts("$4 billion")
     assert amounts("up one point five percent") == amounts("up 1.5%")
-    assert amounts("three point one four") == []  # no unit nor scale: no amount
+    assert amounts("two-point-four billion dollars") == amounts("$2.4 billion")
+    assert amounts("one point two three four five billion dollars") == amounts("$1.2345 billion")
     assert "Meta" in canonical_names("Meta Platforms") and "Meta" in canonical_names("the Facebook parent")
     assert canonical_names("The iPhone maker and the TikTok owner") == "The Apple and the ByteDance"
     assert canonical_names("Pella, the windows maker") == "Pella, the windows maker"  # Microsoft: capitalized
@@ -1830,6 +1831,34 @@ def test_two_stories_that_may_be_one_event_are_a_near_miss_in_the_report():
     json.dumps(report(stories))
 
 
+def test_takes_the_editor_keeps_apart_are_no_near_miss():
+    items = [
+        replace(item, source="Other") if item.id == "analysis" else item for item in one_outlet_s_two_takes()
+    ]
+    assert len(dedup(items)) == 2  # two outlets: one story
+    stories = dedup(items, apart=[["analysis"]])
+    assert len(stories) == 3 and report(stories, [["analysis"]])["near_misses"] == []
+
+
+def test_two_stories_are_asked_about_once_though_the_editor_joined_two_near_misses():
+    third = {
+        "id": "sale",
+        "source": "Wire",
+        "url": "https://wire.example/softbank-arm",
+        "title": "SoftBank sells Arm to Nvidia for $40 billion",
+        "text": "SoftBank agreed to sell the chip designer Arm to Nvidia in a $40 billion cash and stock "
+        "deal, the largest chip deal ever.",
+    }
+    items = [*one_outlet_s_two_takes(), item_from_json(third, 4)]
+    assert len(report(dedup(items))["near_misses"]) == 3  # three stories of one outlet, each two asked about
+    stories = dedup(items, together=[["news", "analysis"]])
+    [near] = report(stories)["near_misses"]
+    assert {near["a"]["id"], near["b"]["id"]} & {"news", "analysis"} and "sale" in (
+        near["a"]["id"],
+        near["b"]["id"],
+    )
+
+
 def test_a_near_miss_needs_a_name_both_headlines_share():
     # the same take, its headline naming no one: scored as high, yet not worth asking
     stories = dedup(one_outlet_s_two_takes("Chip designer sold for $40 billion in record deal"))
@@ -1837,10 +1866,22 @@ def test_a_near_miss_needs_a_name_both_headlines_share():
 
 
 def test_report_page_gives_the_line_that_joins_a_near_miss():
-    stories = dedup(one_outlet_s_two_takes())
+    from html import unescape
+
+    from digest.notes import SAME_STORY, link_groups, parse_notes
+
+    # a link Markdown would cut at its bracket when written bare
+    wiki = "https://wiki.example/Arm_(company)"
+    stories = dedup(
+        [replace(item, url=wiki) if item.id == "analysis" else item for item in one_outlet_s_two_takes()]
+    )
     page = report_page(stories)
     assert "Maybe one event, shown as two stories (1)" in page
-    assert "<code>- https://wire.example/nvidia-arm https://wire.example/nvidia-arm-analysis</code>" in page
+    [line] = re.findall(r"<code>(- &lt;.*?)</code>", page)
+    assert unescape(line) == f"- <https://wire.example/nvidia-arm> <{wiki}>"
+    assert link_groups(parse_notes(f"## Same story\n{unescape(line)}\n"), SAME_STORY) == [
+        ["https://wire.example/nvidia-arm", wiki]
+    ]
     assert "<code>## Same story</code>" in page
     assert "Maybe one event" not in report_page(stories[2:])
 
@@ -1883,6 +1924,7 @@ def test_two_papers_of_one_topic_from_two_arxiv_feeds_stay_two_stories():
     }
     [both] = dedup([item_from_json(rows[1], 1), item_from_json(first, 2)])
     assert [link.layer for link in both.links] == ["same-event"]
-    # a link no parser reads is no numbered document, and no error
-    broken = [item_from_json({**row, "url": "http://[2605.09015/abs/1"}, k) for k, row in enumerate(rows, 1)]
-    assert len(dedup(broken)) == 1
+    # a link no parser reads, or an id in the link's place, is no numbered document (and no error)
+    for links in (["http://[2605.09015/abs/1", "http://[2605.08230/abs/2"], ["2605.09015", "2605.08230"]):
+        papers = [item_from_json({**row, "url": url}, k) for k, (row, url) in enumerate(zip(rows, links), 1)]
+        assert len(dedup(papers)) == 1

@@ -265,8 +265,17 @@ def report(
         "kept_apart": kept,
         "unknown_links": list(unknown),
         "near_miss_from": NEAR_MISS,  # the least pair score of a near miss
-        "near_misses": [_near_facts(link, where) for link in near],
+        "near_misses": [_near_facts(link, where) for link in _best_of_each_pair(near, where)],
     }
+
+
+def _best_of_each_pair(near: list[Link], where: dict[str, tuple[Item, str]]) -> list[Link]:
+    """The first of ``near`` for each two stories: two stories the editor's "Same story"
+    made one may each have had a near miss to a third."""
+    best: dict[frozenset[str], Link] = {}
+    for link in near:
+        best.setdefault(frozenset((where[link.a][1], where[link.b][1])), link)
+    return list(best.values())
 
 
 def _near_facts(link: Link, where: dict[str, tuple[Item, str]]) -> dict:

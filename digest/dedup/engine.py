@@ -325,6 +325,8 @@ def _numbered(url: str) -> tuple[tuple[str, ...], str] | None:
         parts = urlsplit(url)
     except ValueError:  # "http://[abc": no link of a series (``digest dedup`` reads any text)
         return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:  # an id ("1001"), not a link
+        return None
     segments = parts.path.split("/")
     numbered = [k for k, segment in enumerate(segments) if _DOCUMENT_NUMBER.fullmatch(segment)]
     if len(numbered) != 1:
@@ -337,13 +339,14 @@ def _numbered(url: str) -> tuple[tuple[str, ...], str] | None:
 def _two_documents(urls: Sequence[str], i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Which pairs link two numbered documents of one publisher ("arxiv.org/abs/2605.09203"
     and ".../2605.09255"; a document's two versions are one), by the take's link."""
-    read = functools.cache(lambda k: _numbered(urls[k]))
-
-    def two(a: int, b: int) -> bool:
-        da, db = read(a), read(b)
-        return da is not None and db is not None and da[0] == db[0] and da[1] != db[1]
-
-    return np.fromiter((two(a, b) for a, b in zip(i.tolist(), j.tolist())), bool, i.size)
+    documents = [_numbered(url) for url in urls]
+    numbered = np.fromiter((d is not None for d in documents), bool, len(documents))
+    both = np.flatnonzero(numbered[i] & numbered[j])  # most takes are not numbered: few pairs to read
+    two = np.zeros(i.size, bool)
+    for k, a, b in zip(both.tolist(), i[both].tolist(), j[both].tolist()):
+        (place_a, number_a), (place_b, number_b) = documents[a], documents[b]
+        two[k] = place_a == place_b and number_a != number_b
+    return two
 
 
 def _enough_shared(
@@ -427,7 +430,9 @@ def find_takes(items: Sequence[Item], params: Params, fence: Sequence[int] = ())
 def cluster(
     items: Sequence[Item], params: Params, fence: Sequence[int] = (), outlets: Sequence[str] | None = None
 ) -> tuple[list[int], list[Link]]:
-    """The cluster of each item (the smallest input index in it) and the links joining them.
+    """The cluster of each item (the smallest input index in it) and the links joining them,
+    then the near misses of a batch an editor reads (layer "near-miss", see ``_near_misses``),
+    which join nothing.
 
     ``fence`` (one int per item, or empty): items of different fences never join, in any
     layer; 0 is the fence of every item the editor did not set apart. ``outlets`` (one
@@ -536,7 +541,9 @@ def _cluster(
         ids = items[first[a]].id, items[first[b]].id
         links.append(Link(*ids, "same-event", round(best, 3), shared_terms(prep, a, b), doubt))
     if first.size < DOUBTS_UNDER:
-        for a, b, score in _near_misses(heads, final, i[keep], j[keep], p[keep]):
+        # the editor kept apart what a fence parts: nothing to ask about
+        asked = keep & (t.fence[i] == t.fence[j])
+        for a, b, score in _near_misses(heads, final, i[asked], j[asked], p[asked]):
             ids = items[first[a]].id, items[first[b]].id
             links.append(Link(*ids, "near-miss", round(score, 3), shared_terms(prep, a, b)))
     cluster_of = first[[final[k] for k in range(first.size)]]  # each take's cluster, as an input index

@@ -289,7 +289,7 @@ DIGIT_AMOUNT = re.compile(  # the lookahead lets the scan skip most positions at
 DIGIT_WORDS = "zero|one|two|three|four|five|six|seven|eight|nine"
 WORD_AMOUNT = re.compile(  # a spoken decimal's digits one by one: "two point four billion"
     rf"(?P<cur>)\b(?P<words>(?:(?:{NUMBER_WORDS})\b[\s-]?){{1,3}})"
-    rf"(?:point(?P<decimals>(?:\s(?:{DIGIT_WORDS})\b){{1,3}})\s?)?"
+    rf"(?:point(?P<decimals>(?:[\s-](?:{DIGIT_WORDS})\b)+)[\s-]?)?"
     rf"(?P<scale>(?:thousand|million|billion|trillion)\b)?\s?{UNIT}",
 )
 WORD_AMOUNT_HINTS = ("thousand", "illion", "percent", "per cent", "dollar", "euro", "pound")
@@ -331,7 +331,8 @@ def _amount(match: re.Match[str]) -> str | None:
         if value is None:
             return None
         if groups.get("decimals"):
-            value += float("0." + "".join(str(UNITS[d]) for d in groups["decimals"].split()))
+            digits = re.split(r"[\s-]+", groups["decimals"].strip(" -"))
+            value += float("0." + "".join(str(UNITS[d]) for d in digits))
     if scale:
         value *= SCALE[scale.lower()]
     kind = "%" if unit and unit.lower() in PERCENT else CURRENCY.get((cur or unit or "").lower(), "")
