@@ -32,6 +32,8 @@ DEFAULT_EMOJI = {
     "sue": "⚖️",
     "sues": "⚖️",
     "sued": "⚖️",
+    "suing": "⚖️",
+    "to trial": "⚖️",
     "regulat": "⚖️",
     "law": "⚖️",
     "laws": "⚖️",
@@ -99,6 +101,18 @@ DEFAULT_EMOJI = {
     "acquir": "🤝",
     "acquisition": "🤝",
     "agreement": "🤝",
+    # a purchase: not "Buy for Me", a shopping feature's name
+    "to buy": "🤝",
+    "buys": "🤝",
+    "bought": "🤝",
+    "takeover": "🤝",
+    "merger": "🤝",
+    "is joining": "🤝",
+    # results, once no sum has made them money news ("TSMC Revenue Climbs 41%")
+    "revenue": "📈",
+    "earnings": "📈",
+    "profit": "📈",
+    "quarterly": "📈",
     "chip": "🔌",
     "gpu": "🔌",
     "nvidia": "🔌",
@@ -133,6 +147,11 @@ DEFAULT_EMOJI = {
     "math": "🧮",
     "theorem": "🧮",
     "conjecture": "🧮",
+    "protein": "🧬",
+    "alphafold": "🧬",
+    "genetic": "🧬",
+    "genom": "🧬",
+    "biolog": "🧬",
     "health": "🩺",
     "radiolog": "🩻",
     "medic": "🩺",
@@ -164,6 +183,9 @@ DEFAULT_EMOJI = {
     "open source": "🔓",
     "open-source": "🔓",
     "model": "🧠",
+    "pretrain": "🧠",
+    "decoding": "🧠",
+    "optimizer": "🧠",
     "reasoning": "🧠",
     "llm": "🧠",
     "inference": "🧠",
@@ -184,8 +206,17 @@ DEFAULT_EMOJI = {
     "grok": "💬",
     "alexa": "💬",
     "siri": "💬",
+    "robotaxi": "🚗",
+    "driverless": "🚗",
+    "self-driving": "🚗",
+    "waymo": "🚗",
     "robot": "🤖",
     "video": "🎬",
+    "photo": "📷",
+    "glasses": "👓",
+    "headset": "👓",
+    "shopping": "🛒",
+    "shop": "🛒",
     "image": "🎨",
     "music": "🎵",
     "policy": "🏛️",
@@ -224,8 +255,8 @@ _MINOR_RELEASE = re.compile(
 # Keywords of the rules above that match only as whole words: "fines", not "finest",
 # and "fine", not "fine-tune" nor "fine tuning"; "law", not "Lawrence".
 WHOLE_WORDS = frozenset(
-    "fine fines sue sues sued law laws rules round stake stakes ipo hack hacked hackers exit exits "
-    "office offices poll polls tv dj adds cma".split()
+    "fine fines sue sues sued suing law laws rules round stake stakes ipo hack hacked hackers exit exits "
+    "office offices poll polls tv dj adds cma buys shop".split()
 )
 # Words a keyword of the rules above must not follow or be followed by: "scaling laws" are
 # machine learning's, and "fine print" is no fine; "fine-tune" and "fine tuning" neither.

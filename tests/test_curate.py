@@ -63,6 +63,19 @@ def test_emoji_by_topic_with_config_rules_first() -> None:
         ("Segmentation for Laparoscopic Surgical Video", "🩺"),
         ("Weekly roundup of papers", FALLBACK_EMOJI),
         ("Chief officer named", FALLBACK_EMOJI),
+        # more of three days' fallbacks: a suit, a purchase, results, robotaxis, biology, gadgets
+        ("Hundreds of German publishers are suing OpenAI", "⚖️"),
+        ("Meta's Book-Torrenting Fight Is Headed to Trial", "⚖️"),
+        ("OpenAI Agrees to Buy Coding Startup Loomwright", "🤝"),
+        ("Kinema is joining Hugging Face", "🤝"),
+        ("TSMC Revenue Climbs 41% as AI Spending Boom Shows No Letup", "📈"),
+        ("Driverless Waymo cars begin picking up passengers in the nation's capital", "🚗"),
+        ("AlphaFold 4 predicts how proteins move", "🧬"),
+        ("Meta Ray-Ban Display glasses get live translation in 12 more languages", "👓"),
+        ("Buy for Me now lets Rufus shop from any brand's site", "🛒"),  # a feature's name, no purchase
+        ("4 new ways to edit with AI in Google Photos", "📷"),
+        ("Muon at Scale: Optimizer Stability in 400B-Parameter Pretraining", "🧠"),
+        ("A shopkeeper's tale", FALLBACK_EMOJI),  # a whole word: no shop
     ],
 )
 def test_emoji_for_the_topics_of_a_day_of_ai_news(headline: str, emoji: str) -> None:
