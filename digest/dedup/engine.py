@@ -445,11 +445,31 @@ def cluster(
 def _cluster(
     items: Sequence[Item], params: Params, fence: Sequence[int], outlet_of: Sequence[str]
 ) -> tuple[list[int], list[Link]]:
-    n = len(items)
-    if n == 0:
+    if not items:
         return [], []
     t = find_takes(items, params, fence)
     groups, first, prep, i, j, links = t.groups, t.takes, t.prep, t.i, t.j, t.links
+    heads = Headlines([items[k] for k in first.tolist()])
+    keep, p, foes = _scored(t, heads, params)
+    final, joins, doubts = _events(t, heads, keep, p, foes, params, _outlets(groups, first, outlet_of))
+    for (a, b, best, _avg), doubt in zip(joins, doubts):
+        ids = items[first[a]].id, items[first[b]].id
+        links.append(Link(*ids, "same-event", round(best, 3), shared_terms(prep, a, b), doubt))
+    if first.size < DOUBTS_UNDER:
+        # the editor kept apart what a fence parts: nothing to ask about
+        asked = keep & (t.fence[i] == t.fence[j])
+        for a, b, score in _near_misses(heads, final, i[asked], j[asked], p[asked]):
+            ids = items[first[a]].id, items[first[b]].id
+            links.append(Link(*ids, "near-miss", round(score, 3), shared_terms(prep, a, b)))
+    cluster_of = first[[final[k] for k in range(first.size)]]  # each take's cluster, as an input index
+    return cluster_of[np.searchsorted(first, groups)].tolist(), links
+
+
+def _scored(t: Takes, heads: Headlines, params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which candidate pairs of ``t`` may join (a mask), the model's score of each (0 for
+    a pair no rule let through), and the pairs that must never join (indices: two events
+    told apart, a cannot-link)."""
+    first, prep, i, j = t.takes, t.prep, t.i, t.j
     x = features(prep, i, j)
     # cheap rules first, so that the model scores only pairs that could merge:
     # the headlines must share something (title with title or with the other's lead): two
@@ -465,7 +485,6 @@ def _cluster(
     numbers, names = x[:, FEATURES.index("number_conflict")], x[:, FEATURES.index("title_name_missing")]
     keep &= ~((numbers > 0) & (names > 0))
     exclusive = x[keep, FEATURES.index("exclusive_terms")]
-    heads = Headlines([items[k] for k in first.tolist()])
     keep[keep] = _enough_shared(prep, i[keep], j[keep], exclusive, params.min_shared_terms, heads)
     gap = np.nan_to_num(np.abs(prep.days[i] - prep.days[j])) / max(params.window_days, 1e-9)
     p = np.zeros(i.size)
@@ -502,15 +521,34 @@ def _cluster(
     # two numbered documents of one publisher (two papers of arXiv, two of its cs.CL and
     # cs.LG feeds) are two events, however alike their topic
     check = np.flatnonzero(keep)
-    documents = check[_two_documents([items[k].url for k in first.tolist()], i[check], j[check])]
+    documents = check[_two_documents([take.url for take in heads.takes], i[check], j[check])]
     foes = np.union1d(foes, documents)
     keep[foes] = False
+    return keep, p, foes
+
+
+def _outlets(groups: np.ndarray, first: np.ndarray, outlet_of: Sequence[str]) -> list[str]:
+    """The outlet of each take (its group of copies), "" for one of several outlets."""
     # one outlet, one take: a take names its outlet only when all its copies are that
     # outlet's (an aggregator that reposts two outlets' takes of one event must not keep them apart)
     named: dict[int, str] = {}
     for k, group in enumerate(groups.tolist()):
         named[group] = outlet_of[k] if named.get(group, outlet_of[k]) == outlet_of[k] else ""
-    outlets = [named[k] for k in first.tolist()]
+    return [named[k] for k in first.tolist()]
+
+
+def _events(
+    t: Takes,
+    heads: Headlines,
+    keep: np.ndarray,
+    p: np.ndarray,
+    foes: np.ndarray,
+    params: Params,
+    outlets: list[str],
+) -> tuple[dict[int, int], list[tuple[int, int, float, float]], list[str]]:
+    """The takes of ``t`` clustered into events (see ``average_link``: each take's cluster
+    and the joins), and the doubt of each join ("" if none)."""
+    first, prep, i, j = t.takes, t.prep, t.i, t.j
     # a join the headlines doubt (two names, see _doubts) whose best pair scores under
     # UNDONE_BELOW (where a join is marked to check anyway) is undone: its pair becomes a
     # cannot-link and the takes cluster once more. A wrong join hides a story, a missed one
@@ -537,14 +575,4 @@ def _cluster(
         if last or not undone:
             break
         foe_pairs += undone
-    for (a, b, best, _avg), doubt in zip(joins, doubts):
-        ids = items[first[a]].id, items[first[b]].id
-        links.append(Link(*ids, "same-event", round(best, 3), shared_terms(prep, a, b), doubt))
-    if first.size < DOUBTS_UNDER:
-        # the editor kept apart what a fence parts: nothing to ask about
-        asked = keep & (t.fence[i] == t.fence[j])
-        for a, b, score in _near_misses(heads, final, i[asked], j[asked], p[asked]):
-            ids = items[first[a]].id, items[first[b]].id
-            links.append(Link(*ids, "near-miss", round(score, 3), shared_terms(prep, a, b)))
-    cluster_of = first[[final[k] for k in range(first.size)]]  # each take's cluster, as an input index
-    return cluster_of[np.searchsorted(first, groups)].tolist(), links
+    return final, joins, doubts
