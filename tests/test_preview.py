@@ -351,6 +351,44 @@ def test_the_report_tab_s_count_follows_rebuilds_on_the_page(doubted: Preview, p
     expect(checks).to_have_text(" · 1 to check")
 
 
+NEWS_AND_ANALYSIS = (  # one outlet's two takes of one deal: two stories, which the report asks about
+    (
+        "Nvidia agrees to buy Arm from SoftBank for $40 billion",
+        "https://news.example/arm",
+        "Nvidia said on Sunday it would buy the British chip designer Arm from SoftBank in a cash and "
+        "stock deal worth $40 billion, the largest chip deal ever.",
+    ),
+    (
+        "What Nvidia's $40 billion Arm deal means for chipmakers",
+        "https://news.example/arm-analysis",
+        "Nvidia's purchase of Arm from SoftBank for $40 billion puts the designer of most phone chips "
+        "under one of its biggest customers' rivals.",
+    ),
+)
+
+
+@pytest.fixture
+def near_missing(site: Path) -> Iterator[Preview]:
+    """A preview of one outlet's two takes of one deal (``NEWS_AND_ANALYSIS``)."""
+    takes = [rss_item(title, url, body=body) for title, url, body in NEWS_AND_ANALYSIS]
+    (site.parent / "feeds" / "news.xml").write_bytes(rss(*takes))
+    yield from previewing(site)
+
+
+def test_the_report_tab_counts_two_stories_that_may_be_one_event(near_missing: Preview) -> None:
+    status = near_missing.rebuilder.status
+    [asked] = status.checks
+    assert sorted(asked.split(" / ")) == sorted(f"“{title}”" for title, _, _ in NEWS_AND_ANALYSIS)
+    code, body = get(near_missing, "/")
+    assert code == 200 and " · 1 to check</span></button>".encode() in body
+    # the editor answers: one story, nothing left to ask
+    notes = near_missing.rebuilder.sources.parent / "notes" / f"{DAY}.md"
+    notes.write_text(
+        "## Same story\n- <https://news.example/arm> <https://news.example/arm-analysis>\n", "utf-8"
+    )
+    assert wait_status(near_missing, lambda s: s.state == "ok" and s.build > status.build).checks == ()
+
+
 def test_invalid_config_is_reported_with_line_and_recovers(preview: Preview, site: Path) -> None:
     good = site.read_text(encoding="utf-8")
     site.write_text(good.replace("name: News", "name: News\n  colour: red"), encoding="utf-8")
