@@ -332,8 +332,8 @@ def _numbered(url: str) -> tuple[tuple[str, ...], str] | None:
     if len(numbered) != 1:
         return None
     k = numbered[0]
-    host = (parts.hostname or "").removeprefix("www.")
-    return (host, *segments[:k], "", *segments[k + 1 :]), _VERSION.sub("", segments[k])
+    place = (parts.hostname.removeprefix("www."), *segments[:k], "", *segments[k + 1 :])
+    return place, _VERSION.sub("", segments[k])
 
 
 def _two_documents(urls: Sequence[str], i: np.ndarray, j: np.ndarray) -> np.ndarray:
