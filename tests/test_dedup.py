@@ -1877,6 +1877,8 @@ def test_report_page_gives_the_line_that_joins_a_near_miss():
     )
     page = report_page(stories)
     assert "Maybe one event, shown as two stories (1)" in page
+    assert '<a href="#near-misses">1 pair of stories may be one event</a>' in page  # said at the top too
+    assert page.index('href="#near-misses"') < page.index('id="near-misses"')
     [line] = re.findall(r"<code>(- &lt;.*?)</code>", page)
     assert unescape(line) == f"- <https://wire.example/nvidia-arm> <{wiki}>"
     assert link_groups(parse_notes(f"## Same story\n{unescape(line)}\n"), SAME_STORY) == [
