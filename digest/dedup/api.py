@@ -72,12 +72,16 @@ _FIRST_PERSON = re.compile(
 )
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")  # a quote's "I" is its speaker's, not the writer's
 LEAD_CHARS = 400  # of the summary (or text) where a column shows itself
+LABEL_WORDS = 4  # a headline of fewer words names a thing ("Mistral Small 4") rather than telling news
+_TITLE_WORD = re.compile(r"\w[\w'’]*")  # "Meta's" is one word
 
 
 def _reports(item: Item) -> bool:
     """Whether ``item`` reads as a report of its event (see ``_NOT_A_REPORT_TITLE``)."""
+    title = item.title or ""
     lead = _QUOTED.sub("", (item.summary or item.text or "")[:LEAD_CHARS])
-    return not (_NOT_A_REPORT_TITLE.search(item.title or "") or _FIRST_PERSON.search(lead))
+    labelled = len(_TITLE_WORD.findall(title)) < LABEL_WORDS  # "Grok 5", "Mistral Small 4": a name, no news
+    return not (labelled or _NOT_A_REPORT_TITLE.search(title) or _FIRST_PERSON.search(lead))
 
 
 def story_id(items: Sequence[Item]) -> str:
