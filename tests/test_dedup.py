@@ -35,6 +35,7 @@ from digest.dedup.pairs import (
 from digest.dedup.text import (
     amounts,
     canonical_names,
+    describes_only,
     event_kinds,
     headline_names,
     headline_subject,
@@ -1672,6 +1673,26 @@ def test_a_report_fronts_its_story_over_a_take_that_only_points_at_the_event(oth
     assert (
         _order(quoted, report_take)[0] == "pointer"
     )  # a quote's "I" is its speaker's: the longer take fronts
+
+
+def test_a_headline_that_names_the_firm_fronts_one_that_only_describes_it() -> None:
+    said = "Meta signed a deal with Entergy for 2.2 gigawatts of nuclear power for its Louisiana data center"
+    described = Item(
+        "ap",
+        "Facebook parent signs nuclear power deal",
+        "https://ap.example/1",
+        "AP",
+        summary=f"{said}, it said.",
+    )
+    named = Item(
+        "bb", "Meta strikes nuclear power deal with Entergy", "https://bb.example/1", "BB", summary=f"{said}."
+    )
+    assert _order(described, named) == ["bb", "ap"]  # the described take's text is longer
+    both = replace(described, title="Facebook parent Meta signs nuclear power deal")
+    assert _order(both, named) == ["ap", "bb"]  # it names Meta too: the longer text fronts
+    assert describes_only("ChatGPT maker to buy Loomwright") and not describes_only(
+        "Claude maker Anthropic raises"
+    )
 
 
 def test_a_report_fronts_its_story_over_the_firm_s_own_announcement() -> None:

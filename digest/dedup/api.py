@@ -49,9 +49,11 @@ class DedupSettings:
 
 def _display_key(item: Item, position: int) -> tuple:
     """Representative first: source weight, then a report over a take that is not one,
-    then completeness, then earliest, then input order."""
+    then a headline that names its firm over one that only describes it, then
+    completeness, then earliest, then input order."""
     completeness = (
         _reports(item),
+        not tx.describes_only(item.title or ""),  # "Meta strikes…" over "Facebook parent signs…"
         bool(item.summary),
         bool(item.image),
         len(item.text or item.summary or ""),

@@ -100,6 +100,29 @@ def canonical_names(text: str) -> str:
     return "".join(pieces) + text[last:] if pieces else text
 
 
+# a variant that describes its firm rather than naming it ("Facebook parent", "maker of ChatGPT")
+_DESCRIPTION = re.compile(r"\b(?:maker|parent|owner)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _descriptions() -> tuple[re.Pattern[str], dict[str, str]]:
+    """A pattern of the lexicon's descriptions (lower-cased text) and each one's firm."""
+    lexicon = aliases()
+    described = {v: name for v, name in lexicon.folded.items() if _DESCRIPTION.search(v)}
+    return re.compile(rf"(?<!\w){_trie_pattern(list(described))}(?!\w)"), described
+
+
+def describes_only(title: str) -> bool:
+    """Whether ``title`` describes a firm it never names ("Facebook parent signs nuclear
+    deal"; not "Facebook parent Meta releases Llama 5")."""
+    pattern, described = _descriptions()
+    lower = title.lower()
+    return any(
+        re.search(rf"\b{re.escape(described[m.group()].lower())}\b", lower) is None
+        for m in pattern.finditer(lower)
+    )
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A light suffix-stripping stem: enough to join "sues", "sued" and "suing"."""
