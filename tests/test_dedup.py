@@ -1650,6 +1650,7 @@ def test_one_firm_s_release_told_as_a_compound_and_with_its_country_is_one_story
         ("Llama 5 (ai.meta.com)", "a forum's post of a link"),
         ("Show HN: I ran Llama 5 on my laptop", "a forum's post"),
         ("Is Llama 5 the open model to beat?", "a question"),
+        ("Llama 5: what it means for open models", "an explainer"),
         ("Llama 5", "a name for a headline, no news"),
         ("Meta's Llama 5", "a name for a headline, no news"),
     ],

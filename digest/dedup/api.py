@@ -62,13 +62,16 @@ def _display_key(item: Item, position: int) -> tuple:
     return (-item.weight, *(-int(c) for c in completeness), when, position)
 
 
-# what tells of an event without reporting it: a question for a headline, a forum's post
+# what tells of an event without reporting it: a question for a headline, an explainer
+# ("Mistral's mega-round: what it means for European AI"), a forum's post
 # of a link ("Show HN: …", "Llama 5 (ai.meta.com)"), a lead in the first person ("On
 # balance I think…"; "Today we're releasing o5, our…", a firm's own post, whose headline,
 # "Introducing o5", does not say whose). Such a take fronted a story when its text was two
 # characters longer. On a labeled day of AI news, "we" changed 7 of 48 front takes, each
 # to a report that names who did what
-_NOT_A_REPORT_TITLE = re.compile(rf"\?[\s\"'”’]*$|^(?:show|ask|tell) hn\b|{tx.LINKED_SITE}", re.I)
+_NOT_A_REPORT_TITLE = re.compile(
+    rf"\?[\s\"'”’]*$|^(?:show|ask|tell) hn\b|\bwhat (?:it|this|that) means\b|{tx.LINKED_SITE}", re.I
+)
 _FIRST_PERSON = re.compile(
     r"\b(?:I|I'm|I’m|I've|I’ve|I'd|I’d|me|my|[Ww]e|[Ww]e['’](?:re|ve|d|ll)|[Oo]ur|us)\b"
 )
