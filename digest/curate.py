@@ -33,7 +33,10 @@ DEFAULT_EMOJI = {
     "sues": "⚖️",
     "sued": "⚖️",
     "suing": "⚖️",
-    "to trial": "⚖️",
+    # a case sent to a jury, not a trial of tutors or of a drug ("UK to trial AI tutors")
+    "headed to trial": "⚖️",
+    "goes to trial": "⚖️",
+    "stand trial": "⚖️",
     "regulat": "⚖️",
     "law": "⚖️",
     "laws": "⚖️",
@@ -101,17 +104,19 @@ DEFAULT_EMOJI = {
     "acquir": "🤝",
     "acquisition": "🤝",
     "agreement": "🤝",
-    # a purchase: not "Buy for Me", a shopping feature's name
-    "to buy": "🤝",
+    # a purchase: not "Buy for Me", a shopping feature's name, nor "time to buy the stock"
+    "agrees to buy": "🤝",
+    "agreed to buy": "🤝",
+    "deal to buy": "🤝",
     "buys": "🤝",
     "bought": "🤝",
     "takeover": "🤝",
     "merger": "🤝",
-    "is joining": "🤝",
-    # results, once no sum has made them money news ("TSMC Revenue Climbs 41%")
+    # results, once no sum has made them money news ("TSMC Revenue Climbs 41%"); not a
+    # "for-profit" restructuring
     "revenue": "📈",
     "earnings": "📈",
-    "profit": "📈",
+    "profits": "📈",
     "quarterly": "📈",
     "chip": "🔌",
     "gpu": "🔌",
@@ -184,7 +189,7 @@ DEFAULT_EMOJI = {
     "open-source": "🔓",
     "model": "🧠",
     "pretrain": "🧠",
-    "decoding": "🧠",
+    "speculative decoding": "🧠",
     "optimizer": "🧠",
     "reasoning": "🧠",
     "llm": "🧠",
@@ -213,6 +218,7 @@ DEFAULT_EMOJI = {
     "robot": "🤖",
     "video": "🎬",
     "photo": "📷",
+    "photos": "📷",
     "glasses": "👓",
     "headset": "👓",
     "shopping": "🛒",
@@ -256,7 +262,7 @@ _MINOR_RELEASE = re.compile(
 # and "fine", not "fine-tune" nor "fine tuning"; "law", not "Lawrence".
 WHOLE_WORDS = frozenset(
     "fine fines sue sues sued suing law laws rules round stake stakes ipo hack hacked hackers exit exits "
-    "office offices poll polls tv dj adds cma buys shop".split()
+    "office offices poll polls tv dj adds cma buys shop profits photo photos".split()
 )
 # Words a keyword of the rules above must not follow or be followed by: "scaling laws" are
 # machine learning's, and "fine print" is no fine; "fine-tune" and "fine tuning" neither.

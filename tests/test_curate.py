@@ -67,7 +67,7 @@ def test_emoji_by_topic_with_config_rules_first() -> None:
         ("Hundreds of German publishers are suing OpenAI", "⚖️"),
         ("Meta's Book-Torrenting Fight Is Headed to Trial", "⚖️"),
         ("OpenAI Agrees to Buy Coding Startup Loomwright", "🤝"),
-        ("Kinema is joining Hugging Face", "🤝"),
+        ("Hugging Face buys robotics startup Kinema", "🤝"),
         ("TSMC Revenue Climbs 41% as AI Spending Boom Shows No Letup", "📈"),
         ("Driverless Waymo cars begin picking up passengers in the nation's capital", "🚗"),
         ("AlphaFold 4 predicts how proteins move", "🧬"),
@@ -76,6 +76,12 @@ def test_emoji_by_topic_with_config_rules_first() -> None:
         ("4 new ways to edit with AI in Google Photos", "📷"),
         ("Muon at Scale: Optimizer Stability in 400B-Parameter Pretraining", "🧠"),
         ("A shopkeeper's tale", FALLBACK_EMOJI),  # a whole word: no shop
+        # what those rules must not catch
+        ("UK to trial AI tutors in schools", "🎓"),
+        ("Is now the time to buy Nvidia stock?", "🔌"),
+        ("OpenAI completes for-profit restructuring", FALLBACK_EMOJI),
+        ("Photoshop gets a new generative fill", FALLBACK_EMOJI),
+        ("Decoding the Fed's AI plans", FALLBACK_EMOJI),
     ],
 )
 def test_emoji_for_the_topics_of_a_day_of_ai_news(headline: str, emoji: str) -> None:

@@ -1676,6 +1676,18 @@ def test_a_report_fronts_its_story_over_a_take_that_only_points_at_the_event(oth
     )  # a quote's "I" is its speaker's: the longer take fronts
 
 
+def test_a_short_headline_that_tells_news_is_a_report() -> None:
+    said = "Nvidia agreed on Sunday to buy the chip designer Arm from SoftBank for $40 billion"
+    report_take = Item("report", "Nvidia buys Arm", "https://news.example/arm", "News", summary=f"{said}.")
+    column = Item("column", "Why Nvidia wanted Arm so badly", "https://blog.example/arm", "Blog")
+    column = replace(column, summary=f"{said}. I think it paid too much.")
+    assert _order(column, report_take) == ["report", "column"]  # three words, but a purchase
+    # Chinese is written without spaces: its words are not counted, and a question is no report
+    question = Item("q", "英伟达会收购Arm吗?", "https://cn.example/q", "CN", summary=f"{said}, sources said.")
+    deal = Item("deal", "英伟达同意以400亿美元收购Arm", "https://cn.example/d", "CN2", summary=f"{said}.")
+    assert _order(question, deal) == ["deal", "q"]
+
+
 def test_a_headline_that_names_the_firm_fronts_one_that_only_describes_it() -> None:
     said = "Meta signed a deal with Entergy for 2.2 gigawatts of nuclear power for its Louisiana data center"
     described = Item(
@@ -1694,6 +1706,10 @@ def test_a_headline_that_names_the_firm_fronts_one_that_only_describes_it() -> N
     assert describes_only("ChatGPT maker to buy Loomwright") and not describes_only(
         "Claude maker Anthropic raises"
     )
+    assert not describes_only("Google parent Alphabet posts results")  # named by another of its names
+    started = time.perf_counter()
+    assert not describes_only("facebook parent " * 6000 + "meta")  # each firm looked for once
+    assert time.perf_counter() - started < 2
 
 
 def test_a_report_fronts_its_story_over_the_firm_s_own_announcement() -> None:

@@ -79,14 +79,23 @@ _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")  # a quote's "I" is its speake
 LEAD_CHARS = 400  # of the summary (or text) where a column shows itself
 LABEL_WORDS = 4  # a headline of fewer words names a thing ("Mistral Small 4") rather than telling news
 _TITLE_WORD = re.compile(r"\w[\w'’]*")  # "Meta's" is one word
+_UNSPACED = re.compile(f"[{tx.HAN}{tx.KATAKANA}{tx.HIRAGANA}\u0e00-\u0e7f]")  # and Thai
 
 
 def _reports(item: Item) -> bool:
     """Whether ``item`` reads as a report of its event (see ``_NOT_A_REPORT_TITLE``)."""
     title = item.title or ""
     lead = _QUOTED.sub("", (item.summary or item.text or "")[:LEAD_CHARS])
-    labelled = len(_TITLE_WORD.findall(title)) < LABEL_WORDS  # "Grok 5", "Mistral Small 4": a name, no news
-    return not (labelled or _NOT_A_REPORT_TITLE.search(title) or _FIRST_PERSON.search(lead))
+    return not (_labelled(title) or _NOT_A_REPORT_TITLE.search(title) or _FIRST_PERSON.search(lead))
+
+
+def _labelled(title: str) -> bool:
+    """Whether ``title`` names a thing rather than telling news: "Grok 5", "Mistral Small
+    4", but not "Nvidia buys Arm" (a kind of event), nor a headline of a script written
+    without spaces between words (Chinese, Japanese, Thai), whose words are not counted."""
+    if _UNSPACED.search(title) or len(_TITLE_WORD.findall(title)) >= LABEL_WORDS:
+        return False
+    return not tx.event_kinds(title)
 
 
 def story_id(items: Sequence[Item]) -> str:

@@ -109,18 +109,21 @@ def _descriptions() -> tuple[re.Pattern[str], dict[str, str]]:
     """A pattern of the lexicon's descriptions (lower-cased text) and each one's firm."""
     lexicon = aliases()
     described = {v: name for v, name in lexicon.folded.items() if _DESCRIPTION.search(v)}
-    return re.compile(rf"(?<!\w){_trie_pattern(list(described))}(?!\w)"), described
+    pattern = rf"(?<!\w){_trie_pattern(list(described))}(?!\w)" if described else r"(?!)"
+    return re.compile(pattern), described
 
 
 def describes_only(title: str) -> bool:
     """Whether ``title`` describes a firm it never names ("Facebook parent signs nuclear
-    deal"; not "Facebook parent Meta releases Llama 5")."""
+    deal"; not "Facebook parent Meta releases Llama 5", nor "Google parent Alphabet…",
+    which names it by another of the lexicon's names)."""
     pattern, described = _descriptions()
     lower = title.lower()
-    return any(
-        re.search(rf"\b{re.escape(described[m.group()].lower())}\b", lower) is None
-        for m in pattern.finditer(lower)
-    )
+    firms = {described[m.group()] for m in pattern.finditer(lower)}  # each firm once: linear time
+    if not firms:
+        return False
+    rest = canonical_names(pattern.sub(" ", lower)).lower()
+    return any(re.search(rf"\b{re.escape(firm.lower())}\b", rest) is None for firm in firms)
 
 
 @lru_cache(maxsize=200_000)
