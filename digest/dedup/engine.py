@@ -310,7 +310,7 @@ def _near_misses(
         if score >= NEAR_MISS and pair[0] != pair[1] and score > best.get(pair, (0.0,))[0]:
             if heads.read(a).names & heads.read(b).names:
                 best[pair] = (score, a, b)
-    return sorted(((a, b, score) for score, a, b in best.values()), key=lambda t: -t[2])
+    return [(a, b, score) for score, a, b in best.values()]
 
 
 # a path segment that numbers a document ("2605.09203v2", "1234567"); a version aside
@@ -520,7 +520,6 @@ def _scored(t: Takes, heads: Headlines, params: Params) -> tuple[np.ndarray, np.
     foes = apart[~np.fromiter(money, bool, apart.size)]
     # two numbered documents of one publisher (two papers of arXiv, two of its cs.CL and
     # cs.LG feeds) are two events, however alike their topic
-    check = np.flatnonzero(keep)
     documents = check[_two_documents([take.url for take in heads.takes], i[check], j[check])]
     foes = np.union1d(foes, documents)
     keep[foes] = False
