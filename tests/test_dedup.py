@@ -1869,6 +1869,11 @@ def test_two_stories_that_may_be_one_event_are_a_near_miss_in_the_report():
     assert [i.id for i in joined.items] == ["news", "analysis"] and joined.near == []
     assert report([joined])["near_misses"] == []
     json.dumps(report(stories))
+    # the cross-issue memory clusters without asking: it would drop the answers
+    params = DedupSettings().params()
+    asked = engine.cluster(one_outlet_s_two_takes(), params)[1]
+    unasked = engine.cluster(one_outlet_s_two_takes(), params, near_misses=False)[1]
+    assert [link.layer for link in asked] == ["near-miss"] and unasked == []
 
 
 def test_takes_the_editor_keeps_apart_are_no_near_miss():

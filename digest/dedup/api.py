@@ -220,7 +220,7 @@ def retold_takes(stories: Sequence[Story], previous: Sequence[Item], settings: D
         item.source if any(two_posts(item, other) for other in series.get(_series(item), ())) else ""
         for item in old
     ]
-    labels, _ = cluster([*current, *old], settings.params(), outlets=outlets)
+    labels, _ = cluster([*current, *old], settings.params(), outlets=outlets, near_misses=False)
     with_previous = set(labels[len(current) :])
     return {item.id for item, label in zip(current, labels) if label in with_previous}
 

@@ -428,22 +428,27 @@ def find_takes(items: Sequence[Item], params: Params, fence: Sequence[int] = ())
 
 
 def cluster(
-    items: Sequence[Item], params: Params, fence: Sequence[int] = (), outlets: Sequence[str] | None = None
+    items: Sequence[Item],
+    params: Params,
+    fence: Sequence[int] = (),
+    outlets: Sequence[str] | None = None,
+    near_misses: bool = True,
 ) -> tuple[list[int], list[Link]]:
     """The cluster of each item (the smallest input index in it) and the links joining them,
-    then the near misses of a batch an editor reads (layer "near-miss", see ``_near_misses``),
-    which join nothing.
+    then (``near_misses``) those of a batch an editor reads (layer "near-miss", see
+    ``_near_misses``), which join nothing.
 
     ``fence`` (one int per item, or empty): items of different fences never join, in any
     layer; 0 is the fence of every item the editor did not set apart. ``outlets`` (one
     per item; default: their sources): two takes of one outlet never join as one event
     ("" for none)."""
+    outlet_of = [item.source for item in items] if outlets is None else outlets
     with collector_paused():
-        return _cluster(items, params, fence, [item.source for item in items] if outlets is None else outlets)
+        return _cluster(items, params, fence, outlet_of, near_misses)
 
 
 def _cluster(
-    items: Sequence[Item], params: Params, fence: Sequence[int], outlet_of: Sequence[str]
+    items: Sequence[Item], params: Params, fence: Sequence[int], outlet_of: Sequence[str], near_misses: bool
 ) -> tuple[list[int], list[Link]]:
     if not items:
         return [], []
@@ -455,7 +460,7 @@ def _cluster(
     for (a, b, best, _avg), doubt in zip(joins, doubts):
         ids = items[first[a]].id, items[first[b]].id
         links.append(Link(*ids, "same-event", round(best, 3), shared_terms(prep, a, b), doubt))
-    if first.size < DOUBTS_UNDER:
+    if near_misses and first.size < DOUBTS_UNDER:
         # the editor kept apart what a fence parts: nothing to ask about
         asked = keep & (t.fence[i] == t.fence[j])
         for a, b, score in _near_misses(heads, final, i[asked], j[asked], p[asked]):
